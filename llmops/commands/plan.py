@@ -1,0 +1,60 @@
+"""``llmops plan``: run a stack's program offline and show what it would create."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llmops.errors import UsageError
+
+
+def default_program_dir() -> Path:
+    """The current directory when it holds a Pulumi project, else this project's root."""
+    cwd = Path.cwd()
+    if (cwd / "Pulumi.yaml").is_file():
+        return cwd
+    here = Path(__file__).resolve().parents[2]
+    if (here / "Pulumi.yaml").is_file():
+        return here
+    raise UsageError("no Pulumi.yaml in the current directory; run from a Pulumi project or pass --program DIR")
+
+
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name (its Pulumi.<stack>.yaml is read).")]
+ProgramOption = Annotated[
+    Path | None,
+    typer.Option("--program", "-p", help="Directory of the Pulumi project (default: this project).", file_okay=False),
+]
+
+
+def plan_command(
+    stack: StackOption = "dev",
+    program: ProgramOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan document as JSON on stdout.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the plan document to FILE.", dir_okay=False)] = None,
+) -> None:
+    """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource."""
+    from rich.console import Console
+
+    from llmops.engine import plan
+    from llmops.engine.render import print_plan
+    from llmops.engine.report import dumps, plan_document
+
+    result = plan(stack, program or default_program_dir())
+    document = plan_document(result)
+    text = dumps(document)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    if as_json:
+        typer.echo(text, nl=False)
+        return
+    console = Console()
+    print_plan(result, console)
+    if out is not None:
+        console.print(f"plan written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_command)

@@ -1,0 +1,264 @@
+"""The offline engine: runs a Pulumi Python program under the SDK's mock runtime and
+records every resource the way the Pulumi engine would see it.
+
+The program is the very same ``__main__.py`` that ``pulumi up`` runs, executed inside the
+SDK's own ``run_in_stack`` (so the root ``pulumi:pulumi:Stack`` resource and stack exports
+behave as in a real run), with a monitor that records type, name, URN, parent, provider,
+dependencies and inputs of each registration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import runpy
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmops.engine.mocks import DEFAULT_REGION, PlatformMocks, unwrap_secrets
+from llmops.engine.project import Project, StackConfig, load_project, load_stack_config
+from llmops.errors import LlmopsError
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+_RUN_LOCK = threading.Lock()  # the SDK's runtime settings are process-global
+
+
+class ProgramError(LlmopsError):
+    """The program failed while the offline engine ran it."""
+
+
+@dataclass
+class ResourceRecord:
+    """One registered resource, as the engine recorded it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    """URN of the provider resource (``None`` for components and the stack)."""
+    providers: dict[str, str]
+    """Package -> provider URN, as passed to a component."""
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    """Inputs as sent by the SDK; secret values keep the SDK's secret wrapper."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    region: str | None = None
+    protect: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    version: str = ""
+
+
+@dataclass
+class PlanResult:
+    """What a program run produced."""
+
+    project: str
+    stack: str
+    program_dir: Path
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    config: StackConfig
+    unmocked_calls: list[str]
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({r.region for r in self.resources if r.region})
+
+    def by_urn(self) -> dict[str, ResourceRecord]:
+        return {r.urn: r for r in self.resources}
+
+
+def _provider_urn(ref: str) -> str | None:
+    """``urn::id`` provider references -> the provider's URN."""
+    if not ref:
+        return None
+    urn, _, _ = ref.rpartition("::")
+    return urn or ref
+
+
+def _make_monitor(mocks: PlatformMocks) -> Any:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+    class RecordingMonitor(MockMonitor):
+        """A mock monitor that keeps what the engine would know about each registration."""
+
+        def __init__(self) -> None:
+            super().__init__(mocks)
+            self.records: dict[str, ResourceRecord] = {}
+            self.stack_outputs: dict[str, Any] = {}
+
+        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == STACK_TYPE:
+                self.records[urn] = ResourceRecord(
+                    urn=urn, type=request.type, name=request.name, custom=False, parent=None,
+                    provider=None, providers={}, dependencies=[], property_dependencies={}, inputs={},
+                )
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            _ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object)
+            resource_args = MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+            )
+            id_, state = mocks.new_resource(resource_args)
+            if request.type.startswith("pulumi:providers:"):
+                mocks.register_provider(request.type, f"{urn}::{id_}", unwrap_secrets(inputs))
+            elif "tagsAll" in state and request.provider in mocks.provider_default_tags:
+                state["tagsAll"] = {**mocks.provider_default_tags[request.provider], **state["tagsAll"]}
+            obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+            self.records[urn] = ResourceRecord(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent or None,
+                provider=_provider_urn(request.provider),
+                providers={k: _provider_urn(v) or v for k, v in request.providers.items()},
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    k: sorted(set(v.urns)) for k, v in request.propertyDependencies.items() if v.urns
+                },
+                inputs=inputs,
+                outputs=state,
+                id=id_,
+                protect=bool(request.protect),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=list(request.ignoreChanges),
+                version=request.version,
+            )
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+            if request.urn.split("::")[2] == STACK_TYPE:
+                self.stack_outputs = rpc.deserialize_properties(request.outputs)
+            return super().RegisterResourceOutputs(request)
+
+    return RecordingMonitor()
+
+
+def _resolve_regions(records: dict[str, ResourceRecord], aws_default_region: str | None) -> None:
+    """Region of every resource: an AWS provider's own region; else its provider's region;
+    else (components, Kubernetes providers) the region of its AWS provider or its parent."""
+    cache: dict[str, str | None] = {}
+
+    def region_of(urn: str | None, depth: int = 0) -> str | None:
+        if urn is None or depth > 64:
+            return None
+        if urn in cache:
+            return cache[urn]
+        record = records.get(urn)
+        if record is None:
+            return None
+        region: str | None
+        if record.type == "pulumi:providers:aws":
+            region = unwrap_secrets(record.inputs).get("region") or aws_default_region
+        elif record.provider and record.provider in records:
+            region = region_of(record.provider, depth + 1)
+        elif record.custom and record.type.startswith("aws:"):
+            region = aws_default_region  # the default AWS provider
+        elif "aws" in record.providers:
+            region = region_of(record.providers["aws"], depth + 1)
+        else:
+            region = region_of(record.parent, depth + 1)
+        cache[urn] = region
+        return region
+
+    for urn, record in records.items():
+        record.region = region_of(urn)
+
+
+@contextlib.contextmanager
+def _program_context(project: Project) -> Iterator[None]:
+    """cwd, sys.path and argv as the language host sets them for a program."""
+    old_cwd, old_path, old_argv = os.getcwd(), list(sys.path), list(sys.argv)
+    os.chdir(project.main_dir)
+    for path in (str(project.main_dir), str(project.root)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    sys.argv = [str(project.main_dir)]
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        sys.argv = old_argv
+
+
+def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
+    """Runs ``project``'s program for ``stack_config`` under mocks and records it."""
+    import pulumi
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.mocks import MockEngine, MockSettings
+    from pulumi.runtime.stack import run_in_stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    aws_region = stack_config.values.get("aws:region")
+    mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
+    with _RUN_LOCK, _program_context(project):
+        monitor = _make_monitor(mocks)
+        logger = logging.getLogger("llmops.engine.program")
+        settings = MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=MockEngine(logger),
+            project=project.name,
+            stack=stack_config.stack,
+            dry_run=False,
+            organization="organization",
+            callbacks=None,
+        )
+        runtime_settings.configure(settings)
+        runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+        set_all_config(dict(stack_config.values), list(stack_config.secret_keys))
+        program = str(project.main_dir)
+        try:
+            _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+        except pulumi.RunError as exc:
+            raise ProgramError(str(exc)) from None
+        except LlmopsError:
+            raise
+        except Exception as exc:
+            raise ProgramError(
+                f"the program of project '{project.name}' failed for stack '{stack_config.stack}': "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            set_all_config({}, [])
+        records = dict(monitor.records)
+        outputs = unwrap_secrets(monitor.stack_outputs)
+    _resolve_regions(records, aws_region)
+    return PlanResult(
+        project=project.name,
+        stack=stack_config.stack,
+        program_dir=project.root,
+        resources=sorted(records.values(), key=lambda r: r.urn),
+        outputs=outputs,
+        config=stack_config,
+        unmocked_calls=sorted(mocks.unmocked_calls),
+    )
+
+
+def plan(stack: str, program_dir: Path | str = ".") -> PlanResult:
+    """Loads the project in ``program_dir`` and runs it offline for ``stack``."""
+    project = load_project(program_dir)
+    return run_program(project, load_stack_config(project, stack))

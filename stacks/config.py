@@ -1,0 +1,637 @@
+"""The stack config schema: everything under the ``llmops:`` namespace of a
+``Pulumi.<stack>.yaml``, validated before any resource is created.
+
+One typed description drives the whole platform (network, clusters, serving, data,
+alerting, budgets, the cost estimate and the policy checks), so this module is the
+contract between a stack file and everything else. Field names are camelCase in YAML and
+snake_case in Python.
+
+Validation reports *every* problem at once, each with its config path and a fix::
+
+    llmops:regions[1].gpuPools[0].maxNodes: must be >= minNodes (2); raise maxNodes or lower minNodes
+
+Structural and per-field problems come from pydantic; problems that span several fields
+(duplicate regions, overlapping CIDRs, a home region that is not deployed) are found by
+:func:`_cross_checks` on the raw document, so they are reported even when other parts of
+the document are invalid.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from llmops import catalog
+from llmops.errors import LlmopsError
+
+NAMESPACE = "llmops"
+
+Environment = Literal["dev", "staging", "prod"]
+CapacityType = Literal["spot", "on-demand"]
+NatMode = Literal["single", "perAz"]
+InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "ssm", "secretsmanager"]
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+
+
+class _Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        str_strip_whitespace=True,
+    )
+
+
+class FlowLogsConfig(_Model):
+    """VPC flow logs to CloudWatch Logs."""
+
+    enabled: bool = True
+    """Capture flow logs for the VPC (recommended; required by most audit regimes)."""
+    retention_days: int = 30
+    """How long CloudWatch keeps them; one of the values CloudWatch Logs accepts."""
+    traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
+    """Which traffic to record."""
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            nearest = min(LOG_RETENTION_DAYS, key=lambda d: abs(d - value))
+            raise ValueError(
+                f"CloudWatch Logs does not accept {value} days; use one of "
+                f"{', '.join(map(str, LOG_RETENTION_DAYS))} (nearest: {nearest})"
+            )
+        return value
+
+
+def _check_gpu_instance_type(name: str) -> str:
+    spec = catalog.instance_types().get(name)
+    if spec is None:
+        hint = catalog.closest_names(name, list(catalog.gpu_instance_types()))
+        raise ValueError(
+            f"unknown instance type '{name}'"
+            + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+            + "; use an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge"
+        )
+    if spec.accelerator == "neuron":
+        raise ValueError(
+            f"'{name}' is an AWS {spec.accelerator_model} (Neuron) instance, not an NVIDIA GPU; "
+            "GPU pools need NVIDIA types such as g5.xlarge or g6.xlarge"
+        )
+    if not spec.is_nvidia_gpu:
+        raise ValueError(
+            f"'{name}' has no GPU; GPU pools need NVIDIA GPU types such as g5.xlarge or g6.xlarge "
+            "(CPU nodes belong in the system node group)"
+        )
+    return name
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"'{value}' is not an email address; use an address like ml-platform@example.com")
+    return value
+
+
+GpuInstanceType = Annotated[str, AfterValidator(_check_gpu_instance_type)]
+Email = Annotated[str, AfterValidator(_check_email)]
+
+
+class GpuPoolConfig(_Model):
+    """A pool of GPU nodes in one region: what it runs on, how it is bought, how far it scales."""
+
+    name: str
+    """Pool name, a DNS label (lowercase letters, digits, '-'); unique within the region."""
+    instance_types: list[GpuInstanceType] = Field(min_length=1)
+    """EC2 instance types with NVIDIA GPUs, e.g. ``[g5.xlarge, g5.2xlarge]``; the first is preferred."""
+    capacity_type: CapacityType = "spot"
+    """``spot`` (cheaper, interruptible) or ``on-demand``."""
+    min_nodes: int = Field(default=0, ge=0, le=1000)
+    """Nodes kept running when idle."""
+    max_nodes: int = Field(default=2, ge=1, le=1000)
+    """Upper bound the autoscaler may reach; must be >= minNodes."""
+    scale_to_zero: bool = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    """Whether the pool empties when idle. Defaults to ``minNodes == 0``; true requires minNodes 0,
+    false requires minNodes >= 1."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra Kubernetes node labels."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value) or len(value) > 40:
+            raise ValueError(
+                "must be a DNS label of at most 40 characters (lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit), e.g. 'a10g-spot'"
+            )
+        return value
+
+    @field_validator("instance_types")
+    @classmethod
+    def _unique_types(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an instance type twice; list each type once")
+        return value
+
+    @field_validator("max_nodes")
+    @classmethod
+    def _max_ge_min(cls, value: int, info: ValidationInfo) -> int:
+        min_nodes = info.data.get("min_nodes")
+        if isinstance(min_nodes, int) and value < min_nodes:
+            raise ValueError(f"must be >= minNodes ({min_nodes}); raise maxNodes or lower minNodes")
+        return value
+
+    @field_validator("scale_to_zero", mode="before")
+    @classmethod
+    def _default_scale_to_zero(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return info.data.get("min_nodes", 0) == 0
+        return value
+
+    @field_validator("scale_to_zero")
+    @classmethod
+    def _scale_to_zero(cls, value: bool, info: ValidationInfo) -> bool:
+        min_nodes = info.data.get("min_nodes")
+        if not isinstance(min_nodes, int):
+            return value
+        if value and min_nodes > 0:
+            raise ValueError(
+                f"is true but minNodes is {min_nodes}; set minNodes: 0, or scaleToZero: false to keep nodes warm"
+            )
+        if not value and min_nodes == 0:
+            raise ValueError(
+                "is false but minNodes is 0; set minNodes >= 1 to keep nodes warm, or scaleToZero: true"
+            )
+        return value
+
+    @property
+    def gpus_per_node(self) -> int:
+        """GPUs on the smallest allowed instance type (what one node guarantees)."""
+        types = catalog.instance_types()
+        return min(types[name].accelerator_count for name in self.instance_types)
+
+    @property
+    def max_gpus(self) -> int:
+        """GPUs the pool can reach at maxNodes on its largest allowed instance type."""
+        types = catalog.instance_types()
+        return self.max_nodes * max(types[name].accelerator_count for name in self.instance_types)
+
+
+class RegionConfig(_Model):
+    """One region of the platform: its network and its GPU capacity."""
+
+    name: str
+    """AWS region code, e.g. ``us-east-1``."""
+    cidr: str = "10.0.0.0/16"
+    """The VPC's IPv4 range: a private (RFC 1918) block from /16 to /20, unique across regions."""
+    az_count: int = Field(default=3, ge=2, le=6)
+    """Availability zones the VPC spans (2 or more; at most what the region offers)."""
+    nat_gateways: NatMode = "perAz"
+    """``perAz``: one NAT gateway per AZ (HA, for prod); ``single``: one shared NAT (cheaper, for dev)."""
+    interface_endpoints: list[InterfaceEndpoint] = Field(
+        default_factory=lambda: ["ecr.api", "ecr.dkr", "sts"]
+    )
+    """AWS services reached through interface endpoints instead of NAT (ECR image pulls, STS for IRSA)."""
+    flow_logs: FlowLogsConfig = Field(default_factory=FlowLogsConfig)
+    """VPC flow logs."""
+    gpu_pools: list[GpuPoolConfig] = Field(default_factory=list)
+    """GPU node pools in this region."""
+
+    @field_validator("name")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        known = catalog.regions()
+        if value not in known:
+            hint = catalog.closest_names(value, list(known))
+            raise ValueError(
+                f"unknown AWS region '{value}'"
+                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+                + "; use a region code such as us-east-1, us-west-2 or eu-west-1"
+            )
+        return value
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not an IPv4 network ({exc}); use a block such as 10.10.0.0/16") from None
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError(
+                f"prefix /{network.prefixlen} is out of range; use /16 (recommended for EKS pod IPs) to /20"
+            )
+        if not network.is_private:
+            raise ValueError(f"{value} is not a private range; use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        return str(network)
+
+    @field_validator("az_count")
+    @classmethod
+    def _az_count(cls, value: int, info: ValidationInfo) -> int:
+        region = catalog.regions().get(info.data.get("name", ""))
+        if region is not None and value > region.availability_zones:
+            raise ValueError(
+                f"{region.name} has {region.availability_zones} availability zones; "
+                f"set azCount to at most {region.availability_zones}"
+            )
+        return value
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _unique_endpoints(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an endpoint twice; list each service once")
+        return value
+
+
+class BudgetConfig(_Model):
+    """The stack's monthly spending limit and who is told when it is approached."""
+
+    monthly_usd: float = Field(gt=0, le=10_000_000)
+    """Monthly budget in US dollars for everything the stack creates."""
+    alert_emails: list[Email] = Field(min_length=1)
+    """Addresses that receive budget and anomaly alerts."""
+    thresholds_percent: list[int] = Field(default_factory=lambda: [50, 80, 100])
+    """Percentages of the budget (actual or forecast) that trigger an alert."""
+
+    @field_validator("thresholds_percent")
+    @classmethod
+    def _thresholds(cls, value: list[int]) -> list[int]:
+        if not value or any(not 1 <= t <= 1000 for t in value):
+            raise ValueError("must list percentages between 1 and 1000, e.g. [50, 80, 100]")
+        return sorted(set(value))
+
+
+class ReleaseConfig(_Model):
+    """What moves between stacks on promotion: the model and the serving image."""
+
+    model_id: str = "Qwen/Qwen2.5-7B-Instruct"
+    """Model repository id served by the LLM deployment."""
+    model_revision: str = "main"
+    """Pinned model revision (a commit hash in staging and prod)."""
+    image: str = "rayproject/ray-ml:2.40.0-py311-gpu"
+    """Container image of the Ray cluster (its Ray version must match the RayService's)."""
+
+
+class ServingConfig(_Model):
+    """Model serving (KubeRay RayService running the Ray Serve apps)."""
+
+    enabled: bool = True
+    """Deploy the serving plane into each region's cluster."""
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    """The release pinned in this stack."""
+
+
+class DataConfig(_Model):
+    """Retrieval data: vector store, document store, cache."""
+
+    vector_store_engine: Literal["aurora-pgvector", "opensearch-serverless"] = "aurora-pgvector"
+    """Managed vector database engine."""
+    min_acu: float = Field(default=0.5, ge=0, le=256)
+    """Aurora Serverless v2 minimum capacity (ACUs); 0 enables auto-pause."""
+    max_acu: float = Field(default=4, gt=0, le=256)
+    """Aurora Serverless v2 maximum capacity (ACUs); must be >= minAcu."""
+    cache_engine: Literal["valkey", "redis"] = "valkey"
+    """ElastiCache serverless engine for the response and semantic cache."""
+
+    @field_validator("max_acu")
+    @classmethod
+    def _acu(cls, value: float, info: ValidationInfo) -> float:
+        min_acu = info.data.get("min_acu")
+        if isinstance(min_acu, int | float) and value < min_acu:
+            raise ValueError(f"must be >= minAcu ({min_acu}); raise maxAcu or lower minAcu")
+        return value
+
+
+class AlertingConfig(_Model):
+    """Operational alerting (CloudWatch + SNS, Prometheus rules)."""
+
+    emails: list[Email] = Field(default_factory=list)
+    """On-call addresses; empty means the budget's alert emails."""
+    latency_p99_ms: int = Field(default=5000, gt=0)
+    """Alert when the serving p99 latency stays above this."""
+    error_rate_percent: float = Field(default=2.0, gt=0, le=100)
+    """Alert when the share of 5xx responses stays above this."""
+
+
+class UsageConfig(_Model):
+    """Assumptions for usage-based costs; shown beside every estimate that uses them."""
+
+    gpu_utilization: float = Field(default=0.25, ge=0, le=1)
+    """Expected share of the time GPU pools run above their minimum, at maxNodes (0..1)."""
+    nat_data_gb_per_month: float = Field(default=100, ge=0)
+    """Data processed by each NAT gateway per month (GB)."""
+    hours_per_month: float = Field(default=730, gt=0, le=744)
+    """Hours in a billing month."""
+
+
+class PlatformConfig(_Model):
+    """The whole ``llmops:`` namespace of a stack."""
+
+    environment: Environment
+    """Deployment environment: dev, staging or prod (drives defaults and policies)."""
+    owner: str = Field(min_length=1, max_length=128)
+    """Owning team, carried as the ``Owner`` tag on every resource."""
+    cost_center: str = Field(min_length=1, max_length=128)
+    """Cost center, carried as the ``CostCenter`` cost-allocation tag."""
+    regions: list[RegionConfig] = Field(min_length=1, max_length=64)
+    """Regions the platform runs in; each is an independent failure domain."""
+    home_region: str
+    """Region that holds the global pieces (budget, alert topic, entry point); one of ``regions``."""
+    budget: BudgetConfig
+    """Monthly budget and its alert emails."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Extra tags applied to every resource (may not override the platform's own tag keys)."""
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    """Model serving settings."""
+    data: DataConfig = Field(default_factory=DataConfig)
+    """Retrieval data settings."""
+    alerting: AlertingConfig = Field(default_factory=AlertingConfig)
+    """Alerting settings."""
+    usage: UsageConfig = Field(default_factory=UsageConfig)
+    """Usage assumptions for the cost estimate."""
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for key in value:
+            if key in PLATFORM_TAG_KEYS:
+                problems.append(f"'{key}' is set by the platform; remove it or use another key")
+            elif key.lower().startswith("aws:") or not _TAG_KEY.match(key):
+                problems.append(f"'{key}' is not a valid tag key (1-128 characters, not starting with 'aws:')")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    def region(self, name: str) -> RegionConfig:
+        """The region config named ``name``."""
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)
+
+    def cost_tags(self, stack: str, project: str) -> dict[str, str]:
+        """The cost-allocation tags every taggable resource carries (provider default tags)."""
+        return {
+            **self.tags,
+            "Project": project,
+            "Stack": stack,
+            "Environment": self.environment,
+            "Owner": self.owner,
+            "CostCenter": self.cost_center,
+            "ManagedBy": "pulumi",
+        }
+
+
+# Tag keys the platform sets itself; also the cost-allocation tags the policies require.
+PLATFORM_TAG_KEYS = ("Project", "Stack", "Environment", "Owner", "CostCenter", "ManagedBy")
+COST_ALLOCATION_TAG_KEYS = ("Project", "Stack", "Environment", "Owner", "CostCenter")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a stack config: where, and what to do about it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(LlmopsError):
+    """The stack config is invalid. ``problems`` lists every problem found, in document order."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid stack config{where} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def _format_path(loc: Iterable[int | str]) -> str:
+    path = NAMESPACE
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += (":" if index == 0 else ".") + str(part)
+    return path
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config model that owns the last key of ``loc`` (for listing valid keys)."""
+    model: Any = PlatformConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if part in (n, f.alias)), None
+        )
+        if field is None:
+            return None
+        annotation = field.annotation
+        while get_origin(annotation) is not None:
+            args = [a for a in get_args(annotation) if isinstance(a, type)]
+            annotation = args[-1] if args else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model if isinstance(model, type) else None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "is required; add it to the stack config"
+    if kind == "extra_forbidden":
+        model = _model_at(tuple(error["loc"]))
+        valid = sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
+        key = str(error["loc"][-1])
+        hint = catalog.closest_names(key, valid, limit=1)
+        message = "unknown key; remove it"
+        if hint:
+            message += f" or rename it to '{hint[0]}'"
+        if valid:
+            message += f" (valid keys here: {', '.join(valid)})"
+        return message
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {got!r})"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number (got {got!r})"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number (got {got!r})"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false (got {got!r})"
+    if kind in ("string_type",):
+        return f"must be a string (got {got!r})"
+    if kind in ("list_type",):
+        return f"must be a list, e.g. [a, b] (got {got!r})"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping of keys to values (got {got!r})"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s)"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {op} {bound} (got {got!r})"
+    return f"{error['msg']} (got {got!r})"
+
+
+def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
+    """Problems spanning several fields, found on the raw document so they are reported
+    together with any per-field problems."""
+    problems: list[Problem] = []
+    regions = raw.get("regions")
+    if not isinstance(regions, list):
+        return problems
+    seen_names: dict[str, int] = {}
+    networks: list[tuple[int, ipaddress.IPv4Network]] = []
+    for index, region in enumerate(regions):
+        if not isinstance(region, Mapping):
+            continue
+        name = region.get("name")
+        if isinstance(name, str):
+            if name in seen_names:
+                problems.append(
+                    Problem(
+                        _format_path(("regions", index, "name")),
+                        f"duplicate region '{name}' (also regions[{seen_names[name]}]); list each region once",
+                    )
+                )
+            else:
+                seen_names[name] = index
+        try:
+            network = ipaddress.IPv4Network(str(region.get("cidr", "10.0.0.0/16")), strict=True)
+        except ValueError:
+            network = None
+        if network is not None:
+            for other_index, other in networks:
+                if network.overlaps(other):
+                    problems.append(
+                        Problem(
+                            _format_path(("regions", index, "cidr")),
+                            f"{network} overlaps regions[{other_index}].cidr ({other}); give each region "
+                            f"its own range, e.g. {_free_block(network.prefixlen, [n for _, n in networks] + [network])}",
+                        )
+                    )
+                    break
+            networks.append((index, network))
+        pools = region.get("gpuPools")
+        if isinstance(pools, list):
+            pool_names: dict[str, int] = {}
+            for pool_index, pool in enumerate(pools):
+                pool_name = pool.get("name") if isinstance(pool, Mapping) else None
+                if isinstance(pool_name, str):
+                    if pool_name in pool_names:
+                        problems.append(
+                            Problem(
+                                _format_path(("regions", index, "gpuPools", pool_index, "name")),
+                                f"duplicate pool name '{pool_name}' (also gpuPools[{pool_names[pool_name]}]); "
+                                "pool names must be unique within a region",
+                            )
+                        )
+                    else:
+                        pool_names[pool_name] = pool_index
+    home = raw.get("homeRegion")
+    if isinstance(home, str) and seen_names and home not in seen_names:
+        problems.append(
+            Problem(
+                _format_path(("homeRegion",)),
+                f"'{home}' is not one of the stack's regions ({', '.join(seen_names)}); set it to one of them",
+            )
+        )
+    return problems
+
+
+def _free_block(prefix: int, taken: list[ipaddress.IPv4Network]) -> str:
+    for candidate in ipaddress.IPv4Network("10.0.0.0/8").subnets(new_prefix=prefix):
+        if not any(candidate.overlaps(t) for t in taken):
+            return str(candidate)
+    return "a non-overlapping private block"
+
+
+def _sort_key(problem: Problem) -> tuple[Any, ...]:
+    parts = re.split(r"[\[\].:]", problem.path)
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
+    """Validates the ``llmops:`` namespace (keys without the namespace prefix).
+
+    Raises :class:`ConfigError` listing every problem; returns the typed config otherwise.
+    """
+    problems = _cross_checks(raw)
+    try:
+        config = PlatformConfig.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = [Problem(_format_path(e["loc"]), _describe(e)) for e in exc.errors()] + problems
+        config = None
+    if problems:
+        raise ConfigError(sorted(problems, key=_sort_key), source)
+    assert config is not None
+    return config
+
+
+def decode_value(value: Any) -> Any:
+    """Pulumi hands structured config values to programs as JSON text; decode those."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def namespace_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``llmops:`` keys of a flat Pulumi config map, without the prefix, decoded."""
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix):]: decode_value(v) for k, v in config.items() if k.startswith(prefix)}
+
+
+def from_pulumi() -> PlatformConfig:
+    """Reads and validates the running program's stack config (real engine or offline)."""
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    import pulumi
+
+    return parse(namespace_values(merged), source=f"Pulumi.{pulumi.get_stack()}.yaml")
