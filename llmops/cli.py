@@ -14,6 +14,9 @@ from llmops.errors import LlmopsError
 # Modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "llmops.commands.plan",
+    "llmops.commands.cost",
+    "llmops.commands.policy",
+    "llmops.commands.capacity",
     "llmops.commands.serving",
 )
 
