@@ -322,7 +322,7 @@ class DataConfig(_Model):
     def _acu(cls, value: float, info: ValidationInfo) -> float:
         min_acu = info.data.get("min_acu")
         if isinstance(min_acu, int | float) and value < min_acu:
-            raise ValueError(f"must be >= minAcu ({min_acu}); raise maxAcu or lower minAcu")
+            raise ValueError(f"must be >= minAcu ({min_acu:g}); raise maxAcu or lower minAcu")
         return value
 
 

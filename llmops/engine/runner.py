@@ -29,7 +29,13 @@ _RUN_LOCK = threading.Lock()  # the SDK's runtime settings are process-global
 
 
 class ProgramError(LlmopsError):
-    """The program failed while the offline engine ran it."""
+    """The program failed while the offline engine ran it.
+
+    ``registered`` counts the resources the program had registered before it failed
+    (besides the stack itself): 0 for a config error caught up front.
+    """
+
+    registered: int = 0
 
 
 @dataclass
@@ -86,7 +92,21 @@ def _provider_urn(ref: str) -> str | None:
     return urn or ref
 
 
-def _make_monitor(mocks: PlatformMocks) -> Any:
+def _disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
+    """Packages named in ``pulumi:disable-default-providers`` (``*`` means all)."""
+    import json
+
+    raw = values.get("pulumi:disable-default-providers")
+    if not raw:
+        return frozenset()
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        parsed = [raw]
+    return frozenset(str(p) for p in (parsed if isinstance(parsed, list) else [parsed]))
+
+
+def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = frozenset()) -> Any:
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
     from pulumi.runtime.proto import resource_pb2
@@ -109,6 +129,17 @@ def _make_monitor(mocks: PlatformMocks) -> Any:
                 )
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             _ensure_event_loop()
+            package = request.type.split(":")[0]
+            if (
+                request.custom
+                and not request.provider
+                and package != "pulumi"
+                and ({package, "*"} & disabled_defaults)
+            ):
+                raise ProgramError(
+                    f"Default provider for '{package}' disabled. '{urn}' must use an explicit provider "
+                    "(pass opts=pulumi.ResourceOptions(provider=...) or a parent with providers=[...])"
+                )
             inputs = rpc.deserialize_properties(request.object)
             resource_args = MockResourceArgs(
                 typ=request.type,
@@ -215,7 +246,7 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
     aws_region = stack_config.values.get("aws:region")
     mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
     with _RUN_LOCK, _program_context(project):
-        monitor = _make_monitor(mocks)
+        monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values))
         logger = logging.getLogger("llmops.engine.program")
         settings = MockSettings(
             monitor=monitor,
@@ -232,16 +263,23 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
         set_all_config(dict(stack_config.values), list(stack_config.secret_keys))
         program = str(project.main_dir)
         try:
-            _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
-        except pulumi.RunError as exc:
-            raise ProgramError(str(exc)) from None
-        except LlmopsError:
+            try:
+                _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+            except pulumi.RunError as exc:
+                raise ProgramError(str(exc)) from None
+            except LlmopsError:
+                raise
+            except Exception as exc:
+                cause = exc.__cause__ or exc.__context__
+                if isinstance(cause, LlmopsError):
+                    raise cause from None
+                raise ProgramError(
+                    f"the program of project '{project.name}' failed for stack '{stack_config.stack}': "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        except ProgramError as error:
+            error.registered = sum(1 for r in monitor.records.values() if r.type != STACK_TYPE)
             raise
-        except Exception as exc:
-            raise ProgramError(
-                f"the program of project '{project.name}' failed for stack '{stack_config.stack}': "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
         finally:
             set_all_config({}, [])
         records = dict(monitor.records)

@@ -1,0 +1,51 @@
+"""Shared fixtures: offline plans of the shipped stacks (each planned once per session)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _plan(stack: str) -> Any:
+    from llmops.engine import plan
+
+    return plan(stack, ROOT)
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> Any:
+    return _plan("dev")
+
+
+@pytest.fixture(scope="session")
+def staging_plan() -> Any:
+    return _plan("staging")
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> Any:
+    return _plan("prod")
+
+
+@pytest.fixture(scope="session")
+def dev_document(dev_plan: Any) -> dict[str, Any]:
+    from llmops.engine.report import plan_document
+
+    return plan_document(dev_plan)
+
+
+@pytest.fixture(scope="session")
+def prod_document(prod_plan: Any) -> dict[str, Any]:
+    from llmops.engine.report import plan_document
+
+    return plan_document(prod_plan)

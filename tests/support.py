@@ -1,0 +1,77 @@
+"""Helpers shared by the tests: valid configs to mutate and throwaway Pulumi projects."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def valid_config() -> dict[str, Any]:
+    """A small valid ``llmops:`` namespace (keys without the prefix)."""
+    return copy.deepcopy(
+        {
+            "environment": "dev",
+            "owner": "ml-platform",
+            "costCenter": "cc-1",
+            "homeRegion": "us-east-1",
+            "regions": [
+                {
+                    "name": "us-east-1",
+                    "cidr": "10.10.0.0/16",
+                    "azCount": 2,
+                    "natGateways": "single",
+                    "gpuPools": [
+                        {"name": "a10g", "instanceTypes": ["g5.xlarge"], "capacityType": "spot", "minNodes": 0, "maxNodes": 2}
+                    ],
+                },
+                {
+                    "name": "us-west-2",
+                    "cidr": "10.11.0.0/16",
+                    "azCount": 3,
+                    "gpuPools": [
+                        {"name": "l4", "instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "on-demand", "minNodes": 1, "maxNodes": 3}
+                    ],
+                },
+            ],
+            "budget": {"monthlyUsd": 2000, "alertEmails": ["team@example.com"]},
+        }
+    )
+
+
+def write_project(
+    root: Path,
+    *,
+    stack: str = "test",
+    config: dict[str, Any] | None = None,
+    program: str | None = None,
+    name: str = "llmops-platform",
+    extra_config: dict[str, Any] | None = None,
+) -> Path:
+    """A Pulumi project in ``root``. Without ``program`` it runs this repository's program
+    (``stacks/``) with ``config`` as its ``llmops:`` namespace."""
+    root.mkdir(parents=True, exist_ok=True)
+    project: dict[str, Any] = {"name": name, "runtime": {"name": "python"}}
+    if program is None:
+        project["main"] = str(REPO / "stacks")
+    else:
+        (root / "__main__.py").write_text(program, encoding="utf-8")
+    (root / "Pulumi.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
+    values: dict[str, Any] = {"pulumi:disable-default-providers": ["aws", "kubernetes"]} if program is None else {}
+    values.update({f"llmops:{k}": v for k, v in (config or {}).items()})
+    values.update(extra_config or {})
+    (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": values}), encoding="utf-8")
+    return root
+
+
+def inputs_of(document: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r["inputs"] for r in document["resources"] if r["type"] == type_]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
