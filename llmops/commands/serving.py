@@ -1,0 +1,295 @@
+"""Serving commands: ``serve`` (the whole RAG app locally, on CPU), ``ingest`` (load a
+folder of Markdown/text files), ``ask`` (a cited answer), ``keys`` (API keys) and
+``serve-config`` (render the Ray Serve / KubeRay ``serveConfigV2`` document).
+
+Heavy imports (ray, torch, the serving deployments) happen inside the commands, so
+``llmops --help`` stays fast."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from llmops.errors import LlmopsError, UsageError
+
+console = Console()
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="State directory (keys, embedded database). Default: $LLMOPS_HOME or ~/.llmops.",
+    ),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Server URL. Default: $LLMOPS_URL, else the running `llmops serve`."
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="API key. Default: $LLMOPS_API_KEY, else the local key.",
+        show_default=False,
+    ),
+]
+
+
+def _paths(home: Path | None):  # type: ignore[no-untyped-def]
+    from serving.local import LocalPaths
+
+    return LocalPaths(home.expanduser()) if home else LocalPaths.default()
+
+
+def _client(url: str | None, api_key: str | None, home: Path | None):  # type: ignore[no-untyped-def]
+    from serving.client import ClientError, RagClient, resolve_key, resolve_url
+
+    paths = _paths(home)
+    try:
+        return RagClient(resolve_url(url, paths), resolve_key(api_key, paths))
+    except ClientError as exc:
+        raise LlmopsError(str(exc)) from None
+
+
+def serve(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Serve config (YAML); its first application runs. Default: built-in local defaults.",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use. Default: all.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run the RAG app locally on CPU (embedded PostgreSQL + pgvector, packaged MiniLM).
+
+    Redis is used when REDIS_URL is set or a local server answers (else an in-process
+    cache); the LLM comes from --config or the LLMOPS_LLM_* variables (else answers are
+    extractive). A local API key is created on first start and used by the CLI.
+    """
+    from serving.config import ConfigError
+    from serving.local import (
+        LocalRuntimeError,
+        discover_redis,
+        llm_from_env,
+        load_base_config,
+        local_app_config,
+        start_local,
+        start_postgres,
+        stop_local,
+    )
+
+    paths = _paths(home)
+    try:
+        base = load_base_config(str(config) if config else None)
+        paths.home.mkdir(parents=True, exist_ok=True)
+        console.print(f"state directory: {paths.home}")
+        dsn = start_postgres(paths.pgdata)
+        redis_url = discover_redis()
+        models = llm_from_env() if base is None else None
+        app_cfg = local_app_config(paths, dsn, redis_url, base=base, models=models)
+    except (ConfigError, LocalRuntimeError, ValueError) as exc:
+        raise LlmopsError(str(exc)) from None
+    console.print("vector store: embedded PostgreSQL + pgvector")
+    console.print(
+        f"cache: {'redis at ' + redis_url.split('@')[-1] if redis_url else 'in-process (no Redis found; set REDIS_URL to use one)'}"
+    )
+    console.print(
+        "models: "
+        + ", ".join(f"{m.name} ({'/'.join(b.kind for b in m.backends)})" for m in app_cfg.models)
+    )
+    console.print(
+        "starting Ray Serve (first start loads the models; this takes a little while) ..."
+    )
+    try:
+        stack = start_local(app_cfg, paths, host=host, port=port, num_cpus=num_cpus)
+    except LocalRuntimeError as exc:
+        stop_local(paths)
+        raise LlmopsError(str(exc)) from None
+    if stack.key_created:
+        console.print(f"created a local API key, saved to {paths.local_key_file} (the CLI uses it)")
+    console.print(f"[bold green]ready[/] at {stack.url}  (OpenAI-compatible: {stack.url}/v1)")
+    console.print('next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.')
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping ...")
+        stop_local(paths)
+
+
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A folder of Markdown/text files (or one file).")],
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Chunk, embed and store documents (idempotent: unchanged files are skipped)."""
+    from serving.client import ClientError
+
+    client = _client(url, api_key, home)
+    try:
+        results = client.ingest(path)
+    except ClientError as exc:
+        raise LlmopsError(str(exc)) from None
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        chunks = f"{r['chunks']} chunks" if r.get("chunks") is not None else "skipped"
+        console.print(f"  {r['status']:<9} {r['source']}  ({chunks})", highlight=False)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    console.print(f"ingested {len(results)} files: {summary}")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    model: Annotated[
+        str | None, typer.Option(help="Model name (default: the router's choice).")
+    ] = None,
+    top_k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
+    no_retrieval: Annotated[
+        bool, typer.Option("--no-retrieval", help="Ask the model without documents.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON response.")] = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Answer a question from the ingested documents and print the cited sources."""
+    from serving.client import ClientError
+
+    if not question.strip():
+        raise UsageError(
+            'question: empty; pass the question as an argument, e.g. llmops ask "How do I deploy?"'
+        )
+    client = _client(url, api_key, home)
+    try:
+        resp = client.ask(question, model=model, top_k=top_k, retrieval=not no_retrieval)
+    except ClientError as exc:
+        raise LlmopsError(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(resp, indent=2) + "\n")
+        return
+    answer = resp["choices"][0]["message"]["content"]
+    meta = resp.get("llmops", {})
+    console.print(answer, highlight=False, markup=False)
+    cites = resp.get("citations") or []
+    if cites:
+        console.print("\n[bold]Sources:[/]")
+        for c in cites:
+            console.print(
+                f"  [{c['index']}] {c['source']}  (score {c['score']:.2f})",
+                highlight=False,
+                markup=False,
+            )
+    else:
+        console.print("\n(no sources: nothing relevant was retrieved)")
+    console.print(
+        f"\n[dim]model {resp.get('model')} via {meta.get('backend')}, cache {meta.get('cache')}, "
+        f"{resp.get('usage', {}).get('total_tokens', 0)} tokens[/]",
+        highlight=False,
+    )
+
+
+keys_app = typer.Typer(
+    help="Manage API keys of the local server (stored hashed in keys.json).", no_args_is_help=True
+)
+
+
+@keys_app.command("create")
+def keys_create(
+    key_id: Annotated[str, typer.Argument(help="Key id (shown in logs and metrics).")],
+    team: Annotated[str, typer.Option(help="Team the usage is attributed to.")] = "default",
+    rate_limit: Annotated[
+        int | None, typer.Option(help="Requests per minute (default: the server's).")
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Allowed model (repeat); default all.")
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Create a key and print it once (only its SHA-256 is stored)."""
+    from serving.auth import KeyStoreError
+    from serving.local import LocalRuntimeError, add_key
+
+    try:
+        key = add_key(_paths(home), key_id, team, rate_limit, tuple(model) if model else ("*",))
+    except (LocalRuntimeError, KeyStoreError) as exc:
+        raise LlmopsError(str(exc)) from None
+    console.print(f"created key {key_id!r} for team {team!r}. Store it now; it is not shown again:")
+    sys.stdout.write(key + "\n")
+
+
+@keys_app.command("list")
+def keys_list(home: HomeOpt = None) -> None:
+    """List key ids, teams and limits (never the keys)."""
+    from serving.local import load_keys
+
+    for k in load_keys(_paths(home)).keys:
+        rpm = k.rate_limit_per_minute or "default"
+        console.print(
+            f"{k.id}\tteam={k.team}\trate_limit={rpm}/min\tmodels={','.join(k.models)}\tsha256={k.sha256[:12]}...",
+            highlight=False,
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id to remove.")], home: HomeOpt = None
+) -> None:
+    """Remove a key (a running server picks the change up within seconds)."""
+    from serving.local import revoke_key
+
+    if not revoke_key(_paths(home), key_id):
+        raise UsageError(f"no key with id {key_id!r}; see `llmops keys list`")
+    console.print(f"revoked {key_id!r}")
+
+
+def serve_config(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Serve config (YAML). Default: built-in defaults."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Render the Ray Serve config (``serve deploy`` file; KubeRay ``serveConfigV2``)."""
+    from serving.config import ConfigError, ServeConfig, load_serve_config, render_serve_config_yaml
+
+    try:
+        cfg = load_serve_config(config) if config else ServeConfig()
+    except ConfigError as exc:
+        raise LlmopsError(str(exc)) from None
+    text = render_serve_config_yaml(cfg)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serving commands to the CLI."""
+    app.command("serve")(serve)
+    app.command("ingest")(ingest)
+    app.command("ask")(ask)
+    app.command("serve-config")(serve_config)
+    app.add_typer(keys_app, name="keys")

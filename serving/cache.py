@@ -1,0 +1,309 @@
+"""Semantic answer cache.
+
+Two lookups, in order: the exact prompt hash, then the nearest cached question by cosine
+similarity of embeddings (a hit only at or above the configured threshold). Entries expire
+after a TTL. Backends share one interface: Redis/Valkey (``RedisCacheBackend``; works with
+plain Redis, no search module needed) and an in-process one (``MemoryCacheBackend``) for
+local runs without Redis.
+
+The cache fails open: when Redis is unreachable or slow, lookups return a miss, stores are
+dropped, the event is reported as ``bypass`` and Redis is left alone for ``retry_after_s``
+before the next attempt, so an outage costs no latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Cache events reported to the ``on_event`` hook (and counted in metrics).
+EVENTS = ("hit_exact", "hit_semantic", "miss", "bypass")
+
+
+def prompt_hash(payload: Any) -> str:
+    """SHA-256 of the canonical JSON of ``payload`` (request fields that determine the answer)."""
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def _unit(vec: Any) -> np.ndarray:
+    v = np.asarray(vec, dtype=np.float32).reshape(-1)
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A cached answer and how it was found."""
+
+    payload: dict[str, Any]
+    kind: str  # "exact" or "semantic"
+    similarity: float
+
+
+class CacheBackend(ABC):
+    """Storage of cache entries: an exact-key store plus a similarity index per namespace."""
+
+    name: str = "backend"
+
+    @abstractmethod
+    async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """The payload stored under ``key``, or None."""
+
+    @abstractmethod
+    async def nearest(self, namespace: str, vector: np.ndarray) -> tuple[str, float] | None:
+        """The key of the most similar live entry and its cosine similarity, or None."""
+
+    @abstractmethod
+    async def put(
+        self, namespace: str, key: str, vector: np.ndarray, payload: dict[str, Any], ttl_s: int
+    ) -> None:
+        """Store ``payload`` under ``key`` with its (unit) vector, expiring after ``ttl_s``."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class MemoryCacheBackend(CacheBackend):
+    """In-process backend with the same semantics as Redis (TTL, capacity, similarity)."""
+
+    name = "memory"
+
+    def __init__(self, max_entries: int = 5000, clock: Callable[[], float] = time.time) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[str, dict[str, tuple[float, np.ndarray, dict[str, Any]]]] = {}
+
+    def _live(self, namespace: str) -> dict[str, tuple[float, np.ndarray, dict[str, Any]]]:
+        ns = self._entries.setdefault(namespace, {})
+        now = self.clock()
+        for k in [k for k, (exp, _, _) in ns.items() if exp <= now]:
+            del ns[k]
+        return ns
+
+    async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        entry = self._live(namespace).get(key)
+        return entry[2] if entry else None
+
+    async def nearest(self, namespace: str, vector: np.ndarray) -> tuple[str, float] | None:
+        ns = self._live(namespace)
+        if not ns:
+            return None
+        keys = list(ns)
+        mat = np.stack([ns[k][1] for k in keys])
+        sims = mat @ vector
+        i = int(np.argmax(sims))
+        return keys[i], float(sims[i])
+
+    async def put(
+        self, namespace: str, key: str, vector: np.ndarray, payload: dict[str, Any], ttl_s: int
+    ) -> None:
+        ns = self._live(namespace)
+        ns[key] = (self.clock() + ttl_s, vector, payload)
+        while len(ns) > self.max_entries:
+            oldest = min(ns, key=lambda k: ns[k][0])
+            del ns[oldest]
+
+
+class RedisCacheBackend(CacheBackend):
+    """Redis/Valkey backend. Layout per namespace ``ns`` under ``prefix``:
+
+    - ``{prefix}:{ns}:e:{key}``: the JSON payload (``SET ... EX ttl``)
+    - ``{prefix}:{ns}:v``: hash key -> float32 vector bytes (the similarity index)
+    - ``{prefix}:{ns}:t``: sorted set key -> expiry time (prunes the index, caps its size)
+    - ``{prefix}:{ns}:g``: generation counter, bumped on every write
+
+    Each process keeps a copy of the index matrix and reloads it only when the generation
+    changed, so a lookup costs one small round trip in the steady state.
+    """
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "llmops:cache",
+        max_entries: int = 5000,
+        socket_timeout_s: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import redis.asyncio as aioredis
+
+        self.prefix = prefix
+        self.max_entries = max_entries
+        self.clock = clock
+        self.client = aioredis.from_url(
+            url,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=socket_timeout_s,
+            retry_on_timeout=False,
+            health_check_interval=0,
+        )
+        self._index: dict[str, tuple[int, list[str], np.ndarray | None]] = {}
+
+    def _k(self, namespace: str, suffix: str) -> str:
+        return f"{self.prefix}:{namespace}:{suffix}"
+
+    async def ping(self) -> bool:
+        """Whether the server answers."""
+        return bool(await self.client.ping())
+
+    async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        raw = await self.client.get(self._k(namespace, f"e:{key}"))
+        return json.loads(raw) if raw else None
+
+    async def _prune(self, namespace: str) -> None:
+        tkey, vkey = self._k(namespace, "t"), self._k(namespace, "v")
+        now = self.clock()
+        # expiry scores sort the oldest first, so the lowest-ranked entries are both the
+        # expired ones and the ones to evict beyond max_entries
+        expired = int(await self.client.zcount(tkey, "-inf", now))
+        count = int(await self.client.zcard(tkey))
+        n = max(expired, count - self.max_entries)
+        dead = list(await self.client.zrange(tkey, 0, n - 1)) if n > 0 else []
+        if dead:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zrem(tkey, *dead)
+            pipe.hdel(vkey, *dead)
+            pipe.incr(self._k(namespace, "g"))
+            await pipe.execute()
+
+    async def nearest(self, namespace: str, vector: np.ndarray) -> tuple[str, float] | None:
+        gen_raw = await self.client.get(self._k(namespace, "g"))
+        gen = int(gen_raw or 0)
+        cached = self._index.get(namespace)
+        if cached is None or cached[0] != gen:
+            await self._prune(namespace)
+            gen = int(await self.client.get(self._k(namespace, "g")) or 0)
+            raw = await self.client.hgetall(self._k(namespace, "v"))
+            keys = [k.decode() for k in raw]
+            mat = (
+                np.stack([np.frombuffer(v, dtype=np.float32) for v in raw.values()])
+                if raw
+                else None
+            )
+            self._index[namespace] = cached = (gen, keys, mat)
+        _, keys, mat = cached
+        if mat is None or not keys or mat.shape[1] != vector.shape[0]:
+            return None
+        sims = mat @ vector
+        i = int(np.argmax(sims))
+        return keys[i], float(sims[i])
+
+    async def put(
+        self, namespace: str, key: str, vector: np.ndarray, payload: dict[str, Any], ttl_s: int
+    ) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self._k(namespace, f"e:{key}"), json.dumps(payload), ex=ttl_s)
+        pipe.hset(self._k(namespace, "v"), key, np.asarray(vector, np.float32).tobytes())
+        pipe.zadd(self._k(namespace, "t"), {key: self.clock() + ttl_s})
+        pipe.incr(self._k(namespace, "g"))
+        await pipe.execute()
+        if int(await self.client.zcard(self._k(namespace, "t"))) > self.max_entries:
+            await self._prune(namespace)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class SemanticCache:
+    """Exact-then-semantic lookups over a :class:`CacheBackend`, failing open."""
+
+    def __init__(
+        self,
+        backend: CacheBackend | None,
+        similarity_threshold: float = 0.95,
+        ttl_s: int = 3600,
+        retry_after_s: float = 5.0,
+        on_event: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        op_timeout_s: float = 1.0,
+    ) -> None:
+        self.backend = backend
+        self.similarity_threshold = similarity_threshold
+        self.ttl_s = ttl_s
+        self.retry_after_s = retry_after_s
+        self.on_event = on_event or (lambda _e: None)
+        self.clock = clock
+        self.op_timeout_s = op_timeout_s
+        self._down_until = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.backend is not None
+
+    @property
+    def available(self) -> bool:
+        """False while the backend is being skipped after a failure."""
+        return self.backend is not None and self.clock() >= self._down_until
+
+    def _failed(self, op: str, exc: BaseException) -> None:
+        self._down_until = self.clock() + self.retry_after_s
+        log.warning(
+            "cache %s failed on %s (%s); bypassing cache for %.1fs",
+            self.backend.name if self.backend else "-",
+            op,
+            type(exc).__name__,
+            self.retry_after_s,
+        )
+
+    async def lookup(self, namespace: str, key: str, vector: Any | None) -> CacheHit | None:
+        """Exact match on ``key``, else the nearest entry by ``vector`` above the threshold."""
+        if self.backend is None:
+            return None
+        if not self.available:
+            self.on_event("bypass")
+            return None
+        try:
+            async with asyncio.timeout(self.op_timeout_s):
+                payload = await self.backend.get(namespace, key)
+                if payload is not None:
+                    self.on_event("hit_exact")
+                    return CacheHit(payload, "exact", 1.0)
+                if vector is not None:
+                    found = await self.backend.nearest(namespace, _unit(vector))
+                    if found is not None and found[1] >= self.similarity_threshold:
+                        payload = await self.backend.get(namespace, found[0])
+                        if payload is not None:
+                            self.on_event("hit_semantic")
+                            return CacheHit(payload, "semantic", found[1])
+        except Exception as exc:  # fail open on any backend error
+            self._failed("lookup", exc)
+            self.on_event("bypass")
+            return None
+        self.on_event("miss")
+        return None
+
+    async def store(
+        self, namespace: str, key: str, vector: Any | None, payload: dict[str, Any]
+    ) -> bool:
+        """Store an answer; returns False when the backend was skipped or failed."""
+        if self.backend is None or not self.available:
+            return False
+        try:
+            async with asyncio.timeout(self.op_timeout_s):
+                vec = _unit(vector) if vector is not None else np.zeros(1, np.float32)
+                await self.backend.put(namespace, key, vec, payload, self.ttl_s)
+            return True
+        except Exception as exc:
+            self._failed("store", exc)
+            return False
+
+    async def close(self) -> None:
+        if self.backend is not None:
+            try:
+                await self.backend.close()
+            except Exception:  # closing a dead connection is not an error worth raising
+                log.debug("cache close failed", exc_info=True)

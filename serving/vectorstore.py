@@ -1,0 +1,425 @@
+"""Vector store on PostgreSQL + pgvector: documents and their chunks, an HNSW index with
+cosine distance, a connection pool, and an idempotent, versioned schema migration.
+
+Ingestion is atomic per document (one transaction: a failure leaves no partial document) and
+idempotent by content hash: the same text again is a no-op; a known source with new text
+replaces its chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+class VectorStoreError(RuntimeError):
+    """The store cannot be used as configured (its message says how to fix it)."""
+
+
+@dataclass(frozen=True)
+class ChunkIn:
+    """A chunk to store: position, text and embedding."""
+
+    ord: int
+    text: str
+    embedding: Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One retrieved chunk with its cosine similarity (1 - cosine distance)."""
+
+    chunk_id: int
+    document_id: int
+    source: str
+    title: str | None
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """Outcome of one document upsert: ``created``, ``updated``, ``unchanged`` or ``duplicate``
+    (the same content already stored under another source)."""
+
+    document_id: int
+    source: str
+    status: str
+    chunks: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class _Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _migrations(prefix: str, dim: int, m: int, ef_construction: int) -> list[_Migration]:
+    docs, chunks = f"{prefix}_documents", f"{prefix}_chunks"
+    return [
+        _Migration(
+            1,
+            "documents and chunks tables",
+            (
+                "CREATE EXTENSION IF NOT EXISTS vector",
+                f"""CREATE TABLE IF NOT EXISTS {docs} (
+                    id BIGSERIAL PRIMARY KEY,
+                    source TEXT NOT NULL UNIQUE,
+                    content_hash TEXT NOT NULL UNIQUE,
+                    title TEXT,
+                    metadata JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+                    chars INTEGER NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+                f"""CREATE TABLE IF NOT EXISTS {chunks} (
+                    id BIGSERIAL PRIMARY KEY,
+                    document_id BIGINT NOT NULL REFERENCES {docs}(id) ON DELETE CASCADE,
+                    ord INTEGER NOT NULL,
+                    text TEXT NOT NULL,
+                    embedding vector({dim}) NOT NULL,
+                    UNIQUE (document_id, ord))""",
+            ),
+        ),
+        _Migration(
+            2,
+            "HNSW cosine index on chunk embeddings",
+            (
+                f"""CREATE INDEX IF NOT EXISTS {chunks}_embedding_hnsw ON {chunks}
+                    USING hnsw (embedding vector_cosine_ops)
+                    WITH (m = {int(m)}, ef_construction = {int(ef_construction)})""",
+            ),
+        ),
+    ]
+
+
+class PgVectorStore:
+    """Documents and chunks in PostgreSQL with pgvector.
+
+    :param dsn: libpq connection string (from a secret in production).
+    :param dimensions: embedding size; checked against an existing table.
+    :param table_prefix: tables are ``{prefix}_documents`` and ``{prefix}_chunks``.
+    :param ef_search: HNSW search breadth (recall/latency trade-off), set per query.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        dimensions: int,
+        table_prefix: str = "llmops",
+        pool_min_size: int = 1,
+        pool_max_size: int = 4,
+        connect_timeout_s: float = 10.0,
+        statement_timeout_ms: int = 30_000,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        ef_search: int = 100,
+    ) -> None:
+        self.dimensions = dimensions
+        self.prefix = table_prefix
+        self.ef_search = ef_search
+        self._docs = sql.Identifier(f"{table_prefix}_documents")
+        self._chunks = sql.Identifier(f"{table_prefix}_chunks")
+        self._hnsw = (hnsw_m, hnsw_ef_construction)
+        self._statement_timeout_ms = statement_timeout_ms
+        self._dsn = dsn
+        self._ensure_extension(connect_timeout_s)
+        self.pool = ConnectionPool(
+            dsn,
+            min_size=pool_min_size,
+            max_size=pool_max_size,
+            kwargs={"connect_timeout": int(max(1, connect_timeout_s))},
+            configure=self._configure,
+            open=False,
+            name=f"{table_prefix}-vectorstore",
+        )
+        try:
+            self.pool.open(wait=True, timeout=connect_timeout_s)
+        except Exception as exc:
+            self.pool.close()
+            raise VectorStoreError(
+                f"cannot connect to PostgreSQL ({type(exc).__name__}): check the DSN in "
+                "vector_store.dsn_env and that the server is reachable"
+            ) from None
+        self.migrate()
+
+    def _ensure_extension(self, connect_timeout_s: float) -> None:
+        # register_vector needs the type to exist, so create it before the pool configures
+        # connections (CREATE EXTENSION is idempotent, and needs no migration lock).
+        try:
+            with psycopg.connect(
+                self._dsn, connect_timeout=int(max(1, connect_timeout_s)), autocommit=True
+            ) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except psycopg.Error as exc:
+            raise VectorStoreError(
+                f"cannot prepare PostgreSQL ({type(exc).__name__}: {str(exc).strip()[:200]}): "
+                "check vector_store.dsn_env and that the pgvector extension is installed"
+            ) from None
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        register_vector(conn)
+        conn.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
+        conn.commit()
+
+    def close(self) -> None:
+        """Close the pool."""
+        self.pool.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+    # ------------------------------------------------------------------ schema
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations under an advisory lock (safe when several replicas start
+        at once). Returns the versions applied now (empty when up to date)."""
+        lock_id = zlib.crc32(f"llmops-migrate:{self.prefix}".encode())
+        table = sql.Identifier(f"{self.prefix}_schema_migrations")
+        applied_now: list[int] = []
+        with self._tx() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_id,))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (version INTEGER PRIMARY KEY, "
+                    "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ).format(table)
+            )
+            done = {r[0] for r in conn.execute(sql.SQL("SELECT version FROM {}").format(table))}
+            self._check_dimensions(conn)
+            for mig in _migrations(self.prefix, self.dimensions, *self._hnsw):
+                if mig.version in done:
+                    continue
+                for stmt in mig.statements:
+                    conn.execute(stmt)  # type: ignore[arg-type]  # built from validated identifiers
+                conn.execute(
+                    sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(table),
+                    (mig.version, mig.description),
+                )
+                applied_now.append(mig.version)
+        if applied_now:
+            log.info("vector store %s: applied migrations %s", self.prefix, applied_now)
+        return applied_now
+
+    def _check_dimensions(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute(
+            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname = %s AND a.attname = 'embedding' AND c.relkind = 'r'",
+            (f"{self.prefix}_chunks",),
+        ).fetchone()
+        if row is not None and row[0] != f"vector({self.dimensions})":
+            raise VectorStoreError(
+                f"table {self.prefix}_chunks stores {row[0]} but the embedding model gives "
+                f"vector({self.dimensions}): use another vector_store.table_prefix for this "
+                "model, or re-ingest into a fresh table"
+            )
+
+    def schema_version(self) -> int:
+        """The highest applied migration."""
+        table = sql.Identifier(f"{self.prefix}_schema_migrations")
+        with self.pool.connection() as conn:
+            row = conn.execute(sql.SQL("SELECT max(version) FROM {}").format(table)).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # ------------------------------------------------------------------ writes
+
+    def find_by_hash(self, content_hash: str) -> tuple[int, str] | None:
+        """(document id, source) of a document with this content hash, if stored."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT id, source FROM {} WHERE content_hash = %s").format(self._docs),
+                (content_hash,),
+            ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def upsert_document(
+        self,
+        source: str,
+        content_hash: str,
+        chunks: Sequence[ChunkIn],
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        chars: int = 0,
+    ) -> UpsertResult:
+        """Store a document and its chunks in one transaction."""
+        for c in chunks:
+            if len(c.embedding) != self.dimensions:
+                raise VectorStoreError(
+                    f"chunk {c.ord} of {source!r} has {len(c.embedding)} dimensions, expected "
+                    f"{self.dimensions}"
+                )
+        with self._tx() as conn:
+            # serialise writers of the same content/source so concurrent identical ingests
+            # cannot both insert
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(content_hash.encode()),))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(source.encode()),))
+            same = conn.execute(
+                sql.SQL("SELECT id, source FROM {} WHERE content_hash = %s").format(self._docs),
+                (content_hash,),
+            ).fetchone()
+            if same is not None:
+                status = "unchanged" if same[1] == source else "duplicate"
+                n = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {} WHERE document_id = %s").format(self._chunks),
+                    (same[0],),
+                ).fetchone()
+                return UpsertResult(
+                    int(same[0]), str(same[1]), status, int(n[0]) if n else 0, content_hash
+                )
+            existing = conn.execute(
+                sql.SQL("SELECT id FROM {} WHERE source = %s").format(self._docs), (source,)
+            ).fetchone()
+            meta = json.dumps(metadata or {})
+            if existing is not None:
+                doc_id = int(existing[0])
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE document_id = %s").format(self._chunks), (doc_id,)
+                )
+                conn.execute(
+                    sql.SQL(
+                        "UPDATE {} SET content_hash = %s, title = %s, metadata = %s, chars = %s, "
+                        "updated_at = now() WHERE id = %s"
+                    ).format(self._docs),
+                    (content_hash, title, meta, chars, doc_id),
+                )
+                status = "updated"
+            else:
+                row = conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (source, content_hash, title, metadata, chars) "
+                        "VALUES (%s, %s, %s, %s, %s) RETURNING id"
+                    ).format(self._docs),
+                    (source, content_hash, title, meta, chars),
+                ).fetchone()
+                assert row is not None
+                doc_id = int(row[0])
+                status = "created"
+            self._copy_chunks(conn, doc_id, chunks)
+        return UpsertResult(doc_id, source, status, len(chunks), content_hash)
+
+    def _copy_chunks(
+        self, conn: psycopg.Connection[Any], doc_id: int, chunks: Sequence[ChunkIn]
+    ) -> None:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                sql.SQL(
+                    "COPY {} (document_id, ord, text, embedding) FROM STDIN WITH (FORMAT BINARY)"
+                ).format(self._chunks)
+            ) as copy,
+        ):
+            copy.set_types(["int8", "int4", "text", "vector"])
+            for c in chunks:
+                copy.write_row((doc_id, c.ord, c.text, np.asarray(c.embedding, dtype=np.float32)))
+
+    def delete_document(self, source: str) -> bool:
+        """Delete a document and its chunks; True if it existed."""
+        with self._tx() as conn:
+            cur = conn.execute(
+                sql.SQL("DELETE FROM {} WHERE source = %s").format(self._docs), (source,)
+            )
+            return cur.rowcount > 0
+
+    def bulk_load(
+        self, rows: Sequence[tuple[str, str, Sequence[ChunkIn]]], rebuild_index: bool = True
+    ) -> None:
+        """Load many ``(source, content_hash, chunks)`` documents fast: drops the HNSW index,
+        COPYs everything, rebuilds the index (for benchmarks and initial backfills)."""
+        idx = sql.Identifier(f"{self.prefix}_chunks_embedding_hnsw")
+        with self._tx() as conn:
+            if rebuild_index:
+                conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(idx))
+            for source, digest, chunks in rows:
+                row = conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {} (source, content_hash, chars) VALUES (%s, %s, 0) RETURNING id"
+                    ).format(self._docs),
+                    (source, digest),
+                ).fetchone()
+                assert row is not None
+                self._copy_chunks(conn, int(row[0]), chunks)
+        if rebuild_index:
+            self.rebuild_index()
+
+    def rebuild_index(self, maintenance_work_mem: str = "1GB") -> float:
+        """(Re)create the HNSW index; returns the seconds it took."""
+        idx = sql.Identifier(f"{self.prefix}_chunks_embedding_hnsw")
+        m, efc = self._hnsw
+        t0 = time.perf_counter()
+        with self._tx() as conn:
+            conn.execute(
+                sql.SQL("SET LOCAL maintenance_work_mem = {}").format(
+                    sql.Literal(maintenance_work_mem)
+                )
+            )
+            conn.execute("SET LOCAL statement_timeout = 0")
+            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(idx))
+            conn.execute(
+                sql.SQL(
+                    "CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) "
+                    "WITH (m = {}, ef_construction = {})"
+                ).format(idx, self._chunks, sql.Literal(m), sql.Literal(efc))
+            )
+        return time.perf_counter() - t0
+
+    # ------------------------------------------------------------------- reads
+
+    def search(
+        self,
+        embedding: Sequence[float] | np.ndarray,
+        top_k: int = 4,
+        exact: bool = False,
+        ef_search: int | None = None,
+    ) -> list[SearchHit]:
+        """The ``top_k`` chunks nearest to ``embedding`` by cosine distance. ``exact=True``
+        scans every row (ground truth for recall measurements)."""
+        vec = np.asarray(embedding, dtype=np.float32)
+        if vec.shape != (self.dimensions,):
+            raise VectorStoreError(f"query has shape {vec.shape}, expected ({self.dimensions},)")
+        ef = max(ef_search or self.ef_search, top_k)
+        query = sql.SQL(
+            "WITH nn AS (SELECT id, document_id, text, embedding <=> %(q)s AS dist FROM {c} "
+            "ORDER BY embedding <=> %(q)s LIMIT %(k)s) "
+            "SELECT nn.id, nn.document_id, d.source, d.title, nn.text, 1 - nn.dist "
+            "FROM nn JOIN {d} d ON d.id = nn.document_id ORDER BY nn.dist"
+        ).format(c=self._chunks, d=self._docs)
+        with self._tx() as conn:
+            if exact:
+                conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
+            rows = conn.execute(query, {"q": vec, "k": top_k}).fetchall()
+        return [
+            SearchHit(int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4]), float(r[5])) for r in rows
+        ]
+
+    def stats(self) -> dict[str, int]:
+        """Document and chunk counts."""
+        with self.pool.connection() as conn:
+            d = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._docs)).fetchone()
+            c = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._chunks)).fetchone()
+        return {"documents": int(d[0]) if d else 0, "chunks": int(c[0]) if c else 0}
+
+    def ping(self) -> bool:
+        """Whether the database answers."""
+        with self.pool.connection(timeout=2.0) as conn:
+            conn.execute("SELECT 1")
+        return True

@@ -1,0 +1,192 @@
+"""Test doubles that run for real on loopback: a fake OpenAI-compatible upstream (to test
+timeouts, retries, the circuit breaker and fallbacks) and a redis-server process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FakeUpstream:
+    """An OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1.
+
+    ``mode``: ``ok`` (answers ``reply``), ``fail500``, ``fail429``, ``hang`` (sleeps
+    ``hang_s`` before answering), ``bad400``, ``fail_then_ok`` (the first ``fail_count``
+    requests get 500, then ok). ``requests`` counts calls; ``last_body`` and
+    ``last_headers`` hold the latest request.
+    """
+
+    def __init__(self, reply: str = "upstream answer [1]") -> None:
+        self.mode = "ok"
+        self.reply = reply
+        self.hang_s = 30.0
+        self.fail_count = 0
+        self.requests = 0
+        self.last_body: dict[str, Any] = {}
+        self.last_headers: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.port = free_port()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with outer._lock:
+                    outer.requests += 1
+                    n = outer.requests
+                    outer.last_body = body
+                    outer.last_headers = {k.lower(): v for k, v in self.headers.items()}
+                mode = outer.mode
+                if mode == "fail_then_ok":
+                    mode = "fail500" if n <= outer.fail_count else "ok"
+                if mode == "hang":
+                    time.sleep(outer.hang_s)
+                    mode = "ok"
+                if mode == "fail500":
+                    return self._send(500, {"error": {"message": "boom"}})
+                if mode == "fail429":
+                    return self._send(
+                        429, {"error": {"message": "slow down"}}, {"Retry-After": "0"}
+                    )
+                if mode == "bad400":
+                    return self._send(400, {"error": {"message": "bad model"}})
+                if self.path != "/v1/chat/completions":
+                    return self._send(404, {"error": {"message": "not found"}})
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    for word in outer.reply.split(" "):
+                        ev = {
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": {"content": word + " "},
+                                    "finish_reason": None,
+                                }
+                            ]
+                        }
+                        self.wfile.write(f"data: {json.dumps(ev)}\n\n".encode())
+                        self.wfile.flush()
+                    end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                    self.wfile.write(f"data: {json.dumps(end)}\n\n".encode())
+                    usage = {"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 7}}
+                    self.wfile.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return None
+                return self._send(
+                    200,
+                    {
+                        "id": "up-1",
+                        "object": "chat.completion",
+                        "model": body.get("model"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": outer.reply},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+                    },
+                )
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def reset(self, mode: str = "ok") -> None:
+        with self._lock:
+            self.mode = mode
+            self.requests = 0
+            self.fail_count = 0
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RedisProcess:
+    """``redis-server`` on a free loopback port, without persistence; restartable."""
+
+    def __init__(self) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+        self.exe = exe
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
