@@ -346,6 +346,33 @@ class UsageConfig(_Model):
     """Data processed by each NAT gateway per month (GB)."""
     hours_per_month: float = Field(default=730, gt=0, le=744)
     """Hours in a billing month."""
+    gpu_node_volume_gb: float = Field(default=100, ge=0)
+    """Root volume (gp3) of each node a Karpenter NodePool launches, when its EC2NodeClass is not in
+    the plan; managed node groups use their own diskSize."""
+    endpoint_data_gb_per_month: float = Field(default=20, ge=0)
+    """Data processed by each interface VPC endpoint per month (GB)."""
+    log_ingestion_gb_per_month: float = Field(default=5, ge=0)
+    """Logs ingested into each CloudWatch log group per month (GB); storage follows from retention."""
+    aurora_utilization: float = Field(default=0.1, ge=0, le=1)
+    """Expected share of the time Aurora Serverless v2 runs at maxCapacity (the rest at minCapacity)."""
+    aurora_storage_gb: float = Field(default=20, ge=0)
+    """Data stored per Aurora cluster (GB)."""
+    cache_data_gb: float = Field(default=1, ge=0)
+    """Average data held by each ElastiCache serverless cache (GB; the engine's minimum still applies)."""
+    cache_ecpu_millions_per_month: float = Field(default=100, ge=0)
+    """ElastiCache Processing Units (ECPUs) per cache per month (millions)."""
+    search_ocus: float = Field(default=2, ge=0)
+    """Average OpenSearch Serverless OCUs (indexing plus search) per collection; the minimum still applies."""
+    search_storage_gb: float = Field(default=10, ge=0)
+    """Data indexed per OpenSearch Serverless collection (GB)."""
+    s3_storage_gb_per_bucket: float = Field(default=50, ge=0)
+    """Data stored in each S3 bucket (GB, S3 Standard)."""
+    load_balancer_lcus: float = Field(default=1, ge=0)
+    """Average capacity units (LCU/NLCU) each load balancer consumes."""
+    queue_requests_millions_per_month: float = Field(default=1, ge=0)
+    """Requests to each SQS queue per month (millions)."""
+    accelerator_data_gb_per_month: float = Field(default=100, ge=0)
+    """Data through each Global Accelerator per month (GB, dominant direction)."""
 
 
 class PlatformConfig(_Model):
