@@ -200,6 +200,115 @@ class GpuPoolConfig(_Model):
         return self.max_nodes * max(types[name].accelerator_count for name in self.instance_types)
 
 
+class SystemNodesConfig(_Model):
+    """The small on-demand CPU node group that runs controllers (Karpenter, CoreDNS, operators)."""
+
+    instance_types: list[str] = Field(default_factory=lambda: ["m7i.large", "m6i.large"], min_length=1)
+    """CPU instance types (no GPUs)."""
+    min_nodes: int = Field(default=2, ge=1, le=50)
+    """At least 2 for controller availability across AZs."""
+    max_nodes: int = Field(default=4, ge=1, le=50)
+    """Upper bound; must be >= minNodes."""
+    disk_gib: int = Field(default=50, ge=20, le=1000)
+    """Encrypted gp3 root volume size."""
+
+    @field_validator("instance_types")
+    @classmethod
+    def _cpu_types(cls, value: list[str]) -> list[str]:
+        known = catalog.instance_types()
+        problems = []
+        for index, name in enumerate(value):
+            spec = known.get(name)
+            if spec is None:
+                hint = catalog.closest_names(name, [n for n, t in known.items() if t.accelerator is None])
+                problems.append(f"[{index}] unknown instance type '{name}'" + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
+            elif spec.accelerator is not None:
+                problems.append(f"[{index}] '{name}' is an accelerated instance; system nodes use CPU types such as m7i.large")
+        if problems:
+            raise ValueError("; ".join(problems) + "; use general-purpose types such as m7i.large or m6i.xlarge")
+        return value
+
+    @field_validator("max_nodes")
+    @classmethod
+    def _max_ge_min(cls, value: int, info: ValidationInfo) -> int:
+        min_nodes = info.data.get("min_nodes")
+        if isinstance(min_nodes, int) and value < min_nodes:
+            raise ValueError(f"must be >= minNodes ({min_nodes}); raise maxNodes or lower minNodes")
+        return value
+
+
+class ExistingClusterConfig(_Model):
+    """Bring your own cluster: only the in-cluster parts (device plugin, DCGM exporter) are created."""
+
+    kubeconfig: str | None = None
+    """Kubeconfig of the cluster; set it as a secret (``pulumi config set --secret``)."""
+    cluster_name: str | None = None
+    """Name of an existing EKS cluster in this region (its kubeconfig is derived, auth via ``aws eks get-token``)."""
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _exactly_one(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kubeconfig = info.data.get("kubeconfig")
+        if (value is None) == (kubeconfig is None):
+            raise ValueError("set exactly one of kubeconfig (as a secret) or clusterName for an existing cluster")
+        return value
+
+
+class ClusterConfig(_Model):
+    """The region's EKS cluster."""
+
+    kubernetes_version: str = "1.33"
+    """EKS Kubernetes version (``1.x``); upgrade deliberately, one minor version at a time."""
+    endpoint_public_access: bool = False
+    """Expose the API server publicly. Off by default: the endpoint is private to the VPC."""
+    public_access_cidrs: list[str] = Field(default_factory=list, validate_default=True)
+    """Allow-list for the public endpoint (required when endpointPublicAccess is true; 0.0.0.0/0 is refused)."""
+    capacity_provider: Literal["karpenter", "managedNodeGroups"] = "karpenter"
+    """How GPU pools get nodes: Karpenter NodePools (default) or EKS managed node groups + cluster-autoscaler."""
+    system_nodes: SystemNodesConfig = Field(default_factory=SystemNodesConfig)
+    """The CPU node group for controllers."""
+    admin_role_arns: list[str] = Field(default_factory=list)
+    """IAM roles granted cluster-admin through EKS access entries."""
+    log_retention_days: int = 90
+    """Retention of the control-plane log group."""
+    existing: ExistingClusterConfig | None = None
+    """Use an existing cluster instead of creating one."""
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"1\.(2[89]|3[0-9])", value):
+            raise ValueError(f"'{value}' is not a supported EKS version; use 1.28 to 1.39, e.g. '1.33' (quote it in YAML)")
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"'{cidr}' is not a CIDR block; use e.g. 203.0.113.0/24") from None
+            if network.prefixlen == 0:
+                raise ValueError("0.0.0.0/0 opens the API server to the internet; list your office/VPN ranges instead")
+        if info.data.get("endpoint_public_access") and not value:
+            raise ValueError("endpointPublicAccess is true but no CIDRs are allowed; list the ranges that may reach the API server")
+        return value
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
+                raise ValueError(f"'{arn}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return FlowLogsConfig._retention(value)
+
+
 class RegionConfig(_Model):
     """One region of the platform: its network and its GPU capacity."""
 
@@ -219,6 +328,8 @@ class RegionConfig(_Model):
     """VPC flow logs."""
     gpu_pools: list[GpuPoolConfig] = Field(default_factory=list)
     """GPU node pools in this region."""
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    """The region's EKS cluster (or an existing one)."""
 
     @field_validator("name")
     @classmethod

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster import GpuCluster, GpuClusterArgs
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
 from stacks.config import PlatformConfig, RegionConfig
@@ -23,8 +24,9 @@ class RegionalPlatform:
 
     region: str
     provider: aws.Provider
-    network: Network
-    cluster_name: str
+    network: Network | None
+    """None when the region brings its own cluster (and so its own VPC)."""
+    cluster: GpuCluster
 
 
 def region_provider(region: RegionConfig, tags: dict[str, str]) -> aws.Provider:
@@ -41,7 +43,8 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
     tags = config.cost_tags(stack, project)
     provider = region_provider(region, tags)
     name = cluster_name(project, stack, region.name)
-    network = Network(
+    byo = region.cluster.existing is not None
+    network = None if byo else Network(
         region.name,
         NetworkArgs(
             region=region.name,
@@ -56,7 +59,20 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
-    return RegionalPlatform(region=region.name, provider=provider, network=network, cluster_name=name)
+    cluster = GpuCluster(
+        region.name,
+        GpuClusterArgs(
+            region=region.name,
+            cluster_name=name,
+            environment=config.environment,
+            cluster=region.cluster,
+            gpu_pools=tuple(region.gpu_pools),
+            vpc_id=network.vpc_id if network else None,
+            private_subnet_ids=network.private_subnet_ids if network else None,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+    return RegionalPlatform(region=region.name, provider=provider, network=network, cluster=cluster)
 
 
 def build(config: PlatformConfig, stack: str, project: str) -> dict[str, RegionalPlatform]:
@@ -71,12 +87,23 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
         "homeRegion": config.home_region,
         "regions": {
             name: {
-                "vpcId": r.network.vpc_id,
-                "privateSubnetIds": r.network.private_subnet_ids,
-                "publicSubnetIds": r.network.public_subnet_ids,
-                "availabilityZones": r.network.availability_zones,
-                "clusterName": r.cluster_name,
+                **(
+                    {
+                        "vpcId": r.network.vpc_id,
+                        "privateSubnetIds": r.network.private_subnet_ids,
+                        "publicSubnetIds": r.network.public_subnet_ids,
+                        "availabilityZones": r.network.availability_zones,
+                    }
+                    if r.network
+                    else {}
+                ),
+                "clusterName": r.cluster.cluster_name,
+                "clusterEndpoint": r.cluster.endpoint,
+                "oidcIssuer": r.cluster.oidc_issuer,
+                "nodeRoleArns": r.cluster.node_role_arns,
             }
             for name, r in regions.items()
         },
+        # Secret as a whole; kept apart so the region details above stay readable.
+        "kubeconfigs": {name: r.cluster.kubeconfig for name, r in regions.items()},
     }

@@ -7,11 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401  (imported before any engine run; see below)
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# hypothesis' pytest plugin imports (and pytest rewrites) the hypothesis package lazily at
+# the end of the session; on CPython 3.11 that compile can hit "AST constructor recursion
+# depth mismatch" after the Pulumi runtime has run in-process, so import it up front.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

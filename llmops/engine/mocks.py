@@ -204,6 +204,20 @@ class PlatformMocks(Mocks):
             return {"name": name, "value": f"ami-{_digest(region, name)}", "type": "String", "id": name, "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}"}, []
         if token == "aws:ec2/getAmi:getAmi":
             return {"id": f"ami-{_digest(region, json.dumps(a, sort_keys=True, default=str))}", "architecture": "x86_64"}, []
+        if token == "aws:eks/getCluster:getCluster":
+            name = str(a.get("name"))
+            oidc = _digest(region, name, length=32).upper()
+            return {
+                "name": name,
+                "id": name,
+                "arn": f"arn:{PARTITION}:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
+                "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
+                "certificateAuthorities": [{"data": base64.b64encode(f"ca-{name}".encode()).decode()}],
+                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
+                "version": "1.33",
+                "status": "ACTIVE",
+                "vpcConfig": {"clusterSecurityGroupId": f"sg-{_digest(name, 'cluster')}", "vpcId": f"vpc-{_digest(name, 'vpc')}"},
+            }, []
         if token == "aws:eks/getClusterAuth:getClusterAuth":
             return {"name": a.get("name"), "token": "k8s-aws-v1.offline-token", "id": a.get("name")}, []
         if token == "aws:eks/getAddonVersion:getAddonVersion":

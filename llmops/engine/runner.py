@@ -283,7 +283,7 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
         finally:
             set_all_config({}, [])
         records = dict(monitor.records)
-        outputs = unwrap_secrets(monitor.stack_outputs)
+        outputs = monitor.stack_outputs  # secrets keep their wrapper; reports mask them
     _resolve_regions(records, aws_region)
     return PlanResult(
         project=project.name,

@@ -128,14 +128,14 @@ def test_flow_logs_go_to_a_retained_log_group_through_a_least_privilege_role(dev
     (flow_log,) = by_type(dev_document, "aws:ec2/flowLog:FlowLog")
     assert flow_log["inputs"]["trafficType"] == "ALL"
     assert flow_log["inputs"]["logDestinationType"] == "cloud-watch-logs"
-    (log_group,) = by_type(dev_document, "aws:cloudwatch/logGroup:LogGroup")
+    (log_group,) = [g for g in by_type(dev_document, "aws:cloudwatch/logGroup:LogGroup") if g["name"].endswith("-flow-logs")]
     assert log_group["inputs"]["retentionInDays"] == 14  # from the dev stack
     assert log_group["urn"] in flow_log["dependencies"]
-    (policy,) = by_type(dev_document, "aws:iam/rolePolicy:RolePolicy")
+    (policy,) = [p for p in by_type(dev_document, "aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-flow-logs-write")]
     statement = json.loads(policy["inputs"]["policy"])["Statement"][0]
     assert "*" not in json.dumps(statement["Action"])
     assert statement["Resource"][0].startswith("arn:aws:logs:us-east-1:123456789012:log-group:/llmops/vpc-flow-logs/")
-    (role,) = by_type(dev_document, "aws:iam/role:Role")
+    (role,) = [r for r in by_type(dev_document, "aws:iam/role:Role") if r["name"].endswith("-flow-logs-role")]
     trust = json.loads(role["inputs"]["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
 

@@ -61,4 +61,4 @@ def test_bad_config_exits_non_zero_with_every_problem_and_no_traceback(tmp_path:
 def test_unknown_stack_exits_2_and_lists_stacks() -> None:
     proc = run("plan", "--stack", "qa")
     assert proc.returncode == 2
-    assert "unknown stack 'qa'" in proc.stderr and "dev, prod, staging" in proc.stderr
+    assert "unknown stack 'qa'" in proc.stderr and "byo, dev, prod, staging" in proc.stderr

@@ -54,7 +54,8 @@ def test_document_has_the_public_shape(dev_document: dict[str, Any]) -> None:
         assert set(resource["dependencies"]) <= known, resource["urn"]
         if resource["custom"] and not resource["type"].startswith("pulumi:providers:"):
             assert resource["provider"] in known
-            assert resource["provider"].split("::")[2].endswith("pulumi:providers:aws")
+            provider_type = resource["provider"].split("::")[2].split("$")[-1]
+            assert provider_type == f"pulumi:providers:{resource['type'].split(':')[0]}", resource["urn"]
     assert dev_document["summary"]["resources"] == len(urns) - 1
     assert dev_document["outputs"]["regions"]["us-east-1"]["clusterName"] == "llmops-dev-us-east-1"
 
@@ -123,7 +124,7 @@ def test_program_exceptions_become_clear_errors(tmp_path: Path) -> None:
 
 
 def test_unknown_stack_lists_the_stacks_that_exist() -> None:
-    with pytest.raises(UsageError, match=r"unknown stack 'qa'.*Stacks that exist: dev, prod, staging"):
+    with pytest.raises(UsageError, match=r"unknown stack 'qa'.*Stacks that exist: byo, dev, prod, staging"):
         plan("qa", REPO)
 
 
@@ -137,4 +138,4 @@ def test_project_file_is_read_like_the_cli_does() -> None:
     assert project.name == "llmops-platform"
     assert project.main_dir == REPO / "stacks"
     assert project.stack_config_dir == REPO / "stacks"
-    assert project.stacks() == ["dev", "prod", "staging"]
+    assert project.stacks() == ["byo", "dev", "prod", "staging"]

@@ -1,0 +1,25 @@
+"""Pinned versions of what the platform installs into clusters. Upgrades are deliberate:
+bump here, plan, review the diff, roll through dev -> staging -> prod."""
+
+from __future__ import annotations
+
+KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
+KARPENTER_VERSION = "1.6.3"
+
+NVIDIA_DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
+NVIDIA_DEVICE_PLUGIN_VERSION = "0.17.4"
+
+DCGM_EXPORTER_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+DCGM_EXPORTER_VERSION = "4.5.2"
+
+CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+CLUSTER_AUTOSCALER_VERSION = "9.50.1"
+
+# Karpenter EC2NodeClass AMI alias: AL2023 pinned to a release; Karpenter selects the
+# NVIDIA-accelerated variant of this release for GPU instance types.
+GPU_AMI_ALIAS = "al2023@v20251023"
+# Managed node groups: the AMI types (release pinned per node group via release_version when set).
+SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
+GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
+
+EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
