@@ -420,15 +420,15 @@ class RAGIngress:
             if len(d.text) > rag.max_document_chars:
                 raise ApiError(
                     413,
-                    f"Document '{d.source}' has {len(d.text)} characters; the maximum is "
+                    f"'documents.{i}.text': document '{d.source}' has {len(d.text)} characters; the maximum is "
                     f"{rag.max_document_chars}. Split it into smaller documents.",
                     param=f"documents.{i}.text",
                     code="document_too_large",
                 )
-            if sources.count(d.source) > 1:
+            if d.source in sources[:i]:
                 raise ApiError(
                     400,
-                    f"Source '{d.source}' appears twice in one request.",
+                    f"'documents.{i}.source': source '{d.source}' appears twice in one request.",
                     param=f"documents.{i}.source",
                     code="duplicate_source",
                 )
@@ -544,8 +544,10 @@ class RAGIngress:
         qvec: np.ndarray | None = None
         if retrieval.enabled or use_cache:
             qvec = (await self._embed([question], "query"))[0]
+        cache_status = "off"
         if use_cache:
             hit = await self.cache.lookup(namespace, exact_key, qvec)
+            cache_status = "miss" if self.cache.available else "bypass"
             if hit is not None:
                 payload = dict(hit.payload)
                 payload["id"] = f"chatcmpl-{uuid.uuid4().hex}"
@@ -622,12 +624,12 @@ class RAGIngress:
                 "backend": out["backend"],
                 "route": route.reason,
                 "extractive": out["extractive"],
-                "cache": "miss" if use_cache else "off",
+                "cache": cache_status,
                 "cost_usd": out["cost_usd"],
                 "fallbacks": [a["backend"] for a in out["attempts"]],
             },
         }
-        if use_cache:
+        if cache_status == "miss":
             await self.cache.store(
                 namespace,
                 exact_key,

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from serving_fakes import FakeUpstream, RedisProcess  # noqa: E402
+from serving_fakes import FakeUpstream, RedisProcess
 
 
 @pytest.fixture(scope="session")
@@ -177,6 +177,7 @@ def serve_app(
     data["rag"]["chunk_size_chars"] = 400
     data["rag"]["chunk_overlap_chars"] = 60
     data["request_timeout_s"] = 30
+    data["cache"]["retry_after_s"] = 1.0
     cfg = AppConfig.model_validate(data)
     limited = add_key(paths, "limited", team="team-a", rate_limit_per_minute=3)
     team_b = add_key(paths, "team-b-key", team="team-b", models=("extractive",))

@@ -173,7 +173,7 @@ def test_failed_upsert_leaves_no_partial_document(pg_dsn: str) -> None:
         store.upsert_document("half.md", "h-half", chunks)
     assert store.stats() == {"documents": 0, "chunks": 0}
     assert store.find_by_hash("h-half") is None
-    with pytest.raises(VectorStoreError, match="chunk 0 of 'x.md' has 3 dimensions, expected 2"):
+    with pytest.raises(VectorStoreError, match=r"chunk 0 of 'x\.md' has 3 dimensions, expected 2"):
         store.upsert_document("x.md", "h-x", [ChunkIn(0, "bad", [1.0, 2.0, 3.0])])
     store.close()
 
@@ -187,7 +187,7 @@ def test_vector_store_refuses_a_different_dimension(pg_dsn: str) -> None:
 
 
 def test_vector_store_unreachable_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(VectorStoreError, match="check vector_store.dsn_env"):
+    with pytest.raises(VectorStoreError, match=r"check vector_store\.dsn_env"):
         PgVectorStore(f"postgresql://postgres@/postgres?host={tmp_path}", 3, connect_timeout_s=1)
 
 

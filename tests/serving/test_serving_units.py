@@ -3,6 +3,7 @@ rate limits, prompt assembly and citations, API error mapping, backend selection
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 
@@ -39,7 +40,7 @@ def test_chunks_follow_paragraphs_and_overlap() -> None:
     assert all(len(c.text) <= 500 for c in chunks)
     assert chunks[0].text.startswith("Paragraph 0.")
     # each later chunk starts with the tail of the previous one
-    for prev, cur in zip(chunks, chunks[1:], strict=False):
+    for prev, cur in itertools.pairwise(chunks):
         head = cur.text.split("\n\n")[0]
         assert head in prev.text, (head, prev.text)
     assert chunks[1].start == text.index("Paragraph 2.")
@@ -164,8 +165,7 @@ def test_keys_are_hashed_and_checked() -> None:
     key = generate_key()
     assert key.startswith("sk-llmops-") and len(key) > 40
     store = KeyStore.from_json(
-        '{"keys": [{"id": "svc", "sha256": "%s", "team": "search", "rate_limit_per_minute": 5, "models": ["m1"]}]}'
-        % hash_key(key)
+        f'{{"keys": [{{"id": "svc", "sha256": "{hash_key(key)}", "team": "search", "rate_limit_per_minute": 5, "models": ["m1"]}}]}}'
     )
     assert key not in store.to_json()  # only the hash is stored
     k = store.authenticate(f"Bearer {key}")
@@ -197,8 +197,9 @@ def test_keys_are_hashed_and_checked() -> None:
             "rate_limit_per_minute",
         ),
         (
-            '{"keys": [{"id": "a", "sha256": "%s"}, {"id": "a", "sha256": "%s"}]}'
-            % ("0" * 64, "1" * 64),
+            '{{"keys": [{{"id": "a", "sha256": "{}"}}, {{"id": "a", "sha256": "{}"}}]}}'.format(
+                "0" * 64, "1" * 64
+            ),
             "duplicate key id 'a'",
         ),
         ("{not json", "not valid JSON"),
@@ -220,7 +221,9 @@ def test_key_store_errors_name_the_entry(doc: str, words: str) -> None:
 
 
 def test_key_store_loads_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_KEYS", '{"keys": [{"id": "e", "sha256": "%s"}]}' % hash_key("k"))
+    monkeypatch.setenv(
+        "MY_KEYS", '{{"keys": [{{"id": "e", "sha256": "{}"}}]}}'.format(hash_key("k"))
+    )
     assert KeyStore.load(None, "MY_KEYS").authenticate("Bearer k").id == "e"
     assert len(KeyStore.load(None, "UNSET_VAR_X")) == 0
 
