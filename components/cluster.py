@@ -697,7 +697,7 @@ class GpuCluster(pulumi.ComponentResource):
             values={
                 "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
-                "replicas": 2,
+                "replicas": 1 if args.environment == "dev" else 2,
                 "nodeSelector": {"llmops.io/pool": "system"},
                 "controller": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
             },

@@ -33,6 +33,7 @@ def plan_command(
     program: ProgramOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan document as JSON on stdout.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the plan document to FILE.", dir_okay=False)] = None,
+    cost: Annotated[bool, typer.Option("--cost/--no-cost", help="Estimate the monthly cost (the plan's cost section).")] = True,
 ) -> None:
     """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource."""
     from rich.console import Console
@@ -43,6 +44,12 @@ def plan_command(
 
     result = plan(stack, program or default_program_dir())
     document = plan_document(result)
+    estimate = None
+    if cost:
+        from llmops.cost import estimate_plan
+
+        estimate = estimate_plan(result)
+        document["cost"] = estimate.to_document()
     text = dumps(document)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +59,10 @@ def plan_command(
         return
     console = Console()
     print_plan(result, console)
+    if estimate is not None:
+        from llmops.cost import render_summary
+
+        render_summary(estimate, console)
     if out is not None:
         console.print(f"plan written to {out}")
 

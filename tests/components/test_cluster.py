@@ -67,7 +67,7 @@ def test_system_node_group_is_on_demand_with_imdsv2_and_encrypted_disks(dev_docu
     group = one(dev_document, "aws:eks/nodeGroup:NodeGroup", "-system")["inputs"]
     assert group["capacityType"] == "ON_DEMAND"
     assert group["amiType"] == versions.SYSTEM_AMI_TYPE
-    assert group["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    assert group["scalingConfig"] == {"minSize": 1, "maxSize": 3, "desiredSize": 1}  # dev: one controller node
     assert group["instanceTypes"] == ["m7i.large", "m6i.large"]
     template = one(dev_document, "aws:ec2/launchTemplate:LaunchTemplate", "-system")["inputs"]
     assert template["metadataOptions"]["httpTokens"] == "required"
