@@ -43,7 +43,8 @@ def _print_unpriced(estimate: CostEstimate, console: Console) -> None:
 
 def render_table(estimate: CostEstimate, console: Console, top: int = 5, details: bool = False) -> None:
     """The full report of ``llmops cost``: by region and component, totals, drivers,
-    unpriced resources and the usage assumptions."""
+    unpriced resources and the usage assumptions (``details``: every priced resource with
+    its lines and assumptions)."""
     from rich.table import Table
 
     title = f"Monthly cost estimate: stack {estimate.stack}" if estimate.stack else "Monthly cost estimate"
@@ -75,17 +76,23 @@ def render_table(estimate: CostEstimate, console: Console, top: int = 5, details
     table.add_row("[bold]total[/]", "", str(sum(counts.values())), f"[bold]{money(total.min)}[/]", f"[bold]{money(total.expected)}[/]")
     console.print(table)
     if details:
-        detail = Table(title="By resource", title_justify="left")
-        for column in ("Resource", "Type", "Region", "Minimum", "Expected", "Assumptions"):
-            detail.add_column(column, justify="right" if column in ("Minimum", "Expected") else "left")
+        console.print("By resource (expected / minimum per month):")
         for item in sorted(estimate.items, key=lambda i: (-(i.expected or 0.0), i.urn)):
             if item.status != "priced":
                 continue
-            detail.add_row(
-                item.name, item.type.rsplit(":", 1)[-1], item.region or "global",
-                money(item.min), money(item.expected), "; ".join(item.assumptions),
+            console.print(
+                f"  {money(item.expected):>12} / {money(item.min):>10}  {item.name} "
+                f"({item.type.rsplit(':', 1)[-1]}, {item.region or 'global'}, {item.component})",
+                highlight=False,
             )
-        console.print(detail)
+            for line in item.lines:
+                console.print(
+                    f"      {line.description}: {line.expected_quantity:,.4g} {line.unit} x ${line.unit_price:g}"
+                    + (f" (minimum {line.min_quantity:,.4g})" if line.min_quantity != line.expected_quantity else ""),
+                    highlight=False,
+                )
+            for assumption in item.assumptions:
+                console.print(f"      - {assumption}", highlight=False)
     drivers = estimate.top_drivers(top)
     if drivers:
         console.print("Top cost drivers (expected per month):")

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from llmops.cli import app
@@ -90,13 +89,20 @@ def test_render_summary_for_the_plan_command(dev_plan: Any) -> None:
     assert top.name in drivers[0]
 
 
-@pytest.mark.parametrize("stack", ["dev"])
-def test_dev_stack_idle_cost_is_reported(dev_plan: Any, stack: str) -> None:
-    """The dev stack at idle (GPU pools at zero): every driver is a fixed charge."""
+def test_dev_stack_idle_cost_meets_the_design_target(dev_plan: Any) -> None:
+    """The dev stack at idle (GPU pools at zero) stays within $300/month; the message names
+    the drivers when it does not."""
     from llmops.cost import estimate_plan
 
     estimate = estimate_plan(dev_plan)
     gpu_pools = [i for i in estimate.items if i.type == "kubernetes:karpenter.sh/v1:NodePool"]
-    assert gpu_pools and all(i.min == 0 for i in gpu_pools)
-    drivers = {i.type.rsplit(":", 1)[-1] for i in estimate.items if (i.min or 0) > 0}
-    assert {"Cluster", "NatGateway", "VpcEndpoint"} <= drivers
+    assert all(i.min == 0 for i in gpu_pools)
+    drivers = sorted(((i.min or 0.0), i.name) for i in estimate.items if (i.min or 0) > 0)[::-1]
+    listing = ", ".join(f"{name} ${cost:.2f}" for cost, name in drivers)
+    assert estimate.total.min <= 300, f"idle dev stack costs ${estimate.total.min:.2f}/month: {listing}"
+
+
+def test_package_import_is_light() -> None:
+    code = "import sys, llmops.cost; print(sorted(m for m in ('boto3', 'rich', 'pulumi') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
