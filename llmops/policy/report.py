@@ -1,0 +1,162 @@
+"""The result of a policy run: which packs ran, and every violation they reported, as text
+(grouped by enforcement level), as the ``policy`` section of the plan JSON, and as Markdown
+for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+LEVEL_ORDER = ("mandatory", "advisory", "remediate")
+_LEVEL_STYLE = {"mandatory": "bold red", "advisory": "yellow", "remediate": "cyan"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy violation."""
+
+    pack: str
+    policy: str
+    urn: str
+    """The resource's URN; empty for a violation of the stack as a whole."""
+    level: str
+    """``mandatory`` (blocks the deployment) or ``advisory``."""
+    message: str
+    severity: str = ""
+    description: str = ""
+
+    @property
+    def resource(self) -> str:
+        """``type::name`` of the resource (``stack`` for stack-wide violations)."""
+        if not self.urn:
+            return "stack"
+        parts = self.urn.split("::")
+        return f"{parts[-2].rsplit('$', 1)[-1]}::{parts[-1]}" if len(parts) >= 4 else self.urn
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "pack": self.pack,
+            "policy": self.policy,
+            "urn": self.urn,
+            "level": self.level,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class PackRun:
+    """A pack that ran: where it came from and the config it was given."""
+
+    name: str
+    version: str
+    path: Path
+    config: Path | None
+    """The config file applied (None: the pack's defaults)."""
+    policies: int
+    seconds: float
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "path": str(self.path),
+            "config": str(self.config) if self.config else None,
+            "policies": self.policies,
+        }
+
+
+@dataclass
+class PolicyReport:
+    """Every pack run against a stack and what they found."""
+
+    stack: str
+    environment: str | None
+    packs: list[PackRun] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def mandatory_count(self) -> int:
+        return sum(1 for v in self.violations if v.level in ("mandatory", "remediate"))
+
+    @property
+    def advisory_count(self) -> int:
+        return sum(1 for v in self.violations if v.level == "advisory")
+
+    @property
+    def passed(self) -> bool:
+        """No mandatory violation: the deployment may go ahead."""
+        return self.mandatory_count == 0
+
+    def by_level(self) -> dict[str, list[Violation]]:
+        grouped: dict[str, list[Violation]] = {level: [] for level in LEVEL_ORDER}
+        for v in self.violations:
+            grouped.setdefault(v.level, []).append(v)
+        return {level: items for level, items in grouped.items() if items}
+
+    def policies_violated(self) -> list[str]:
+        return sorted({v.policy for v in self.violations})
+
+    def to_document(self) -> dict[str, Any]:
+        """The ``policy`` section of ``llmops plan --json``."""
+        return {
+            "environment": self.environment,
+            "packs": [p.to_document() for p in self.packs],
+            "summary": {
+                "mandatory": self.mandatory_count,
+                "advisory": self.advisory_count,
+                "passed": self.passed,
+            },
+            "violations": [v.to_document() for v in self.violations],
+        }
+
+    def to_markdown(self, title: str | None = None) -> str:
+        """A pull-request comment: a verdict line, then a table per enforcement level."""
+        heading = title or f"Policy checks: stack `{self.stack}`"
+        packs = ", ".join(f"`{p.name}`" + (f" ({p.config.name})" if p.config else "") for p in self.packs)
+        verdict = (
+            f"**{self.mandatory_count} mandatory violation(s)**: the deployment is blocked."
+            if not self.passed
+            else "**No mandatory violations.**"
+        )
+        lines = [f"### {heading}", "", f"{verdict} {self.advisory_count} advisory.", "", f"Packs: {packs or 'none'}"]
+        for level, items in self.by_level().items():
+            lines += ["", f"#### {level.capitalize()} ({len(items)})", "", "| Policy | Resource | Message |", "| --- | --- | --- |"]
+            for v in items:
+                lines.append(f"| `{v.policy}` | `{_md(v.resource)}` | {_md(v.message)} |")
+        return "\n".join(lines) + "\n"
+
+    def render(self, console: Console) -> None:
+        """Prints the violations grouped by enforcement level, then a one-line verdict."""
+        from rich.markup import escape
+
+        for level, items in self.by_level().items():
+            style = _LEVEL_STYLE.get(level, "bold")
+            console.print(f"[{style}]{level.upper()}[/] ({len(items)})")
+            for v in items:
+                console.print(f"  [{style}]✗[/] [bold]{escape(v.policy)}[/] [dim]{escape(v.resource)}[/]", highlight=False)
+                console.print(f"      {escape(v.message)}", highlight=False, soft_wrap=True)
+        counts = Counter(v.pack for v in self.violations)
+        packs = ", ".join(f"{p.name} ({counts.get(p.name, 0)})" for p in self.packs)
+        verdict = "[bold red]blocked[/]" if not self.passed else "[bold green]passed[/]"
+        console.print(
+            f"policy: {verdict}: {self.mandatory_count} mandatory, {self.advisory_count} advisory "
+            f"violation(s) from {packs or 'no packs'}",
+            highlight=False,
+        )
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def sort_violations(violations: Iterable[Violation]) -> list[Violation]:
+    """Stable order: level, pack, policy, resource, message."""
+    rank = {level: i for i, level in enumerate(LEVEL_ORDER)}
+    return sorted(violations, key=lambda v: (rank.get(v.level, 9), v.pack, v.policy, v.urn, v.message))

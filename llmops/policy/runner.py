@@ -1,0 +1,238 @@
+"""The offline policy runner: starts each policy pack as the Pulumi engine does and sends it
+the offline engine's recorded resources through ``Analyze`` (one call per resource) and
+``AnalyzeStack`` (all of them), so the very pack code that guards ``pulumi preview`` runs
+here, on any Pulumi program the offline engine can plan.
+
+Each pack gets the config file matching the stack's environment
+(``<pack>/config/<environment>.json``), where the environment is the stack config's
+``<project-namespace>:environment`` (``llmops:environment`` here), else the stack name.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmops.errors import UsageError
+from llmops.policy.analyzer import Analyzer, Diagnostic, PackInfo
+from llmops.policy.config import load_config_file, merge_documents, resolve_config
+from llmops.policy.report import PackRun, PolicyReport, Violation, sort_violations
+from llmops.policy.wire import AnalyzerResource, analyze_request, from_plan, stack_resource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKS_DIR = REPO_ROOT / "policies"
+DEFAULT_PACK_NAMES = ("security", "cost")
+CONFIG_DIR = "config"
+
+ConfigOverrides = Mapping[str, Mapping[str, Any]]
+"""Pack name (``llmops-cost``) or pack directory -> a config document applied over the file."""
+
+
+def default_packs() -> list[Path]:
+    """The project's packs: ``policies/security`` and ``policies/cost``."""
+    return [PACKS_DIR / name for name in DEFAULT_PACK_NAMES]
+
+
+def stack_environment(stack: str, config_values: Mapping[str, str]) -> str:
+    """The stack's environment: ``llmops:environment`` (or any ``<ns>:environment``) in its
+    config, else the stack name."""
+    value = config_values.get("llmops:environment")
+    if value is None:
+        value = next((v for k, v in sorted(config_values.items()) if k.endswith(":environment")), None)
+    if isinstance(value, str) and value.strip():
+        return value.strip().strip('"').lower()
+    return stack
+
+
+def config_file_for(pack_dir: Path, environment: str | None) -> Path | None:
+    """``<pack>/config/<environment>.json`` (or ``.yaml``) when it exists."""
+    if not environment:
+        return None
+    for suffix in (".json", ".yaml", ".yml"):
+        candidate = pack_dir / CONFIG_DIR / f"{environment}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def to_violations(diagnostics: Sequence[Diagnostic], info: PackInfo) -> list[Violation]:
+    return [
+        Violation(
+            pack=d.pack or info.name,
+            policy=d.policy,
+            urn=d.urn,
+            level=d.level,
+            message=d.message,
+            severity=d.severity,
+            description=d.description,
+        )
+        for d in diagnostics
+    ]
+
+
+class PackSession:
+    """A running pack that can check many sets of resources (each with its own config).
+
+    Starting a pack costs a Python start-up; tests and ``llmops policy test`` start each
+    pack once and run every case through it."""
+
+    def __init__(
+        self,
+        pack_dir: Path | str,
+        *,
+        stack: str = "offline",
+        project: str = "offline",
+        config_values: Mapping[str, str] | None = None,
+        secret_keys: Sequence[str] = (),
+    ) -> None:
+        self.pack_dir = Path(pack_dir).resolve()
+        values = dict(config_values or {})
+        env = {
+            "PULUMI_PROJECT": project,
+            "PULUMI_STACK": stack,
+            "PULUMI_CONFIG": json.dumps(values),
+            "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(secret_keys)),
+        }
+        self.analyzer = Analyzer(self.pack_dir, env=env)
+        self.info = self.analyzer.info
+        self.analyzer.configure_stack(stack, project, values, secret_keys)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def configure(self, document: Mapping[str, Any] | None = None, source: str = "(pack defaults)") -> None:
+        """Validates ``document`` against the pack's schemas and sends it (defaults applied)."""
+        self.analyzer.configure(resolve_config(self.info, document or {}, source))
+
+    def run(self, requests: Sequence[Any], stack_resources: Sequence[Any]) -> list[Violation]:
+        """``Analyze`` each prepared request, then ``AnalyzeStack`` over all resources."""
+        diagnostics = self.analyzer.analyze(requests) + self.analyzer.analyze_stack(stack_resources)
+        return to_violations(diagnostics, self.info)
+
+    def check(
+        self,
+        resources: Sequence[AnalyzerResource],
+        document: Mapping[str, Any] | None = None,
+        source: str = "(pack defaults)",
+    ) -> list[Violation]:
+        """Configures the pack with ``document`` and checks ``resources``."""
+        self.configure(document, source)
+        providers: dict[str, Any] = {}
+        requests = [analyze_request(r, providers) for r in resources]
+        stack = [stack_resource(r, providers) for r in resources]
+        return sort_violations(self.run(requests, stack))
+
+    def close(self) -> None:
+        self.analyzer.close()
+
+    def __enter__(self) -> PackSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _override_for(overrides: ConfigOverrides | None, pack_dir: Path, name: str) -> Mapping[str, Any]:
+    if not overrides:
+        return {}
+    for key in (name, str(pack_dir), pack_dir.name):
+        if key in overrides:
+            return overrides[key]
+    return {}
+
+
+def run_packs(
+    resources: Sequence[AnalyzerResource],
+    packs: Sequence[Path | str] | None = None,
+    *,
+    stack: str = "offline",
+    project: str = "offline",
+    environment: str | None = None,
+    config_values: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+    config_files: Mapping[Path | str, Path | str | None] | None = None,
+    overrides: ConfigOverrides | None = None,
+) -> PolicyReport:
+    """Runs every pack (in parallel, one process each) over ``resources``.
+
+    ``config_files`` maps a pack directory to the config file to use (None: defaults only);
+    packs not named there get ``<pack>/config/<environment>.json`` when it exists.
+    ``overrides`` are applied over the file (see :data:`ConfigOverrides`)."""
+    pack_dirs = [Path(p).resolve() for p in (packs if packs is not None else default_packs())]
+    for pack_dir in pack_dirs:
+        if not (pack_dir / "PulumiPolicy.yaml").is_file():
+            raise UsageError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --pack with a pack directory")
+    explicit = {Path(k).resolve(): (Path(v) if v is not None else None) for k, v in (config_files or {}).items()}
+    providers: dict[str, Any] = {}
+    requests = [analyze_request(r, providers) for r in resources]
+    stack_resources = [stack_resource(r, providers) for r in resources]
+    runs: dict[Path, PackRun] = {}
+    found: dict[Path, list[Violation]] = {}
+    errors: list[BaseException] = []
+
+    def run_one(pack_dir: Path) -> None:
+        started = time.perf_counter()
+        try:
+            config_file = explicit[pack_dir] if pack_dir in explicit else config_file_for(pack_dir, environment)
+            document: Mapping[str, Any] = load_config_file(config_file) if config_file else {}
+            with PackSession(pack_dir, stack=stack, project=project, config_values=config_values, secret_keys=secret_keys) as session:
+                document = merge_documents(document, _override_for(overrides, pack_dir, session.name))
+                session.configure(document, str(config_file) if config_file else f"(defaults of {session.name})")
+                found[pack_dir] = session.run(requests, stack_resources)
+                runs[pack_dir] = PackRun(
+                    name=session.name,
+                    version=session.info.version,
+                    path=pack_dir,
+                    config=config_file,
+                    policies=len(session.info.policies),
+                    seconds=time.perf_counter() - started,
+                )
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run_one, args=(p,), name=f"policy-{p.name}") for p in pack_dirs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    report = PolicyReport(stack=stack, environment=environment)
+    for pack_dir in pack_dirs:
+        report.packs.append(runs[pack_dir])
+        report.violations.extend(found[pack_dir])
+    report.violations = sort_violations(report.violations)
+    return report
+
+
+def run_policies(
+    result: Any,
+    packs: Sequence[Path | str] | None = None,
+    environment: str | None = None,
+    *,
+    config_files: Mapping[Path | str, Path | str | None] | None = None,
+    overrides: ConfigOverrides | None = None,
+) -> PolicyReport:
+    """Runs the policy packs (default: the project's security and cost packs) over an
+    offline plan (:class:`~llmops.engine.PlanResult`) and returns what they found.
+
+    ``environment`` picks each pack's ``config/<environment>.json``; by default it is the
+    stack's ``llmops:environment``, else the stack name."""
+    values = dict(result.config.values)
+    env = environment or stack_environment(result.stack, values)
+    return run_packs(
+        from_plan(result),
+        packs,
+        stack=result.stack,
+        project=result.project,
+        environment=env,
+        config_values=values,
+        secret_keys=list(result.config.secret_keys),
+        config_files=config_files,
+        overrides=overrides,
+    )

@@ -1,0 +1,1 @@
+"""Helpers shared by the policy packs (no Pulumi engine needed to import them)."""

@@ -1,0 +1,13 @@
+"""Policy pack entry point: ``pulumi preview --policy-pack policies/cost`` runs this file,
+which serves the pack's analyzer over gRPC. The policies live in ``policies.cost.*``."""
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:  # the repository root, when the project is not installed
+    sys.path.append(_ROOT)
+
+from policies.cost.pack import serve  # noqa: E402
+
+serve()
