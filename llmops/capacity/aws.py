@@ -407,13 +407,17 @@ def plan_capacity(
 
 
 def catalogue_on_demand_prices() -> OnDemandPrice:
-    """On-demand prices from the project's price catalogue (None where it has none)."""
+    """On-demand prices from the project's price catalogue (None where it has none).
+
+    Uses :mod:`llmops.catalog.prices` when it is available, else reads the ``ec2.onDemand``
+    table of the packaged ``prices.json`` directly.
+    """
     from llmops.errors import LlmopsError
 
     try:
         from llmops.catalog.prices import load_prices
-    except ImportError:  # pragma: no cover - the price catalogue module is optional
-        return no_on_demand_prices
+    except ImportError:
+        return _packaged_on_demand_table()
     try:
         prices = load_prices()
     except LlmopsError:
@@ -424,5 +428,22 @@ def catalogue_on_demand_prices() -> OnDemandPrice:
             return prices.on_demand_hourly(region, instance_type)
         except LlmopsError:
             return None
+
+    return lookup
+
+
+def _packaged_on_demand_table() -> OnDemandPrice:
+    import json
+    from importlib import resources
+
+    try:
+        text = resources.files("llmops.catalog").joinpath("data", "prices.json").read_text(encoding="utf-8")
+        table = json.loads(text)["ec2"]["onDemand"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return no_on_demand_prices
+
+    def lookup(region: str, instance_type: str) -> float | None:
+        price = table.get(region, {}).get(instance_type)
+        return float(price) if price is not None else None
 
     return lookup
