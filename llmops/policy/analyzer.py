@@ -88,18 +88,23 @@ class Diagnostic:
     urn: str
 
 
-def pack_python(pack_dir: Path) -> str:
-    """The interpreter the engine would use: ``runtime.options.virtualenv`` of
-    ``PulumiPolicy.yaml`` (relative to the pack), else this interpreter."""
+def _manifest(pack_dir: Path) -> dict[str, Any]:
     manifest = pack_dir / "PulumiPolicy.yaml"
     try:
         doc = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{manifest}: cannot read the pack manifest ({exc}); a policy pack needs a PulumiPolicy.yaml") from None
-    runtime = doc.get("runtime") if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
+def pack_python(pack_dir: Path) -> str:
+    """The interpreter the engine would use: ``runtime.options.virtualenv`` of
+    ``PulumiPolicy.yaml`` (relative to the pack), else this interpreter."""
+    doc = _manifest(pack_dir)
+    runtime = doc.get("runtime")
     name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if name != "python":
-        raise PolicyError(f"{manifest}: runtime is {name!r}; the offline runner starts Python policy packs only")
+        raise PolicyError(f"{pack_dir / 'PulumiPolicy.yaml'}: runtime is {name!r}; the offline runner starts Python policy packs only")
     options = runtime.get("options") if isinstance(runtime, dict) else None
     venv = options.get("virtualenv") if isinstance(options, dict) else None
     if venv:
@@ -228,7 +233,9 @@ class Analyzer:
             for p in info.policies
         )
         initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
-        return PackInfo(info.name, info.version, info.description, policies, initial)
+        # As the Pulumi CLI does, the manifest's version wins (Python packs always report 0.0.1).
+        version = str(_manifest(self.pack_dir).get("version") or info.version)
+        return PackInfo(info.name, version, info.description, policies, initial)
 
     def configure(self, config: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
         """``Configure``: policy name -> (enforcement level, properties)."""
