@@ -19,7 +19,7 @@ Calls made per region (IAM: ``ec2:DescribeInstanceTypeOfferings``,
 
 from __future__ import annotations
 
-import random
+import random as _random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -114,7 +114,7 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 8.0
     sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
+    random: Callable[[], float] = _random.random
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (0-based)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from llmops.capacity.models import CapacityReport, Option
@@ -58,7 +59,7 @@ def print_report(report: CapacityReport, console: Console) -> None:
                 _money(best.gpu_hourly_usd),
                 _money(best.hourly_usd),
                 _azs(best),
-                _quota(best),
+                escape(_quota(best)),
             )
         console.print(table)
     else:
@@ -68,5 +69,5 @@ def print_report(report: CapacityReport, console: Console) -> None:
         table.add_column("region")
         table.add_column("why")
         for result in report.excluded:
-            table.add_row(result.region, "\n".join(e.message for e in result.exclusions) or "-")
+            table.add_row(result.region, escape("\n".join(e.message for e in result.exclusions)) or "-")
         console.print(table)
