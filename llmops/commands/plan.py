@@ -34,8 +34,15 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan document as JSON on stdout.")] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the plan document to FILE.", dir_okay=False)] = None,
     cost: Annotated[bool, typer.Option("--cost/--no-cost", help="Estimate the monthly cost (the plan's cost section).")] = True,
+    policy: Annotated[
+        bool, typer.Option("--policy/--no-policy", help="Run the security and cost policy packs (exit 3 on a mandatory violation).")
+    ] = True,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a Markdown report (policy violations) for a PR comment to FILE.", dir_okay=False)
+    ] = None,
 ) -> None:
-    """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource."""
+    """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource,
+    its monthly cost and the policy violations. Exits 3 on any mandatory violation."""
     from rich.console import Console
 
     from llmops.engine import plan
@@ -50,21 +57,34 @@ def plan_command(
 
         estimate = estimate_plan(result)
         document["cost"] = estimate.to_document()
+    report = None
+    if policy:
+        from llmops.policy import run_policies
+
+        report = run_policies(result)
+        document["policy"] = report.to_document()
     text = dumps(document)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
+    if markdown is not None and report is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(report.to_markdown(), encoding="utf-8")
     if as_json:
         typer.echo(text, nl=False)
-        return
-    console = Console()
-    print_plan(result, console)
-    if estimate is not None:
-        from llmops.cost import render_summary
+    else:
+        console = Console()
+        print_plan(result, console)
+        if estimate is not None:
+            from llmops.cost import render_summary
 
-        render_summary(estimate, console)
-    if out is not None:
-        console.print(f"plan written to {out}")
+            render_summary(estimate, console)
+        if report is not None:
+            report.render(console)
+        if out is not None:
+            console.print(f"plan written to {out}")
+    if report is not None and report.mandatory_count:
+        raise typer.Exit(code=3)
 
 
 def register(app: typer.Typer) -> None:

@@ -62,3 +62,25 @@ def test_unknown_stack_exits_2_and_lists_stacks() -> None:
     proc = run("plan", "--stack", "qa")
     assert proc.returncode == 2
     assert "unknown stack 'qa'" in proc.stderr and "byo, dev, prod, staging" in proc.stderr
+
+
+PUBLIC_BUCKET_PROGRAM = """
+import pulumi, pulumi_aws as aws
+p = aws.Provider("p", region="us-east-1", default_tags={"tags": {"Project": "x", "Stack": "test", "Environment": "dev", "Owner": "o", "CostCenter": "c"}})
+b = aws.s3.Bucket("open", opts=pulumi.ResourceOptions(provider=p))
+aws.s3.BucketPublicAccessBlock("open", bucket=b.id, block_public_acls=False, block_public_policy=False,
+    ignore_public_acls=False, restrict_public_buckets=False, opts=pulumi.ResourceOptions(provider=p))
+"""
+
+
+def test_mandatory_policy_violation_fails_the_plan_with_a_pr_report(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "team", program=PUBLIC_BUCKET_PROGRAM, name="team")
+    report = tmp_path / "policy.md"
+    proc = run("plan", "--program", str(project), "--stack", "test", "--markdown", str(report), cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "mandatory" in proc.stdout
+    text = report.read_text()
+    assert "**4 mandatory violation(s)**" in text
+    assert "| `s3-bucket-baseline` | `aws:s3/bucket:Bucket::open` | bucket 'open' has no complete public access block" in text
+    clean = run("plan", "--program", str(project), "--stack", "test", "--no-policy", "--json", cwd=tmp_path)
+    assert clean.returncode == 0 and "policy" not in json.loads(clean.stdout)
