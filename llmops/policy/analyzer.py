@@ -115,6 +115,18 @@ def pack_python(pack_dir: Path) -> str:
     return sys.executable
 
 
+def whole_numbers(value: Any) -> Any:
+    """Protobuf ``Struct`` numbers are doubles: turn whole ones back into ints (schemas,
+    defaults and limits read as written)."""
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _diagnostic(d: Any) -> Diagnostic:
     message = d.message
     if d.description and message.startswith(d.description):
@@ -227,12 +239,17 @@ class Analyzer:
                 level=LEVELS.get(p.enforcementLevel, "advisory"),
                 kind="stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
                 severity=SEVERITIES.get(p.severity, ""),
-                config_schema=json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {},
+                config_schema=whole_numbers(json_format.MessageToDict(p.configSchema.properties)) if p.HasField("configSchema") else {},
                 required=tuple(p.configSchema.required) if p.HasField("configSchema") else (),
             )
             for p in info.policies
         )
-        initial = {k: json_format.MessageToDict(v) for k, v in info.initialConfig.items()}
+        initial: dict[str, Any] = {}
+        for key, value in info.initialConfig.items():
+            entry: dict[str, Any] = whole_numbers(json_format.MessageToDict(value.properties))
+            if value.enforcementLevel in LEVELS and value.enforcementLevel != analyzer_pb2.ADVISORY:
+                entry["enforcementLevel"] = LEVELS[value.enforcementLevel]  # ADVISORY (0) is also "unset"
+            initial[key] = entry
         # As the Pulumi CLI does, the manifest's version wins (Python packs always report 0.0.1).
         version = str(_manifest(self.pack_dir).get("version") or info.version)
         return PackInfo(info.name, version, info.description, policies, initial)

@@ -56,8 +56,8 @@ USAGE = Setting(
 Estimator = Callable[[Sequence[Any], Any], cost_estimate.MonthlyEstimate]
 
 
-def stack_budgets(resources: Sequence[Any]) -> list[tuple[str, float]]:
-    """(name, monthly USD limit) of each monthly cost budget the stack declares."""
+def stack_budgets(resources: Sequence[Any]) -> list[tuple[str, float, str]]:
+    """(name, monthly USD limit, URN) of each monthly cost budget the stack declares."""
     found = []
     for r in resources:
         if r.resource_type != BUDGET:
@@ -69,22 +69,22 @@ def stack_budgets(resources: Sequence[Any]) -> list[tuple[str, float]]:
             continue
         amount = number(props.get("limitAmount"))
         if amount is not None and amount > 0:
-            found.append((r.name, amount))
+            found.append((r.name, amount, r.urn))
     return found
 
 
 def check_budget(args: StackValidationArgs, report_violation: ReportViolation, estimator: Estimator) -> None:
     """The budget check with an injectable estimator (the cost model in the pack)."""
     settings = resolve(args, MONTHLY_BUDGET, FIGURE, USAGE)
-    limits: list[tuple[float, str]] = []
+    limits: list[tuple[float, str, str]] = []
     configured = number(settings[MONTHLY_BUDGET.name]) or 0.0
     if configured > 0:
-        limits.append((configured, "the policy config's monthlyBudgetUsd"))
-    limits += [(amount, f"the stack's budget '{name}'") for name, amount in stack_budgets(args.resources)]
+        limits.append((configured, "the policy config's monthlyBudgetUsd", ""))
+    limits += [(amount, f"the stack's budget '{name}'", urn) for name, amount, urn in stack_budgets(args.resources)]
     if not limits:
         args.not_applicable("no budget: set monthlyBudgetUsd in the policy config or declare an aws.budgets.Budget")
         return
-    limit, source = min(limits)
+    limit, source, urn = min(limits)
     try:
         result = estimator(args.resources, settings[USAGE.name] or None)
     except cost_estimate.CostModelUnavailable as exc:
@@ -98,7 +98,7 @@ def check_budget(args: StackValidationArgs, report_violation: ReportViolation, e
             f"the stack's {figure} monthly cost is ${cost:,.0f} (idle floor ${result.min:,.0f}), above the "
             f"${limit:,.0f} limit from {source}{note}; lower GPU pool sizes or minimum nodes, use spot capacity, "
             "or raise the budget.",
-            None,
+            urn or None,
         )
 
 
