@@ -99,8 +99,8 @@ class RetrievalOptions(_Req):
     """Retrieval-augmented generation options (extension)."""
 
     enabled: bool = True
-    top_k: int | None = Field(None, ge=1, le=50)
-    min_score: float | None = Field(None, ge=-1, le=1)
+    top_k: int | None = Field(default=None, ge=1, le=50)
+    min_score: float | None = Field(default=None, ge=-1, le=1)
 
 
 class ChatCompletionRequest(_Req):
@@ -108,14 +108,14 @@ class ChatCompletionRequest(_Req):
 
     model: str | None = None
     messages: list[ChatMessage] = Field(..., min_length=1)
-    max_tokens: int | None = Field(None, ge=1, le=32768)
-    max_completion_tokens: int | None = Field(None, ge=1, le=32768)
-    temperature: float = Field(0.0, ge=0, le=2)
-    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=32768)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=32768)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    top_p: float = Field(default=1.0, gt=0, le=1)
     stop: str | list[str] | None = None
     stream: bool = False
     n: Literal[1] = 1
-    user: str | None = Field(None, max_length=256)
+    user: str | None = Field(default=None, max_length=256)
     retrieval: bool | RetrievalOptions = True
     cache: bool = True
 
@@ -176,7 +176,7 @@ class DocumentIn(_Req):
 
     source: str = Field(..., min_length=1, max_length=1024)
     text: str = Field(..., min_length=1)
-    title: str | None = Field(None, max_length=512)
+    title: str | None = Field(default=None, max_length=512)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("text")

@@ -172,7 +172,7 @@ class RedisCacheBackend(CacheBackend):
         expired = int(await self.client.zcount(tkey, "-inf", now))
         count = int(await self.client.zcard(tkey))
         n = max(expired, count - self.max_entries)
-        dead = list(await self.client.zrange(tkey, 0, n - 1)) if n > 0 else []
+        dead: list[Any] = list(await self.client.zrange(tkey, 0, n - 1)) if n > 0 else []
         if dead:
             pipe = self.client.pipeline(transaction=True)
             pipe.zrem(tkey, *dead)
@@ -187,8 +187,8 @@ class RedisCacheBackend(CacheBackend):
         if cached is None or cached[0] != gen:
             await self._prune(namespace)
             gen = int(await self.client.get(self._k(namespace, "g")) or 0)
-            raw = await self.client.hgetall(self._k(namespace, "v"))
-            keys = [k.decode() for k in raw]
+            raw: dict[Any, Any] = await self.client.hgetall(self._k(namespace, "v"))
+            keys = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
             mat = (
                 np.stack([np.frombuffer(v, dtype=np.float32) for v in raw.values()])
                 if raw

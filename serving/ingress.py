@@ -670,7 +670,7 @@ class RAGIngress:
         feature: str,
         t0: float,
     ) -> Response:
-        gen = handle.options(stream=True).stream.remote(llm_request)
+        gen: Any = handle.options(stream=True).stream.remote(llm_request)
         timeout = self.cfg.request_timeout_s
         try:
             first = await asyncio.wait_for(gen.__anext__(), timeout=timeout)

@@ -61,12 +61,13 @@ class TransformersLLM(LLMBackend):
             self.tokenizer = AutoTokenizer.from_pretrained(
                 cfg.model_id, revision=cfg.revision, local_files_only=cfg.local_files_only
             )
-            self.model = AutoModelForCausalLM.from_pretrained(
+            model: Any = AutoModelForCausalLM.from_pretrained(
                 cfg.model_id,
                 revision=cfg.revision,
                 local_files_only=cfg.local_files_only,
                 dtype=dtype,
-            ).to(device)
+            )
+            self.model: Any = model.to(device)
         except OSError as exc:
             raise BackendConfigError(
                 f"transformers backend cannot load {cfg.model_id!r} (revision {cfg.revision}): "
@@ -119,7 +120,7 @@ class TransformersLLM(LLMBackend):
         with self._lock, torch.inference_mode():
             out = self.model.generate(**enc, **kwargs)
         new = out[0, n_in:]
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(new, skip_special_tokens=True))
         text, stopped = apply_stop(text, params.stop)
         hit_eos = bool(len(new)) and int(new[-1]) == self.tokenizer.eos_token_id
         finish = "stop" if stopped or hit_eos or len(new) < kwargs["max_new_tokens"] else "length"

@@ -343,3 +343,51 @@ def test_vllm_backend_is_constructed_when_available(monkeypatch: pytest.MonkeyPa
         and created["revision"] == "r1"
         and created["tensor_parallel_size"] == 2
     )
+
+
+def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
+    from serving.cache import SemanticCache
+    from serving.config import AppConfig, Pricing
+    from serving.deployments import LLMServer
+    from serving.ingress import RAGIngress
+
+    cfg = AppConfig.model_validate(
+        {
+            "models": [
+                {"name": "stable", "backends": [{"kind": "extractive"}]},
+                {"name": "canary", "backends": [{"kind": "extractive"}]},
+            ]
+        }
+    )
+    cls = RAGIngress.func_or_class
+    ingress = cls.__new__(cls)  # reconfigure only touches config state, no services needed
+    ingress.cfg = cfg
+    ingress.cache = SemanticCache(None)
+    ingress.reconfigure(cfg.ingress_user_config())
+    assert ingress.router.weights == {} and ingress.router.choose(None).model == "stable"
+    ingress.reconfigure(
+        {
+            "router": {
+                "splits": [{"model": "stable", "weight": 3}, {"model": "canary", "weight": 1}]
+            },
+            "top_k": 7,
+            "min_score": 0.4,
+            "similarity_threshold": 0.9,
+            "default_rate_limit_per_minute": 5,
+        }
+    )
+    assert ingress.router.weights == {"stable": 0.75, "canary": 0.25}
+    assert (
+        ingress.top_k,
+        ingress.min_score,
+        ingress.cache.similarity_threshold,
+        ingress.default_rpm,
+    ) == (7, 0.4, 0.9, 5)
+
+    llm_cls = LLMServer.func_or_class
+    server = llm_cls(cfg.models[0].model_dump(mode="json"))
+    assert server.pricing == Pricing()
+    server.reconfigure(
+        {"pricing": {"input_per_1k_tokens_usd": 1.0, "output_per_1k_tokens_usd": 3.0}}
+    )
+    assert server._cost(1000, 1000) == pytest.approx(4.0)

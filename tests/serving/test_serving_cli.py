@@ -1,0 +1,177 @@
+"""CLI commands and the local runtime helpers that need no Ray: keys, serve-config, local
+key creation, Redis discovery, LLM selection from the environment, error messages."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from serving_fakes import RedisProcess, free_port
+from typer.testing import CliRunner
+
+from llmops.cli import app
+from llmops.errors import LlmopsError
+from serving.auth import hash_key
+from serving.config import OpenAIBackend, TransformersBackend
+from serving.local import (
+    LocalPaths,
+    discover_redis,
+    ensure_local_key,
+    llm_from_env,
+    load_keys,
+    local_app_config,
+)
+
+runner = CliRunner()
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path)]
+    r = runner.invoke(
+        app,
+        [
+            "keys",
+            "create",
+            "ci-bot",
+            "--team",
+            "platform",
+            "--rate-limit",
+            "30",
+            "--model",
+            "tiny",
+            *home,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    key = r.output.strip().splitlines()[-1]
+    assert key.startswith("sk-llmops-")
+    stored = json.loads((tmp_path / "keys.json").read_text())
+    assert stored == {
+        "keys": [
+            {
+                "id": "ci-bot",
+                "sha256": hash_key(key),
+                "team": "platform",
+                "rate_limit_per_minute": 30,
+                "models": ["tiny"],
+            }
+        ]
+    }
+    assert stat.S_IMODE((tmp_path / "keys.json").stat().st_mode) == 0o600
+    listed = runner.invoke(app, ["keys", "list", *home]).output
+    assert "ci-bot" in listed and "team=platform" in listed and key not in listed
+    dup = runner.invoke(app, ["keys", "create", "ci-bot", *home])
+    assert isinstance(dup.exception, LlmopsError) and "exists" in str(dup.exception)
+    assert runner.invoke(app, ["keys", "revoke", "ci-bot", *home]).exit_code == 0
+    gone = runner.invoke(app, ["keys", "revoke", "ci-bot", *home])
+    assert "no key with id 'ci-bot'" in str(gone.exception)
+
+
+def test_serve_config_renders_yaml(tmp_path: Path) -> None:
+    cfg = tmp_path / "serve.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "applications": [
+                    {
+                        "name": "rag",
+                        "models": [
+                            {
+                                "name": "m",
+                                "backends": [
+                                    {
+                                        "kind": "openai",
+                                        "base_url": "https://api.example.com/v1",
+                                        "model": "x",
+                                        "api_key_env": "EXAMPLE_KEY",
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    out = tmp_path / "rendered.yaml"
+    r = runner.invoke(app, ["serve-config", "--config", str(cfg), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = yaml.safe_load(out.read_text())
+    assert doc["applications"][0]["import_path"] == "serving.app:build_app"
+    assert [d["name"] for d in doc["applications"][0]["deployments"]] == [
+        "RAGIngress",
+        "Embedder",
+        "LLM-m",
+    ]
+    cfg.write_text("applications:\n  - name: rag\n    models: []\n")
+    bad = runner.invoke(app, ["serve-config", "--config", str(cfg)])
+    assert isinstance(bad.exception, LlmopsError)
+    assert f"{cfg}: applications.0.models: List should have at least 1 item" in str(bad.exception)
+
+
+def test_serve_rejects_a_bad_config_before_starting_anything(tmp_path: Path) -> None:
+    cfg = tmp_path / "serve.yaml"
+    cfg.write_text("applications:\n  - name: rag\n    router: {default_model: nope}\n")
+    r = runner.invoke(app, ["serve", "--config", str(cfg), "--home", str(tmp_path / "home")])
+    assert isinstance(r.exception, LlmopsError)
+    assert "router.default_model 'nope' is not a model" in str(r.exception)
+    assert not (tmp_path / "home" / "pgdata").exists()
+
+
+def test_ask_and_ingest_errors_are_clean(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["ask", "hi", "--home", str(tmp_path)], env={"LLMOPS_API_KEY": ""})
+    assert isinstance(r.exception, LlmopsError) and "llmops serve" in str(r.exception)
+    url = f"http://127.0.0.1:{free_port()}"
+    r = runner.invoke(app, ["ingest", str(tmp_path / "missing"), "--url", url, "--api-key", "k"])
+    assert "does not exist" in str(r.exception)
+    r = runner.invoke(app, ["ask", "hi", "--url", url, "--api-key", "k"])
+    assert f"cannot reach {url}" in str(r.exception)
+
+
+def test_local_key_is_created_once_and_reused(tmp_path: Path) -> None:
+    paths = LocalPaths(tmp_path)
+    key, created = ensure_local_key(paths)
+    assert created and load_keys(paths).lookup(key).id == "local"  # type: ignore[union-attr]
+    assert stat.S_IMODE(paths.local_key_file.stat().st_mode) == 0o600
+    again, created2 = ensure_local_key(paths)
+    assert (again, created2) == (key, False)
+    paths.keys_file.write_text('{"keys": []}')  # hash lost: a new key replaces the stale file
+    fresh, created3 = ensure_local_key(paths)
+    assert created3 and fresh != key and load_keys(paths).lookup(fresh) is not None
+
+
+def test_redis_discovery(monkeypatch: pytest.MonkeyPatch, redis_server: RedisProcess) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    assert discover_redis() == redis_server.url
+    monkeypatch.delenv("REDIS_URL")
+    found = discover_redis()  # a server on 6379 only if one runs on this machine
+    assert found in (None, "redis://127.0.0.1:6379/0")
+
+
+def test_llm_from_env_and_local_config(tmp_path: Path) -> None:
+    assert llm_from_env({}) == []
+    models = llm_from_env(
+        {
+            "LLMOPS_LLM_BASE_URL": "http://127.0.0.1:11434/v1",
+            "LLMOPS_LLM_MODEL": "llama3.2",
+            "LLMOPS_LLM_PATH": "/models/tiny",
+        }
+    )
+    hosted, local = models
+    assert isinstance(hosted.backends[0], OpenAIBackend) and hosted.backends[0].model == "llama3.2"
+    assert hosted.backends[0].api_key_env is None and hosted.backends[-1].kind == "extractive"
+    assert isinstance(local.backends[0], TransformersBackend) and local.name == "local-llm"
+    paths = LocalPaths(tmp_path)
+    cfg = local_app_config(
+        paths, "postgresql://postgres:@/postgres?host=/tmp/x", None, models=models
+    )
+    assert [m.name for m in cfg.models] == ["llm", "local-llm", "extractive"]
+    assert cfg.router.default_model == "llm"
+    assert cfg.cache.backend == "memory" and cfg.auth.keys_file == str(paths.keys_file)
+    assert cfg.vector_store.dsn.startswith("postgresql://")  # type: ignore[union-attr]
+    with_redis = local_app_config(paths, "postgresql:///x", "redis://127.0.0.1:6379/0")
+    assert with_redis.cache.backend == "redis" and with_redis.cache.url_env == "REDIS_URL"
+    assert [m.name for m in with_redis.models] == ["extractive"]
