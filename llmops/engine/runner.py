@@ -92,6 +92,68 @@ def _provider_urn(ref: str) -> str | None:
     return urn or ref
 
 
+async def _wait_for_rpcs_batched(await_all_outstanding_tasks: bool = True) -> None:
+    """The SDK's ``wait_for_rpcs`` with one change: pending outputs are awaited together
+    (``FIRST_EXCEPTION``) instead of one wake-up per completed output (``FIRST_COMPLETED``),
+    which re-registers a callback on every pending task each time and so grows with the
+    square of the number of outputs. Same results, same error propagation: the loop still
+    repeats until no RPC or output is left, and the first failure is raised."""
+    import asyncio
+
+    from pulumi.runtime import stack as runtime_stack
+
+    rpc_manager = runtime_stack._get_rpc_manager()
+    outputs_settings = runtime_stack.SETTINGS
+    while True:
+        while rpc_manager.rpcs:
+            await asyncio.sleep(0)
+            try:
+                await rpc_manager.rpcs.pop()
+            except Exception as exn:
+                if rpc_manager.unhandled_exception is not None:
+                    raise exn from rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
+                raise
+        if rpc_manager.unhandled_exception is not None:
+            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
+        if await_all_outstanding_tasks:
+            while True:
+                with outputs_settings.lock:
+                    if not outputs_settings.outputs:
+                        break
+                    pending = list(outputs_settings.outputs)
+                    outputs_settings.outputs.clear()
+                done, not_done = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    await task
+                if not_done:
+                    with outputs_settings.lock:
+                        outputs_settings.outputs.update(not_done)
+        if not rpc_manager.rpcs:
+            break
+
+
+@contextlib.contextmanager
+def _batched_output_waits() -> Iterator[None]:
+    """Installs :func:`_wait_for_rpcs_batched` for one run, if the SDK has the expected shape."""
+    from pulumi.runtime import stack as runtime_stack
+
+    original = getattr(runtime_stack, "wait_for_rpcs", None)
+    settings = getattr(runtime_stack, "SETTINGS", None)
+    compatible = (
+        original is not None
+        and hasattr(runtime_stack, "_get_rpc_manager")
+        and isinstance(getattr(settings, "outputs", None), set)
+        and hasattr(settings, "lock")
+    )
+    if compatible:
+        runtime_stack.wait_for_rpcs = _wait_for_rpcs_batched  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if compatible:
+            runtime_stack.wait_for_rpcs = original  # type: ignore[assignment]
+
+
 def _disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
     """Packages named in ``pulumi:disable-default-providers`` (``*`` means all)."""
     import json
@@ -245,7 +307,7 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
 
     aws_region = stack_config.values.get("aws:region")
     mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
-    with _RUN_LOCK, _program_context(project):
+    with _RUN_LOCK, _program_context(project), _batched_output_waits():
         monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values))
         logger = logging.getLogger("llmops.engine.program")
         settings = MockSettings(

@@ -139,3 +139,21 @@ def test_project_file_is_read_like_the_cli_does() -> None:
     assert project.main_dir == REPO / "stacks"
     assert project.stack_config_dir == REPO / "stacks"
     assert project.stacks() == ["byo", "dev", "prod", "staging"]
+
+
+def test_batched_output_waits_give_the_same_plan_as_the_sdk_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from llmops.engine import runner
+
+    batched = dumps(plan_document(plan("staging", REPO)))
+    monkeypatch.setattr(runner, "_batched_output_waits", contextlib.nullcontext)
+    sdk_loop = dumps(plan_document(plan("staging", REPO)))
+    assert batched == sdk_loop
+
+
+def test_failures_inside_outputs_still_surface_with_batched_waits(tmp_path: Path) -> None:
+    program = "import pulumi_aws as aws\nq = aws.sqs.Queue('q')\nq.arn.apply(lambda arn: 1 / 0)\n"
+    project = write_project(tmp_path / "p", program=program, name="p", extra_config={"aws:region": "us-east-1"})
+    with pytest.raises(ProgramError, match="ZeroDivisionError"):
+        plan("test", project)
