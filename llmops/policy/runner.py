@@ -168,9 +168,8 @@ def run_packs(
         if not (pack_dir / "PulumiPolicy.yaml").is_file():
             raise UsageError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --pack with a pack directory")
     explicit = {Path(k).resolve(): (Path(v) if v is not None else None) for k, v in (config_files or {}).items()}
-    providers: dict[str, Any] = {}
-    requests = [analyze_request(r, providers) for r in resources]
-    stack_resources = [stack_resource(r, providers) for r in resources]
+    messages: dict[str, list[Any]] = {}
+    built = threading.Event()
     runs: dict[Path, PackRun] = {}
     found: dict[Path, list[Violation]] = {}
     errors: list[BaseException] = []
@@ -183,7 +182,10 @@ def run_packs(
             with PackSession(pack_dir, stack=stack, project=project, config_values=config_values, secret_keys=secret_keys) as session:
                 document = merge_documents(document, _override_for(overrides, pack_dir, session.name))
                 session.configure(document, str(config_file) if config_file else f"(defaults of {session.name})")
-                found[pack_dir] = session.run(requests, stack_resources)
+                built.wait()  # the messages are built while the packs start
+                if "requests" not in messages:
+                    return
+                found[pack_dir] = session.run(messages["requests"], messages["stack"])
                 runs[pack_dir] = PackRun(
                     name=session.name,
                     version=session.info.version,
@@ -198,8 +200,14 @@ def run_packs(
     threads = [threading.Thread(target=run_one, args=(p,), name=f"policy-{p.name}") for p in pack_dirs]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        providers: dict[str, Any] = {}
+        messages["requests"] = [analyze_request(r, providers) for r in resources]
+        messages["stack"] = [stack_resource(r, providers) for r in resources]
+    finally:
+        built.set()
+        for t in threads:
+            t.join()
     if errors:
         raise errors[0]
     report = PolicyReport(stack=stack, environment=environment)
