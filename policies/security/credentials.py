@@ -78,6 +78,15 @@ def _env_lists(value: Any, depth: int = 0) -> Iterator[Sequence[Any]]:
                 yield from _env_lists(child, depth + 1)
 
 
+def _yaml(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
 def _named_values(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str, Any, str]]:
     """(kind, name, value, fix) for each plain named value the resource carries."""
     if resource_type == "kubernetes:core/v1:ConfigMap":
@@ -88,6 +97,11 @@ def _named_values(resource_type: str, props: Mapping[str, Any]) -> Iterator[tupl
             for var in env:
                 if isinstance(var, Mapping) and "value" in var:
                     yield "environment variable", str(var.get("name", "")), var.get("value"), "use valueFrom.secretKeyRef pointing at a Kubernetes Secret"
+        serve_config = get(props, "spec", "serveConfigV2")
+        if isinstance(serve_config, str):  # a RayService's Serve config (YAML text)
+            for app in items(get(_yaml(serve_config), "applications")):
+                for key, value in mapping(get(app, "runtime_env", "env_vars")).items():
+                    yield "Serve runtime_env variable", str(key), value, "read it in the deployment from a mounted Kubernetes Secret or from Secrets Manager"
     elif resource_type == "aws:lambda/function:Function":
         for key, value in mapping(get(props, "environment", "variables")).items():
             yield "environment variable", str(key), value, "read it from Secrets Manager or SSM SecureString at runtime"
