@@ -34,6 +34,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.iam import assume_role_policy, policy_json
 from components.naming import TYPE_PREFIX
 from llmops import catalog
 from stacks.config import ClusterConfig, GpuPoolConfig
@@ -177,13 +178,6 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
     )
 
 
-def assume_role_policy(service: str, *, session_tags: bool = False) -> str:
-    actions = ["sts:AssumeRole", "sts:TagSession"] if session_tags else "sts:AssumeRole"
-    return json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}]}
-    )
-
-
 def karpenter_controller_policy(
     cluster_name: str, cluster_arn: str, region: str, queue_arn: str, node_role_arn: str
 ) -> str:
@@ -275,7 +269,7 @@ def karpenter_controller_policy(
             "Resource": queue_arn,
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return policy_json(*statements)
 
 
 def namespace_manifest(name: str) -> dict[str, Any]:
@@ -366,6 +360,30 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _k8s(self, **kwargs: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self.k8s_provider, **kwargs)
+
+    def _helm(
+        self,
+        release: str,
+        *,
+        chart: str,
+        version: str,
+        namespace: str,
+        values: dict[str, Any],
+        depends_on: Sequence[pulumi.Resource],
+        repo: str | None = None,
+    ) -> k8s.helm.v3.Release:
+        """A pinned Helm release in this cluster (``repo`` for HTTP repositories; OCI charts
+        carry their registry in ``chart``)."""
+        return k8s.helm.v3.Release(
+            f"{self._name}-{release}",
+            name=release,
+            chart=chart,
+            version=version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
+            namespace=namespace,
+            values=values,
+            opts=self._k8s(depends_on=list(depends_on)),
+        )
 
     def _tags(self, suffix: str) -> dict[str, str]:
         return {**self._args.tags, "Name": f"{self._name}-{suffix}"}
@@ -646,27 +664,22 @@ class GpuCluster(pulumi.ComponentResource):
             f"{name}-karpenter-interruptions",
             queue_url=queue.url,
             policy=queue.arn.apply(
-                lambda arn: json.dumps(
+                lambda arn: policy_json(
                     {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "EventBridgeWrite",
-                                "Effect": "Allow",
-                                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
-                                "Action": "sqs:SendMessage",
-                                "Resource": arn,
-                            },
-                            {
-                                "Sid": "DenyHTTP",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "sqs:*",
-                                "Resource": arn,
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            },
-                        ],
-                    }
+                        "Sid": "EventBridgeWrite",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn,
+                    },
+                    {
+                        "Sid": "DenyHTTP",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "sqs:*",
+                        "Resource": arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
                 )
             ),
             opts=self._child(),
@@ -688,12 +701,12 @@ class GpuCluster(pulumi.ComponentResource):
         # Nodes Karpenter launches join through an EC2_LINUX access entry for the node role.
         aws.eks.AccessEntry(f"{name}-karpenter-nodes", cluster_name=cluster.name, principal_arn=node_role.arn, type="EC2_LINUX", opts=self._child())
 
-        release = k8s.helm.v3.Release(
-            f"{name}-karpenter",
-            name="karpenter",
+        release = self._helm(
+            "karpenter",
             chart=versions.KARPENTER_CHART,
             version=versions.KARPENTER_VERSION,
             namespace=KARPENTER_NAMESPACE,
+            depends_on=depends_on,
             values={
                 "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
@@ -701,7 +714,6 @@ class GpuCluster(pulumi.ComponentResource):
                 "nodeSelector": {"llmops.io/pool": "system"},
                 "controller": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
             },
-            opts=self._k8s(depends_on=list(depends_on)),
         )
         node_class = "gpu"
         node_class_doc = node_role.name.apply(lambda role: ec2_node_class_manifest(node_class, args.cluster_name, role))
@@ -726,45 +738,40 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _cluster_autoscaler(self, cluster: aws.eks.Cluster, depends_on: Sequence[pulumi.Resource]) -> None:
         args = self._args
-        policy = json.dumps(
+        policy = policy_json(
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "Describe",
-                        "Effect": "Allow",
-                        "Action": [
-                            "autoscaling:DescribeAutoScalingGroups",
-                            "autoscaling:DescribeAutoScalingInstances",
-                            "autoscaling:DescribeLaunchConfigurations",
-                            "autoscaling:DescribeScalingActivities",
-                            "autoscaling:DescribeTags",
-                            "ec2:DescribeImages",
-                            "ec2:DescribeInstanceTypes",
-                            "ec2:DescribeLaunchTemplateVersions",
-                            "ec2:GetInstanceTypesFromInstanceRequirements",
-                            "eks:DescribeNodegroup",
-                        ],
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "ScaleOwnedGroups",
-                        "Effect": "Allow",
-                        "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{args.cluster_name}": "owned"}},
-                    },
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                    "eks:DescribeNodegroup",
                 ],
-            }
+                "Resource": "*",
+            },
+            {
+                "Sid": "ScaleOwnedGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{args.cluster_name}": "owned"}},
+            },
         )
         self._pod_identity_role(cluster, "cluster-autoscaler", "kube-system", "cluster-autoscaler", policy)
-        k8s.helm.v3.Release(
-            f"{self._name}-cluster-autoscaler",
-            name="cluster-autoscaler",
+        self._helm(
+            "cluster-autoscaler",
             chart="cluster-autoscaler",
             version=versions.CLUSTER_AUTOSCALER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CLUSTER_AUTOSCALER_REPO),
+            repo=versions.CLUSTER_AUTOSCALER_REPO,
             namespace="kube-system",
+            depends_on=depends_on,
             values={
                 "autoDiscovery": {"clusterName": args.cluster_name},
                 "awsRegion": args.region,
@@ -772,7 +779,6 @@ class GpuCluster(pulumi.ComponentResource):
                 "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste", "scale-down-unneeded-time": "5m"},
                 "nodeSelector": {"llmops.io/pool": "system"},
             },
-            opts=self._k8s(depends_on=list(depends_on)),
         )
 
     # ------------------------------------------------------------------ in-cluster GPU software
@@ -794,23 +800,22 @@ class GpuCluster(pulumi.ComponentResource):
             )
             for namespace in ("nvidia-device-plugin", "gpu-monitoring")
         }
-        k8s.helm.v3.Release(
-            f"{name}-nvidia-device-plugin",
-            name="nvidia-device-plugin",
+        self._helm(
+            "nvidia-device-plugin",
             chart="nvidia-device-plugin",
             version=versions.NVIDIA_DEVICE_PLUGIN_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.NVIDIA_DEVICE_PLUGIN_REPO),
+            repo=versions.NVIDIA_DEVICE_PLUGIN_REPO,
             namespace="nvidia-device-plugin",
             values={"tolerations": [GPU_TOLERATION], "affinity": gpu_affinity, "gfd": {"enabled": True}},
-            opts=self._k8s(depends_on=[namespaces["nvidia-device-plugin"]]),
+            depends_on=[namespaces["nvidia-device-plugin"]],
         )
-        k8s.helm.v3.Release(
-            f"{name}-dcgm-exporter",
-            name="dcgm-exporter",
+        self._helm(
+            "dcgm-exporter",
             chart="dcgm-exporter",
             version=versions.DCGM_EXPORTER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.DCGM_EXPORTER_REPO),
+            repo=versions.DCGM_EXPORTER_REPO,
             namespace="gpu-monitoring",
+            depends_on=[namespaces["gpu-monitoring"]],
             values={
                 "tolerations": [GPU_TOLERATION],
                 "affinity": gpu_affinity,
@@ -818,5 +823,4 @@ class GpuCluster(pulumi.ComponentResource):
                 "service": {"enable": True, "port": 9400},
                 "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9400"},
             },
-            opts=self._k8s(depends_on=[namespaces["gpu-monitoring"]]),
         )

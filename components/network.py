@@ -13,13 +13,13 @@ child inherits it.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import assume_role_policy, policy_json
 from components.naming import TYPE_PREFIX
 
 NAT_MODES = ("single", "perAz")
@@ -295,18 +295,7 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
             tags=tags,
             opts=child,
         )
@@ -315,20 +304,11 @@ class Network(pulumi.ComponentResource):
             f"{name}-flow-logs-write",
             role=role.id,
             policy=log_group.arn.apply(
-                lambda arn: json.dumps(
+                lambda arn: policy_json(
                     {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": [
-                                    "logs:CreateLogStream",
-                                    "logs:PutLogEvents",
-                                    "logs:DescribeLogStreams",
-                                ],
-                                "Resource": [arn, f"{arn}:*"],
-                            }
-                        ],
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        "Resource": [arn, f"{arn}:*"],
                     }
                 )
             ),

@@ -116,11 +116,43 @@ def _check_email(value: str) -> str:
     return value
 
 
+def _check_cpu_instance_type(name: str) -> str:
+    spec = catalog.instance_types().get(name)
+    if spec is None:
+        cpu_types = [n for n, t in catalog.instance_types().items() if t.accelerator is None]
+        hint = catalog.closest_names(name, cpu_types)
+        raise ValueError(
+            f"unknown instance type '{name}'"
+            + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+            + "; use a general-purpose type such as m7i.large or m6i.xlarge"
+        )
+    if spec.accelerator is not None:
+        raise ValueError(f"'{name}' is an accelerated instance; system nodes use CPU types such as m7i.large")
+    return name
+
+
 GpuInstanceType = Annotated[str, AfterValidator(_check_gpu_instance_type)]
+CpuInstanceType = Annotated[str, AfterValidator(_check_cpu_instance_type)]
 Email = Annotated[str, AfterValidator(_check_email)]
 
 
-class GpuPoolConfig(_Model):
+class _NodeRange(_Model):
+    """Base of the node pools: ``maxNodes`` may not fall below ``minNodes`` (subclasses set
+    the bounds and defaults of both fields)."""
+
+    min_nodes: int
+    max_nodes: int
+
+    @field_validator("max_nodes")
+    @classmethod
+    def _max_ge_min(cls, value: int, info: ValidationInfo) -> int:
+        min_nodes = info.data.get("min_nodes")
+        if isinstance(min_nodes, int) and value < min_nodes:
+            raise ValueError(f"must be >= minNodes ({min_nodes}); raise maxNodes or lower minNodes")
+        return value
+
+
+class GpuPoolConfig(_NodeRange):
     """A pool of GPU nodes in one region: what it runs on, how it is bought, how far it scales."""
 
     name: str
@@ -154,14 +186,6 @@ class GpuPoolConfig(_Model):
     def _unique_types(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("lists an instance type twice; list each type once")
-        return value
-
-    @field_validator("max_nodes")
-    @classmethod
-    def _max_ge_min(cls, value: int, info: ValidationInfo) -> int:
-        min_nodes = info.data.get("min_nodes")
-        if isinstance(min_nodes, int) and value < min_nodes:
-            raise ValueError(f"must be >= minNodes ({min_nodes}); raise maxNodes or lower minNodes")
         return value
 
     @field_validator("scale_to_zero", mode="before")
@@ -200,41 +224,17 @@ class GpuPoolConfig(_Model):
         return self.max_nodes * max(types[name].accelerator_count for name in self.instance_types)
 
 
-class SystemNodesConfig(_Model):
+class SystemNodesConfig(_NodeRange):
     """The small on-demand CPU node group that runs controllers (Karpenter, CoreDNS, operators)."""
 
-    instance_types: list[str] = Field(default_factory=lambda: ["m7i.large", "m6i.large"], min_length=1)
+    instance_types: list[CpuInstanceType] = Field(default_factory=lambda: ["m7i.large", "m6i.large"], min_length=1)
     """CPU instance types (no GPUs)."""
     min_nodes: int = Field(default=2, ge=1, le=50)
-    """At least 2 for controller availability across AZs."""
+    """At least 2 for controller availability across AZs (1 is fine in dev)."""
     max_nodes: int = Field(default=4, ge=1, le=50)
     """Upper bound; must be >= minNodes."""
     disk_gib: int = Field(default=50, ge=20, le=1000)
     """Encrypted gp3 root volume size."""
-
-    @field_validator("instance_types")
-    @classmethod
-    def _cpu_types(cls, value: list[str]) -> list[str]:
-        known = catalog.instance_types()
-        problems = []
-        for index, name in enumerate(value):
-            spec = known.get(name)
-            if spec is None:
-                hint = catalog.closest_names(name, [n for n, t in known.items() if t.accelerator is None])
-                problems.append(f"[{index}] unknown instance type '{name}'" + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
-            elif spec.accelerator is not None:
-                problems.append(f"[{index}] '{name}' is an accelerated instance; system nodes use CPU types such as m7i.large")
-        if problems:
-            raise ValueError("; ".join(problems) + "; use general-purpose types such as m7i.large or m6i.xlarge")
-        return value
-
-    @field_validator("max_nodes")
-    @classmethod
-    def _max_ge_min(cls, value: int, info: ValidationInfo) -> int:
-        min_nodes = info.data.get("min_nodes")
-        if isinstance(min_nodes, int) and value < min_nodes:
-            raise ValueError(f"must be >= minNodes ({min_nodes}); raise maxNodes or lower minNodes")
-        return value
 
 
 class ExistingClusterConfig(_Model):

@@ -182,7 +182,7 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
             self.records: dict[str, ResourceRecord] = {}
             self.stack_outputs: dict[str, Any] = {}
 
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == STACK_TYPE:
                 self.records[urn] = ResourceRecord(
@@ -240,7 +240,7 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
             )
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
-        def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn.split("::")[2] == STACK_TYPE:
                 self.stack_outputs = rpc.deserialize_properties(request.outputs)
             return super().RegisterResourceOutputs(request)
