@@ -123,8 +123,11 @@ def node_pool_manifest(pool: GpuPoolConfig, node_class: str, environment: str) -
     }
 
 
-def ec2_node_class_manifest(name: str, cluster_name: str, node_role: str, disk_gib: int = 200) -> dict[str, Any]:
-    """The Karpenter ``EC2NodeClass`` (karpenter.k8s.aws/v1) of the GPU pools."""
+def ec2_node_class_manifest(
+    name: str, cluster_name: str, node_role: str, disk_gib: int = 200, launch_tags: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The Karpenter ``EC2NodeClass`` (karpenter.k8s.aws/v1) of the GPU pools. ``launch_tags``
+    go on every instance and volume Karpenter launches (provider default tags do not reach them)."""
     discovery = {"karpenter.sh/discovery": cluster_name}
     return {
         "apiVersion": "karpenter.k8s.aws/v1",
@@ -147,7 +150,7 @@ def ec2_node_class_manifest(name: str, cluster_name: str, node_role: str, disk_g
                     "ebs": {"volumeSize": f"{disk_gib}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
                 }
             ],
-            "tags": {**discovery, "llmops.io/cluster": cluster_name},
+            "tags": {**(launch_tags or {}), **discovery, "llmops.io/cluster": cluster_name},
         },
     }
 
@@ -315,6 +318,9 @@ class GpuClusterArgs:
     """Subnets for the control plane ENIs and nodes (not needed for an existing cluster)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags added to every AWS child (the provider's default tags carry the cost tags)."""
+    launch_tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the instances and volumes nodes launch (launch templates, Karpenter node
+    classes): the cost-allocation tags, which the provider's default tags do not reach."""
 
     def validate(self) -> None:
         if self.cluster.existing is None and (self.vpc_id is None or self.private_subnet_ids is None):
@@ -605,7 +611,7 @@ class GpuCluster(pulumi.ComponentResource):
                 )
             ],
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**self._tags(pool), **self._args.tags})
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**self._args.launch_tags, **self._tags(pool)})
                 for kind in ("instance", "volume")
             ],
             update_default_version=True,
@@ -716,7 +722,9 @@ class GpuCluster(pulumi.ComponentResource):
             },
         )
         node_class = "gpu"
-        node_class_doc = node_role.name.apply(lambda role: ec2_node_class_manifest(node_class, args.cluster_name, role))
+        node_class_doc = node_role.name.apply(
+            lambda role: ec2_node_class_manifest(node_class, args.cluster_name, role, launch_tags=args.launch_tags)
+        )
         node_class_resource = k8s.apiextensions.CustomResource(
             f"{name}-nodeclass-{node_class}",
             api_version="karpenter.k8s.aws/v1",

@@ -5,6 +5,11 @@ without a traceback and exits non-zero."""
 from __future__ import annotations
 
 
+# Exit code of `llmops plan` and `llmops policy check` when a mandatory policy is violated
+# (1 is a failed run, 2 bad command-line input).
+POLICY_VIOLATION_EXIT_CODE = 3
+
+
 class LlmopsError(Exception):
     """Base class for errors the CLI reports as a clean message (exit code 1 by default)."""
 

@@ -69,6 +69,7 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
             gpu_pools=tuple(region.gpu_pools),
             vpc_id=network.vpc_id if network else None,
             private_subnet_ids=network.private_subnet_ids if network else None,
+            launch_tags=tags,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

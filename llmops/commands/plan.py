@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from llmops.errors import UsageError
+from llmops.errors import POLICY_VIOLATION_EXIT_CODE, UsageError
 
 
 def default_program_dir() -> Path:
@@ -84,7 +84,7 @@ def plan_command(
         if out is not None:
             console.print(f"plan written to {out}")
     if report is not None and report.mandatory_count:
-        raise typer.Exit(code=3)
+        raise typer.Exit(code=POLICY_VIOLATION_EXIT_CODE)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from llmops.errors import POLICY_VIOLATION_EXIT_CODE
+
 PackOption = Annotated[
     list[Path] | None,
     typer.Option("--pack", help="Policy pack directory (repeatable; default: policies/security and policies/cost).", file_okay=False),
@@ -64,7 +66,7 @@ def check_command(
         if markdown is not None:
             console.print(f"markdown report written to {markdown}")
     if not report.passed:
-        raise typer.Exit(1)
+        raise typer.Exit(POLICY_VIOLATION_EXIT_CODE)
 
 
 @policy_app.command("test")

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 
 def json_safe(value: Any) -> Any:
     """Deserialized RPC values -> plain JSON (secrets masked, assets and resources described)."""
-    from pulumi import Asset, Archive, Resource
+    from pulumi import Archive, Asset, Resource
     from pulumi.runtime import rpc
 
     if isinstance(value, dict):

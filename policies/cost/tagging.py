@@ -31,7 +31,7 @@ REQUIRED_TAGS = Setting(
 ON_LAUNCHED = Setting(
     "requireOnLaunchedInstances",
     {"type": "boolean"},
-    False,
+    True,
     "Also require the tags on what Karpenter EC2NodeClasses (spec.tags) and launch templates (tag_specifications "
     "for instances and volumes) launch: the provider's default tags do not reach those instances.",
 )

@@ -238,3 +238,12 @@ def test_karpenter_manifests_carry_the_required_fields() -> None:
     assert node_class["spec"]["role"] == "role-name" and node_class["kind"] == "EC2NodeClass"
     policy = json.loads(karpenter_controller_policy("c", "arn:cluster", "us-east-1", "arn:queue", "arn:role"))
     assert {s["Sid"] for s in policy["Statement"]} >= {"PassNodeRole", "InterruptionQueue", "TerminateOwned"}
+
+
+def test_nodes_launch_with_the_cost_allocation_tags(dev_plan: Any) -> None:
+    expected = {"Project": "llmops-platform", "Stack": "dev", "Environment": "dev", "Owner": "ml-platform", "CostCenter": "cc-4471-ml-dev"}
+    node_class = next(r for r in dev_plan.resources if r.type == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    assert expected.items() <= node_class.inputs["spec"]["tags"].items()
+    template = next(r for r in dev_plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate")
+    for spec in template.inputs["tagSpecifications"]:
+        assert expected.items() <= spec["tags"].items(), spec["resourceType"]

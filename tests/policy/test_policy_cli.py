@@ -23,7 +23,7 @@ def test_check_passes_on_dev() -> None:
 def test_check_blocks_a_bad_program_with_json_and_markdown(tmp_path: Path) -> None:
     markdown = tmp_path / "report" / "policy.md"
     result = runner.invoke(app, ["policy", "check", "-s", "dev", "-p", str(BAD_PROGRAM), "--json", "--markdown", str(markdown)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a mandatory violation, as for llmops plan
     document = json.loads(result.stdout)
     assert document["stack"] == "dev" and document["project"] == "bad-platform"
     assert len(document["policy"]["violations"]) == 7

@@ -86,6 +86,10 @@ template = aws.ec2.LaunchTemplate(
             ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(volume_size=200, encrypted="true", kms_key_id=key.arn),
         )
     ],
+    # The instances and volumes it launches carry the cost tags (default tags do not reach them).
+    tag_specifications=[
+        aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=TAGS) for kind in ("instance", "volume")
+    ],
     opts=opts,
 )
 aws.eks.NodeGroup(
