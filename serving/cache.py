@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+#: Namespaces whose similarity index one process keeps in memory (least recently used go).
+MAX_LOCAL_NAMESPACES = 256
 
 #: Cache events reported to the ``on_event`` hook (and counted in metrics).
 EVENTS = ("hit_exact", "hit_semantic", "miss", "bypass")
@@ -87,8 +91,10 @@ class MemoryCacheBackend(CacheBackend):
         self._entries: dict[str, dict[str, tuple[float, np.ndarray, dict[str, Any]]]] = {}
 
     def _live(self, namespace: str) -> dict[str, tuple[float, np.ndarray, dict[str, Any]]]:
-        ns = self._entries.setdefault(namespace, {})
         now = self.clock()
+        for name in [n for n, entries in self._entries.items() if n != namespace and not entries]:
+            del self._entries[name]  # forget empty namespaces
+        ns = self._entries.setdefault(namespace, {})
         for k in [k for k, (exp, _, _) in ns.items() if exp <= now]:
             del ns[k]
         return ns
@@ -151,7 +157,8 @@ class RedisCacheBackend(CacheBackend):
             retry_on_timeout=False,
             health_check_interval=0,
         )
-        self._index: dict[str, tuple[int, list[str], np.ndarray | None]] = {}
+        # per-namespace copy of the similarity index: (generation, keys, matrix), LRU-capped
+        self._index: OrderedDict[str, tuple[int, list[str], np.ndarray | None]] = OrderedDict()
 
     def _k(self, namespace: str, suffix: str) -> str:
         return f"{self.prefix}:{namespace}:{suffix}"
@@ -195,6 +202,9 @@ class RedisCacheBackend(CacheBackend):
                 else None
             )
             self._index[namespace] = cached = (gen, keys, mat)
+            while len(self._index) > MAX_LOCAL_NAMESPACES:
+                self._index.popitem(last=False)
+        self._index.move_to_end(namespace)
         _, keys, mat = cached
         if mat is None or not keys or mat.shape[1] != vector.shape[0]:
             return None
@@ -210,6 +220,9 @@ class RedisCacheBackend(CacheBackend):
         pipe.hset(self._k(namespace, "v"), key, np.asarray(vector, np.float32).tobytes())
         pipe.zadd(self._k(namespace, "t"), {key: self.clock() + ttl_s})
         pipe.incr(self._k(namespace, "g"))
+        # an idle namespace (e.g. one conversation's context) disappears with its last entry
+        for suffix in ("v", "t", "g"):
+            pipe.expire(self._k(namespace, suffix), ttl_s)
         await pipe.execute()
         if int(await self.client.zcard(self._k(namespace, "t"))) > self.max_entries:
             await self._prune(namespace)

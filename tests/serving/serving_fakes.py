@@ -123,7 +123,11 @@ class FakeUpstream:
                     },
                 )
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients that time out and hang up are expected here
+
+        self.server = QuietServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

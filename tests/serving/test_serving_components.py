@@ -84,6 +84,8 @@ def test_redis_cache_caps_entries(redis_server: RedisProcess) -> None:
             await backend.put("ns", f"k{i}", unit([1, i, 0]), {"i": i}, 60)
         found = await backend.nearest("ns", unit([1, 5, 0]))
         n = int(await backend.client.hlen(f"{prefix}:ns:v"))
+        for suffix in ("v", "t", "g"):  # idle namespaces expire with their entries
+            assert 0 < int(await backend.client.ttl(f"{prefix}:ns:{suffix}")) <= 60
         await backend.close()
         assert found is not None and found[0] == "k5"
         return n
