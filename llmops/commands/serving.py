@@ -124,7 +124,8 @@ def serve(
     console.print(f"[bold green]ready[/] at {stack.url}  (OpenAI-compatible: {stack.url}/v1)")
     console.print('next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.')
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C, or a supervisor stopping us
+        signal.signal(sig, lambda *_: done.set())
     try:
         while not done.wait(1.0):
             pass
