@@ -4,7 +4,6 @@ without a traceback and exits non-zero."""
 
 from __future__ import annotations
 
-
 # Exit code of `llmops plan` and `llmops policy check` when a mandatory policy is violated
 # (1 is a failed run, 2 bad command-line input).
 POLICY_VIOLATION_EXIT_CODE = 3

@@ -91,11 +91,11 @@ class FlowLogsConfig(_Model):
 def _check_gpu_instance_type(name: str) -> str:
     spec = catalog.instance_types().get(name)
     if spec is None:
-        hint = catalog.closest_names(name, list(catalog.gpu_instance_types()))
         raise ValueError(
-            f"unknown instance type '{name}'"
-            + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-            + "; use an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge"
+            catalog.unknown_name_message(
+                "instance type", name, catalog.gpu_instance_types(),
+                "use an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge",
+            )
         )
     if spec.accelerator == "neuron":
         raise ValueError(
@@ -120,11 +120,10 @@ def _check_cpu_instance_type(name: str) -> str:
     spec = catalog.instance_types().get(name)
     if spec is None:
         cpu_types = [n for n, t in catalog.instance_types().items() if t.accelerator is None]
-        hint = catalog.closest_names(name, cpu_types)
         raise ValueError(
-            f"unknown instance type '{name}'"
-            + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-            + "; use a general-purpose type such as m7i.large or m6i.xlarge"
+            catalog.unknown_name_message(
+                "instance type", name, cpu_types, "use a general-purpose type such as m7i.large or m6i.xlarge"
+            )
         )
     if spec.accelerator is not None:
         raise ValueError(f"'{name}' is an accelerated instance; system nodes use CPU types such as m7i.large")
@@ -334,13 +333,11 @@ class RegionConfig(_Model):
     @field_validator("name")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        known = catalog.regions()
-        if value not in known:
-            hint = catalog.closest_names(value, list(known))
+        if value not in catalog.regions():
             raise ValueError(
-                f"unknown AWS region '{value}'"
-                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-                + "; use a region code such as us-east-1, us-west-2 or eu-west-1"
+                catalog.unknown_name_message(
+                    "AWS region", value, catalog.regions(), "use a region code such as us-east-1, us-west-2 or eu-west-1"
+                )
             )
         return value
 

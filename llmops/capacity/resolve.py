@@ -68,12 +68,12 @@ def resolve_instance_types(names: Sequence[str]) -> tuple[Candidate, ...]:
     for name in names:
         spec = known.get(name)
         if spec is None:
-            hint = catalog.closest_names(name, sorted(gpu_types))
             raise CapacityUsageError(
-                f"unknown instance type '{name}'"
-                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-                + "; pass an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge, "
-                "or use --accelerator A10G --gpus 1"
+                catalog.unknown_name_message(
+                    "instance type", name, gpu_types,
+                    "pass an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge, "
+                    "or use --accelerator A10G --gpus 1",
+                )
             )
         if not spec.is_nvidia_gpu:
             what = f"an AWS {spec.accelerator_model} (Neuron) instance" if spec.accelerator == "neuron" else "a CPU instance"

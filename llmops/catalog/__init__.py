@@ -8,6 +8,7 @@ The data files in ``data/`` state their source and the date they were taken.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -81,6 +82,16 @@ def regions() -> dict[str, Region]:
 def gpu_instance_types() -> dict[str, InstanceType]:
     """Instance types with NVIDIA GPUs (what a GPU pool can run)."""
     return {n: t for n, t in instance_types().items() if t.is_nvidia_gpu}
+
+
+def unknown_name_message(kind: str, name: str, candidates: Iterable[str], fix: str = "", where: str = "") -> str:
+    """``unknown <kind> '<name>'<where> (did you mean ...?); <fix>``: the one wording every
+    catalogue lookup error uses."""
+    hint = closest_names(name, sorted(candidates))
+    message = f"unknown {kind} '{name}'{where}"
+    if hint:
+        message += f" (did you mean {', '.join(hint)}?)"
+    return f"{message}; {fix}" if fix else message
 
 
 def closest_names(name: str, candidates: list[str] | tuple[str, ...], limit: int = 3) -> list[str]:

@@ -111,13 +111,9 @@ class PriceCatalogue:
         """Raises :class:`UnknownRegionError` unless the catalogue prices ``region``."""
         if region in self._on_demand:
             return
-        known = catalog.regions()
-        if region not in known:
-            hint = catalog.closest_names(region, list(known))
+        if region not in catalog.regions():
             raise UnknownRegionError(
-                f"unknown AWS region '{region}'"
-                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-                + "; use a region code such as us-east-1"
+                catalog.unknown_name_message("AWS region", region, catalog.regions(), "use a region code such as us-east-1")
             )
         raise UnknownRegionError(
             f"the price catalogue has no prices for region '{region}' (it covers "
@@ -132,13 +128,12 @@ class PriceCatalogue:
         price = self._on_demand[region].get(instance_type)
         if price is not None:
             return price
-        known = catalog.instance_types()
-        if instance_type not in known:
-            hint = catalog.closest_names(instance_type, list(known))
+        if instance_type not in catalog.instance_types():
             raise UnknownInstanceTypeError(
-                f"unknown instance type '{instance_type}' in region {region}"
-                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-                + "; use an EC2 instance type such as g5.xlarge or m6i.large"
+                catalog.unknown_name_message(
+                    "instance type", instance_type, catalog.instance_types(),
+                    "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
+                )
             )
         raise MissingPriceError(
             f"no on-demand price for {instance_type} in {region} in the price catalogue "

@@ -443,11 +443,11 @@ def _check_instance_type(name: str, region: str) -> None:
     if name not in catalog.instance_types():
         from llmops.catalog.prices import UnknownInstanceTypeError
 
-        hint = catalog.closest_names(name, list(catalog.instance_types()))
         raise UnknownInstanceTypeError(
-            f"unknown instance type '{name}' in region {region}"
-            + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-            + "; use an EC2 instance type such as g5.xlarge or m6i.large"
+            catalog.unknown_name_message(
+                "instance type", name, catalog.instance_types(),
+                "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
+            )
         )
 
 

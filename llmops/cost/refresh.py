@@ -162,11 +162,7 @@ def refresh_catalogue(
     known = catalog.regions()
     for region in wanted_regions:
         if region not in known:
-            hint = catalog.closest_names(region, list(known))
-            raise PriceLookupError(
-                f"--region: unknown AWS region '{region}'"
-                + (f" (did you mean {', '.join(hint)}?)" if hint else "")
-            )
+            raise PriceLookupError("--region: " + catalog.unknown_name_message("AWS region", region, known))
     fetched, skipped = fetch_on_demand(wanted_regions, endpoint_url=endpoint_url, client=client)
     document = json.loads(json.dumps(current.document))
     on_demand: dict[str, dict[str, float]] = document["ec2"].setdefault("onDemand", {})
