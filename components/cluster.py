@@ -188,7 +188,7 @@ def karpenter_controller_policy(
     and terminates only instances tagged for this cluster, passes only the node role."""
     owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
     request_owned = {"StringEquals": {f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadOnly",
             "Effect": "Allow",

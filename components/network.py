@@ -144,8 +144,11 @@ class Network(pulumi.ComponentResource):
         discovery = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
         public_subnets: list[aws.ec2.Subnet] = []
         private_subnets: list[aws.ec2.Subnet] = []
+        def zone(index: int) -> pulumi.Output[str]:
+            return az_names.apply(lambda names: names[index])
+
         for plan in subnets:
-            az = az_names.apply(lambda names, i=plan.index: names[i])
+            az = zone(plan.index)
             public_subnets.append(
                 aws.ec2.Subnet(
                     f"{name}-public-{plan.index}",

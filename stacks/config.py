@@ -45,6 +45,7 @@ Environment = Literal["dev", "staging", "prod"]
 CapacityType = Literal["spot", "on-demand"]
 NatMode = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "ssm", "secretsmanager"]
+DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = ("ecr.api", "ecr.dkr", "sts")
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -319,9 +320,7 @@ class RegionConfig(_Model):
     """Availability zones the VPC spans (2 or more; at most what the region offers)."""
     nat_gateways: NatMode = "perAz"
     """``perAz``: one NAT gateway per AZ (HA, for prod); ``single``: one shared NAT (cheaper, for dev)."""
-    interface_endpoints: list[InterfaceEndpoint] = Field(
-        default_factory=lambda: ["ecr.api", "ecr.dkr", "sts"]
-    )
+    interface_endpoints: list[InterfaceEndpoint] = Field(default_factory=lambda: list(DEFAULT_INTERFACE_ENDPOINTS))
     """AWS services reached through interface endpoints instead of NAT (ECR image pulls, STS for IRSA)."""
     flow_logs: FlowLogsConfig = Field(default_factory=FlowLogsConfig)
     """VPC flow logs."""

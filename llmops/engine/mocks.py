@@ -142,7 +142,7 @@ class PlatformMocks(Mocks):
             return self.provider_regions[provider_ref]
         return self.default_region
 
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = unwrap_secrets(args.inputs)
         typ = args.typ
         if typ.startswith("pulumi:providers:"):
@@ -176,7 +176,8 @@ class PlatformMocks(Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             from llmops import catalog
 
-            count = catalog.regions().get(region).availability_zones if region in catalog.regions() else 3
+            known = catalog.regions().get(region)
+            count = known.availability_zones if known is not None else 3
             letters = "abcdef"[:count]
             return {
                 "names": [f"{region}{c}" for c in letters],

@@ -326,7 +326,10 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
         program = str(project.main_dir)
         try:
             try:
-                _sync_await(run_in_stack(lambda: runpy.run_path(program, run_name="__main__")))
+                def run_main() -> None:
+                    runpy.run_path(program, run_name="__main__")
+
+                _sync_await(run_in_stack(run_main))
             except pulumi.RunError as exc:
                 raise ProgramError(str(exc)) from None
             except LlmopsError:

@@ -99,7 +99,7 @@ def test_disabled_default_providers_are_enforced(tmp_path: Path) -> None:
         name="p",
         extra_config={"pulumi:disable-default-providers": ["aws"]},
     )
-    with pytest.raises(ProgramError, match="Default provider for 'aws' disabled.*must use an explicit provider"):
+    with pytest.raises(ProgramError, match=r"Default provider for 'aws' disabled.*must use an explicit provider"):
         plan("test", project)
 
 
@@ -129,7 +129,7 @@ def test_unknown_stack_lists_the_stacks_that_exist() -> None:
 
 
 def test_directory_without_a_project_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no Pulumi.yaml"):
+    with pytest.raises(UsageError, match=r"no Pulumi\.yaml"):
         load_project(tmp_path)
 
 
