@@ -157,3 +157,18 @@ def test_failures_inside_outputs_still_surface_with_batched_waits(tmp_path: Path
     project = write_project(tmp_path / "p", program=program, name="p", extra_config={"aws:region": "us-east-1"})
     with pytest.raises(ProgramError, match="ZeroDivisionError"):
         plan("test", project)
+
+
+def test_the_pulumi_program_never_imports_ray_or_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from llmops.engine import plan\n"
+        "plan('prod', sys.argv[1])\n"
+        "heavy = sorted(m for m in ('ray', 'torch', 'transformers', 'sentence_transformers') if m in sys.modules)\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "none"
