@@ -90,18 +90,32 @@ def _ebs_volume(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
     return _key_problem(props.get("kmsKeyId"), require_cmk, "the volume", "kms_key_id")
 
 
-def _launch_template(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
-    mappings = [m for m in items(props.get("blockDeviceMappings")) if isinstance(m, Mapping) and get(m, "ebs") is not None]
-    if not mappings:
-        return ["declares no EBS block device, so node disks are encrypted only if the account default is on; add block_device_mappings with ebs={'encrypted': 'true', 'kms_key_id': <customer-managed KMS key ARN>}"]
+def _mapped_volumes(
+    mappings: list[Mapping[str, Any]], require_cmk: bool, *, key_prop: str, key_label: str, encrypt_fix: str
+) -> list[str]:
+    """Problems of the EBS volumes in block device mappings (launch templates, node classes:
+    the same shape, with their own spelling of the KMS key field)."""
     problems: list[str] = []
     for m in mappings:
         device = m.get("deviceName") or "block device"
         if flag(get(m, "ebs", "encrypted")) is not True:
-            problems.append(f"{device} is not encrypted; set ebs.encrypted='true' and ebs.kms_key_id to a customer-managed KMS key ARN")
+            problems.append(f"{device} is not encrypted; {encrypt_fix}")
         else:
-            problems += _key_problem(get(m, "ebs", "kmsKeyId"), require_cmk, str(device), "ebs.kms_key_id")
+            problems += _key_problem(get(m, "ebs", key_prop), require_cmk, str(device), key_label)
     return problems
+
+
+def _launch_template(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    mappings = [m for m in items(props.get("blockDeviceMappings")) if isinstance(m, Mapping) and get(m, "ebs") is not None]
+    if not mappings:
+        return ["declares no EBS block device, so node disks are encrypted only if the account default is on; add block_device_mappings with ebs={'encrypted': 'true', 'kms_key_id': <customer-managed KMS key ARN>}"]
+    return _mapped_volumes(
+        mappings,
+        require_cmk,
+        key_prop="kmsKeyId",
+        key_label="ebs.kms_key_id",
+        encrypt_fix="set ebs.encrypted='true' and ebs.kms_key_id to a customer-managed KMS key ARN",
+    )
 
 
 def _instance(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
@@ -123,14 +137,13 @@ def _node_class(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
         if require_cmk:
             return ["relies on Karpenter's default root volume (AWS-managed key); add spec.blockDeviceMappings with ebs {encrypted: true, kmsKeyID: <customer-managed KMS key ARN>}"]
         return []
-    problems: list[str] = []
-    for m in mappings:
-        device = m.get("deviceName") or "block device"
-        if flag(get(m, "ebs", "encrypted")) is not True:
-            problems.append(f"{device} is not encrypted; set ebs.encrypted: true and ebs.kmsKeyID to a customer-managed KMS key ARN")
-        else:
-            problems += _key_problem(get(m, "ebs", "kmsKeyID"), require_cmk, str(device), "ebs.kmsKeyID")
-    return problems
+    return _mapped_volumes(
+        mappings,
+        require_cmk,
+        key_prop="kmsKeyID",
+        key_label="ebs.kmsKeyID",
+        encrypt_fix="set ebs.encrypted: true and ebs.kmsKeyID to a customer-managed KMS key ARN",
+    )
 
 
 def _node_group(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
