@@ -50,6 +50,19 @@ class Violation:
         }
 
 
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _portable(path: Path) -> str:
+    """The project's own packs relative to the project root (the same on every machine, so
+    plan documents diff cleanly); a team's pack elsewhere as its absolute path."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(_PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
 @dataclass(frozen=True)
 class PackRun:
     """A pack that ran: where it came from and the config it was given."""
@@ -66,8 +79,8 @@ class PackRun:
         return {
             "name": self.name,
             "version": self.version,
-            "path": str(self.path),
-            "config": str(self.config) if self.config else None,
+            "path": _portable(self.path),
+            "config": _portable(self.config) if self.config else None,
             "policies": self.policies,
         }
 
