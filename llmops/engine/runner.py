@@ -9,6 +9,8 @@ dependencies and inputs of each registration.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -26,6 +28,27 @@ from llmops.errors import LlmopsError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 _RUN_LOCK = threading.Lock()  # the SDK's runtime settings are process-global
+_EVENT_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _thread_event_loop() -> asyncio.AbstractEventLoop:
+    """The calling thread's event loop, created (and remembered, to be closed at exit) when
+    the thread has none. The SDK's gRPC-side code needs one in every worker thread; loops it
+    creates itself are never closed and complain from their finalizers at interpreter exit."""
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        _EVENT_LOOPS.append(loop)
+        return loop
+
+
+@atexit.register
+def _close_event_loops() -> None:
+    for loop in _EVENT_LOOPS:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 class ProgramError(LlmopsError):
@@ -172,7 +195,7 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi.runtime.sync_await import _sync_await
 
     class RecordingMonitor(MockMonitor):
         """A mock monitor that keeps what the engine would know about each registration."""
@@ -190,7 +213,7 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
                     provider=None, providers={}, dependencies=[], property_dependencies={}, inputs={},
                 )
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            _ensure_event_loop()
+            _thread_event_loop()
             package = request.type.split(":")[0]
             if (
                 request.custom
@@ -239,6 +262,10 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
                 version=request.version,
             )
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+        def Invoke(self, request: Any) -> Any:
+            _thread_event_loop()
+            return super().Invoke(request)
 
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn.split("::")[2] == STACK_TYPE:
@@ -323,6 +350,9 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
         runtime_settings.configure(settings)
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
         set_all_config(dict(stack_config.values), list(stack_config.secret_keys))
+        main_loop = _thread_event_loop()
+        if main_loop not in _EVENT_LOOPS:
+            _EVENT_LOOPS.append(main_loop)
         program = str(project.main_dir)
         try:
             try:
