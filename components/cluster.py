@@ -484,17 +484,7 @@ class GpuCluster(pulumi.ComponentResource):
         aws.iam.OpenIdConnectProvider(
             f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=self._tags("oidc"), opts=self._child()
         )
-        addons = {
-            addon: aws.eks.Addon(
-                f"{name}-{addon}",
-                cluster_name=cluster.name,
-                addon_name=addon,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="PRESERVE",
-                opts=self._child(),
-            )
-            for addon in versions.EKS_ADDONS
-        }
+        addons = {addon: self._addon(cluster, addon, depends_on=[]) for addon in versions.EKS_NODE_ADDONS}
         for index, arn in enumerate(cfg.admin_role_arns):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{index}", cluster_name=cluster.name, principal_arn=arn, type="STANDARD", opts=self._child()
@@ -508,13 +498,9 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=self._child(depends_on=[entry]),
             )
 
-        node_role = aws.iam.Role(
-            f"{name}-node-role", assume_role_policy=assume_role_policy("ec2.amazonaws.com"), tags=self._tags("node-role"), opts=self._child()
-        )
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(f"{name}-node-{arn.rsplit('/', 1)[-1]}", role=node_role.name, policy_arn=arn, opts=self._child())
-            for arn in NODE_POLICIES
-        ]
+        # Managed node groups get their access entry from EKS; Karpenter's nodes use a role of
+        # their own with an explicit EC2_LINUX entry (one principal cannot have both).
+        node_role, node_attachments = self._node_role("node")
         system = self._node_group(
             "system",
             cluster=cluster,
@@ -530,6 +516,8 @@ class GpuCluster(pulumi.ComponentResource):
             depends_on=[*node_attachments, addons["vpc-cni"]],
         )
         self._system_node_group = system
+        for addon in versions.EKS_WORKLOAD_ADDONS:
+            addons[addon] = self._addon(cluster, addon, depends_on=[system])
 
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
@@ -539,7 +527,7 @@ class GpuCluster(pulumi.ComponentResource):
                 lambda v: kubeconfig(v[0], v[1], v[2], args.region)
             )
         )
-        self.node_role_arns = pulumi.Output.all(node_role.arn)
+        node_role_arns: list[pulumi.Output[str]] = [node_role.arn]
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
@@ -574,9 +562,37 @@ class GpuCluster(pulumi.ComponentResource):
                 extra_tags=autoscaler_tags,
             )
         if karpenter_pools or cfg.capacity_provider == "karpenter":
-            self._karpenter(cluster, node_role, karpenter_pools, depends_on=[system, addons["eks-pod-identity-agent"]])
+            karpenter_role = self._karpenter(cluster, karpenter_pools, depends_on=[system, addons["eks-pod-identity-agent"]])
+            node_role_arns.append(karpenter_role.arn)
+        self.node_role_arns = pulumi.Output.all(*node_role_arns)
         if cfg.capacity_provider == "managedNodeGroups" and group_pools:
             self._cluster_autoscaler(cluster, depends_on=[system, addons["eks-pod-identity-agent"]])
+
+    def _addon(self, cluster: aws.eks.Cluster, addon: str, depends_on: Sequence[pulumi.Resource]) -> aws.eks.Addon:
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            opts=self._child(depends_on=list(depends_on)),
+        )
+
+    def _node_role(self, purpose: str) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """An EC2 role for worker nodes with the standard node policies attached."""
+        role = aws.iam.Role(
+            f"{self._name}-{purpose}-role",
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            tags=self._tags(f"{purpose}-role"),
+            opts=self._child(),
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{purpose}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=self._child()
+            )
+            for arn in NODE_POLICIES
+        ]
+        return role, attachments
 
     def _node_group(
         self,
@@ -655,9 +671,11 @@ class GpuCluster(pulumi.ComponentResource):
         return role
 
     def _karpenter(
-        self, cluster: aws.eks.Cluster, node_role: aws.iam.Role, pools: Sequence[GpuPoolConfig], depends_on: Sequence[pulumi.Resource]
-    ) -> None:
+        self, cluster: aws.eks.Cluster, pools: Sequence[GpuPoolConfig], depends_on: Sequence[pulumi.Resource]
+    ) -> aws.iam.Role:
+        """Karpenter and its GPU NodePools; returns the role of the nodes it launches."""
         name, args = self._name, self._args
+        node_role, node_attachments = self._node_role("karpenter-node")
         queue = aws.sqs.Queue(
             f"{name}-karpenter-interruptions",
             name=f"{args.cluster_name}-karpenter"[:80],
@@ -705,7 +723,13 @@ class GpuCluster(pulumi.ComponentResource):
         )
         self._pod_identity_role(cluster, "karpenter", KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT, policy)
         # Nodes Karpenter launches join through an EC2_LINUX access entry for the node role.
-        aws.eks.AccessEntry(f"{name}-karpenter-nodes", cluster_name=cluster.name, principal_arn=node_role.arn, type="EC2_LINUX", opts=self._child())
+        aws.eks.AccessEntry(
+            f"{name}-karpenter-nodes",
+            cluster_name=cluster.name,
+            principal_arn=node_role.arn,
+            type="EC2_LINUX",
+            opts=self._child(depends_on=node_attachments),
+        )
 
         release = self._helm(
             "karpenter",
@@ -743,6 +767,7 @@ class GpuCluster(pulumi.ComponentResource):
                 spec=manifest["spec"],
                 opts=self._k8s(depends_on=[release, node_class_resource]),
             )
+        return node_role
 
     def _cluster_autoscaler(self, cluster: aws.eks.Cluster, depends_on: Sequence[pulumi.Resource]) -> None:
         args = self._args

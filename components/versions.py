@@ -22,4 +22,7 @@ GPU_AMI_ALIAS = "al2023@v20251023"
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 
-EKS_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+# EKS managed add-ons: these run before any node exists (networking, Pod Identity) ...
+EKS_NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+# ... and these need nodes to schedule on, so they wait for the system node group.
+EKS_WORKLOAD_ADDONS = ("coredns",)

@@ -95,7 +95,7 @@ def test_dev_gpu_pool_is_a_karpenter_nodepool_that_scales_to_zero(dev_document: 
 
 def test_node_class_pins_the_ami_and_requires_imdsv2(dev_plan: Any) -> None:
     node_class = next(r for r in dev_plan.resources if r.type == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
-    node_role = next(r for r in dev_plan.resources if r.type == "aws:iam/role:Role" and r.name.endswith("-node-role"))
+    node_role = next(r for r in dev_plan.resources if r.type == "aws:iam/role:Role" and r.name.endswith("-karpenter-node-role"))
     spec = node_class.inputs["spec"]
     assert spec["amiSelectorTerms"] == [{"alias": versions.GPU_AMI_ALIAS}]
     assert spec["metadataOptions"]["httpTokens"] == "required"
@@ -126,7 +126,7 @@ def test_karpenter_controller_interruption_queue_and_pod_identity(dev_plan: Any)
     actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if a.endswith(":*")]
     passrole = next(s for s in policy["Statement"] if s["Sid"] == "PassNodeRole")
-    assert passrole["Resource"].startswith("arn:aws:iam::123456789012:role/us-east-1-node-role")
+    assert passrole["Resource"].startswith("arn:aws:iam::123456789012:role/us-east-1-karpenter-node-role")
 
 
 def test_gpu_software_is_installed_with_gpu_tolerations(dev_document: dict[str, Any]) -> None:
@@ -247,3 +247,28 @@ def test_nodes_launch_with_the_cost_allocation_tags(dev_plan: Any) -> None:
     template = next(r for r in dev_plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate")
     for spec in template.inputs["tagSpecifications"]:
         assert expected.items() <= spec["tags"].items(), spec["resourceType"]
+
+
+def test_karpenter_nodes_have_their_own_role_and_access_entry(dev_plan: Any) -> None:
+    by_name = {r.name: r for r in dev_plan.resources}
+    system = by_name["us-east-1-system"]
+    managed_role = by_name["us-east-1-node-role"]
+    karpenter_role = by_name["us-east-1-karpenter-node-role"]
+    assert system.inputs["nodeRoleArn"] == managed_role.outputs["arn"]
+    entry = by_name["us-east-1-karpenter-nodes"]
+    assert entry.type == "aws:eks/accessEntry:AccessEntry" and entry.inputs["type"] == "EC2_LINUX"
+    assert entry.inputs["principalArn"] == karpenter_role.outputs["arn"]  # EKS creates the node group role's entry itself
+    attached = sorted(r.inputs["policyArn"] for r in dev_plan.resources if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment" and r.name.startswith("us-east-1-karpenter-node-"))
+    assert attached == sorted(
+        f"arn:aws:iam::aws:policy/{p}"
+        for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore")
+    )
+
+
+def test_coredns_waits_for_nodes_and_networking_addons_do_not(dev_plan: Any) -> None:
+    by_name = {r.name: r for r in dev_plan.resources}
+    system_urn = by_name["us-east-1-system"].urn
+    assert system_urn in by_name["us-east-1-coredns"].dependencies
+    for addon in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+        assert system_urn not in by_name[f"us-east-1-{addon}"].dependencies
+    assert by_name["us-east-1-vpc-cni"].urn in by_name["us-east-1-system"].dependencies
