@@ -464,7 +464,7 @@ class GpuCluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=cfg.creator_admin
             ),
             bootstrap_self_managed_addons=False,
             deletion_protection=args.environment == "prod",

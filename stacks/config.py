@@ -267,7 +267,11 @@ class ClusterConfig(_Model):
     """How GPU pools get nodes: Karpenter NodePools (default) or EKS managed node groups + cluster-autoscaler."""
     system_nodes: SystemNodesConfig = Field(default_factory=SystemNodesConfig)
     """The CPU node group for controllers."""
-    admin_role_arns: list[str] = Field(default_factory=list)
+    creator_admin: bool = True
+    """Give the identity that creates the cluster (the one running ``pulumi up``) cluster-admin
+    through an access entry, so the in-cluster parts can be installed. Set at creation only
+    (changing it replaces the cluster); when false, list the deploying role in adminRoleArns."""
+    admin_role_arns: list[str] = Field(default_factory=list, validate_default=True)
     """IAM roles granted cluster-admin through EKS access entries."""
     log_retention_days: int = 90
     """Retention of the control-plane log group."""
@@ -297,7 +301,12 @@ class ClusterConfig(_Model):
 
     @field_validator("admin_role_arns")
     @classmethod
-    def _arns(cls, value: list[str]) -> list[str]:
+    def _arns(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("creator_admin") is False and not value:
+            raise ValueError(
+                "creatorAdmin is false and no admin role is listed, so nothing could install Karpenter or the "
+                "GPU software; add the role that runs pulumi up, or set creatorAdmin: true"
+            )
         for arn in value:
             if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
                 raise ValueError(f"'{arn}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
@@ -571,13 +580,18 @@ class ConfigError(LlmopsError):
         super().__init__(f"invalid stack config{where} ({len(self.problems)} problem(s)):\n{lines}")
 
 
-def _format_path(loc: Iterable[int | str]) -> str:
+def _format_path(loc: Iterable[int | str], raw_last: bool = False) -> str:
+    """``llmops:regions[1].gpuPools[0].maxNodes`` from a pydantic location. Keys are shown as
+    the YAML spells them (camelCase; pydantic reports a defaulted field by its Python name),
+    except a key the user wrote that the schema does not know (``raw_last``)."""
+    parts = list(loc)
     path = NAMESPACE
-    for index, part in enumerate(loc):
+    for index, part in enumerate(parts):
         if isinstance(part, int):
             path += f"[{part}]"
-        else:
-            path += (":" if index == 0 else ".") + str(part)
+            continue
+        key = str(part) if raw_last and index == len(parts) - 1 else to_camel(str(part))
+        path += (":" if index == 0 else ".") + key
     return path
 
 
@@ -737,7 +751,9 @@ def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
     try:
         config = PlatformConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = [Problem(_format_path(e["loc"]), _describe(e)) for e in exc.errors()] + problems
+        problems = [
+            Problem(_format_path(e["loc"], raw_last=e["type"] == "extra_forbidden"), _describe(e)) for e in exc.errors()
+        ] + problems
         config = None
     if problems:
         raise ConfigError(sorted(problems, key=_sort_key), source)

@@ -43,7 +43,9 @@ def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_doc
     assert "publicAccessCidrs" not in inputs["vpcConfig"]
     assert len(inputs["vpcConfig"]["subnetIds"]) == 2
     assert sorted(inputs["enabledClusterLogTypes"]) == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    assert inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    # API access entries only (no aws-auth ConfigMap); the deploying identity gets an entry so
+    # the in-cluster parts can be installed.
+    assert inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
     key = one(dev_document, "aws:kms/key:Key")
     assert key["inputs"]["enableKeyRotation"] is True
@@ -272,3 +274,28 @@ def test_coredns_waits_for_nodes_and_networking_addons_do_not(dev_plan: Any) -> 
     for addon in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert system_urn not in by_name[f"us-east-1-{addon}"].dependencies
     assert by_name["us-east-1-vpc-cni"].urn in by_name["us-east-1-system"].dependencies
+
+
+def test_explicit_access_entries_instead_of_the_creator_admin(tmp_path: Path) -> None:
+    role = "arn:aws:iam::123456789012:role/platform-deployer"
+
+    def mutate(config: dict[str, Any]) -> None:
+        config["regions"][0]["cluster"] = {"creatorAdmin": False, "adminRoleArns": [role]}
+
+    document = _plan_with(tmp_path, mutate)
+    cluster = one(document, "aws:eks/cluster:Cluster", region="us-east-1")["inputs"]
+    assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    entry = one(document, "aws:eks/accessEntry:AccessEntry", "-admin-0", "us-east-1")["inputs"]
+    assert (entry["principalArn"], entry["type"]) == (role, "STANDARD")
+    association = one(document, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "-admin-0", "us-east-1")["inputs"]
+    assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert association["accessScope"] == {"type": "cluster"}
+
+
+def test_no_creator_admin_needs_an_admin_role() -> None:
+    from stacks.config import ConfigError, parse
+
+    config = valid_config()
+    config["regions"][0]["cluster"] = {"creatorAdmin": False}
+    with pytest.raises(ConfigError, match=r"llmops:regions\[0\]\.cluster\.adminRoleArns: creatorAdmin is false"):
+        parse(config)

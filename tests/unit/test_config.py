@@ -116,6 +116,9 @@ CASES = [
     ("flow log retention CloudWatch rejects", _set(["regions", 0, "flowLogs"], {"retentionDays": 10}), "llmops:regions[0].flowLogs.retentionDays", "nearest: 7"),
     ("duplicate pool names", _set(["regions", 0, "gpuPools"], [{"name": "a", "instanceTypes": ["g5.xlarge"]}, {"name": "a", "instanceTypes": ["g6.xlarge"]}]), "llmops:regions[0].gpuPools[1].name", "duplicate pool name 'a'"),
     ("platform tag override", _set(["tags"], {"CostCenter": "x"}), "llmops:tags", "set by the platform"),
+    ("public endpoint without an allow-list (a defaulted field, shown camelCase)", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True}), "llmops:regions[0].cluster.publicAccessCidrs", "no CIDRs are allowed"),
+    ("public endpoint open to the internet", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}), "llmops:regions[0].cluster.publicAccessCidrs", "list your office/VPN ranges"),
+    ("GPU type as a system node", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["g5.xlarge"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
     ("maxAcu below minAcu", _set(["data"], {"minAcu": 4, "maxAcu": 2}), "llmops:data.maxAcu", "must be >= minAcu (4)"),
 ]
 
