@@ -36,6 +36,18 @@ class UnknownInstanceTypeError(PriceLookupError):
     """The instance type is not an EC2 instance type the project knows."""
 
 
+def check_instance_type(name: str, region: str) -> None:
+    """Raises :class:`UnknownInstanceTypeError` (a typo, with suggestions) for an instance
+    type the catalogue does not know."""
+    if name not in catalog.instance_types():
+        raise UnknownInstanceTypeError(
+            catalog.unknown_name_message(
+                "instance type", name, catalog.instance_types(),
+                "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
+            )
+        )
+
+
 class UnknownRegionError(PriceLookupError):
     """The region is not an AWS region, or the price catalogue has no prices for it."""
 
@@ -128,13 +140,7 @@ class PriceCatalogue:
         price = self._on_demand[region].get(instance_type)
         if price is not None:
             return price
-        if instance_type not in catalog.instance_types():
-            raise UnknownInstanceTypeError(
-                catalog.unknown_name_message(
-                    "instance type", instance_type, catalog.instance_types(),
-                    "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
-                )
-            )
+        check_instance_type(instance_type, region)
         raise MissingPriceError(
             f"no on-demand price for {instance_type} in {region} in the price catalogue "
             f"(taken {self.ec2.taken}); it may not be offered there, or run "

@@ -33,6 +33,7 @@ from llmops.catalog.prices import (
     MissingPriceError,
     PriceCatalogue,
     PriceLookupError,
+    check_instance_type,
     load_prices,
 )
 from stacks.config import UsageConfig
@@ -438,19 +439,6 @@ def _monthly_line(ctx: _Context, description: str, key: str, region: str, count:
     return CostLine(description, unit, price, count, count)
 
 
-def _check_instance_type(name: str, region: str) -> None:
-    """Unknown instance types are a user error (a typo), not an unpriced resource."""
-    if name not in catalog.instance_types():
-        from llmops.catalog.prices import UnknownInstanceTypeError
-
-        raise UnknownInstanceTypeError(
-            catalog.unknown_name_message(
-                "instance type", name, catalog.instance_types(),
-                "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
-            )
-        )
-
-
 def _node_lines(
     ctx: _Context,
     region: str,
@@ -545,7 +533,7 @@ def _price_nodepool(item: CostInput, inputs: Mapping[str, Any], ctx: _Context) -
             f"no '{INSTANCE_TYPE_LABEL} In [...]' requirement; the model cannot tell which instances Karpenter launches"
         )
     for name in types:
-        _check_instance_type(name, region)
+        check_instance_type(name, region)
     capacities = _requirement(requirements, CAPACITY_TYPE_LABEL) or ["on-demand"]
     capacity: Literal["spot", "on-demand"] = "spot" if "spot" in capacities else "on-demand"
     preferred = types[0]
@@ -633,7 +621,7 @@ def _price_nodegroup(item: CostInput, inputs: Mapping[str, Any], ctx: _Context) 
     region = _region(item)
     types = [str(t) for t in inputs.get("instanceTypes") or []] or [EKS_NODEGROUP_DEFAULT_INSTANCE_TYPE]
     for name in types:
-        _check_instance_type(name, region)
+        check_instance_type(name, region)
     capacity: Literal["spot", "on-demand"] = "spot" if str(inputs.get("capacityType", "")).upper() == "SPOT" else "on-demand"
     scaling = inputs.get("scalingConfig") or {}
     min_nodes = _num(scaling.get("minSize"), 1.0)
@@ -666,7 +654,7 @@ def _price_instance(item: CostInput, inputs: Mapping[str, Any], ctx: _Context) -
     name = str(inputs.get("instanceType") or "")
     if not name:
         raise Unpriced("no instanceType argument (launch template not inspected)")
-    _check_instance_type(name, region)
+    check_instance_type(name, region)
     market = ((inputs.get("instanceMarketOptions") or {}).get("marketType") or "").lower()
     capacity: Literal["spot", "on-demand"] = "spot" if market == "spot" else "on-demand"
     root = inputs.get("rootBlockDevice") or {}
