@@ -265,6 +265,32 @@ class LocalStack:
     key_created: bool
 
 
+RAY_START_ATTEMPTS = 3
+
+
+def _init_ray(num_cpus: int) -> None:
+    """Starts a local Ray node. Ray gives its raylet a fixed 30 s to register with the GCS;
+    on a busy machine that can run out, so a failed start is torn down and tried again."""
+    import ray
+
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=True,
+                logging_level=logging.WARNING,
+            )
+            return
+        except Exception as exc:
+            ray.shutdown()
+            if attempt == RAY_START_ATTEMPTS or "timed out during startup" not in str(exc):
+                raise
+            logging.getLogger(__name__).warning("Ray did not start (%s); retrying (%d/%d)", exc, attempt + 1, RAY_START_ATTEMPTS)
+            time.sleep(2.0 * attempt)
+
+
 def start_local(
     app: AppConfig,
     paths: LocalPaths,
@@ -282,13 +308,7 @@ def start_local(
 
     key, created = ensure_local_key(paths)
     if not ray.is_initialized():
-        ray.init(
-            num_cpus=num_cpus or os.cpu_count() or 2,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=True,
-            logging_level=logging.WARNING,
-        )
+        _init_ray(num_cpus or os.cpu_count() or 2)
     serve.start(http_options={"host": host, "port": port})
     serve.run(build_app(app), name=app.name, route_prefix=app.route_prefix, blocking=False)
     prefix = "" if app.route_prefix == "/" else app.route_prefix

@@ -391,3 +391,36 @@ def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
         {"pricing": {"input_per_1k_tokens_usd": 1.0, "output_per_1k_tokens_usd": 3.0}}
     )
     assert server._cost(1000, 1000) == pytest.approx(4.0)
+
+
+def test_local_ray_start_is_retried_when_the_raylet_is_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    from serving import local
+
+    calls: list[str] = []
+
+    def fake_init(**kwargs: object) -> None:
+        calls.append("init")
+        if len(calls) == 1:
+            raise Exception("The current node timed out during startup. This could happen because ...")
+
+    monkeypatch.setattr(ray, "init", fake_init)
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append("shutdown"))
+    monkeypatch.setattr(local.time, "sleep", lambda s: calls.append(f"sleep {s}"))
+    local._init_ray(2)
+    assert calls == ["init", "shutdown", "sleep 2.0", "init"]
+
+
+def test_local_ray_start_does_not_retry_other_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    from serving import local
+
+    def fake_init(**kwargs: object) -> None:
+        raise ValueError("num_cpus must be positive")
+
+    monkeypatch.setattr(ray, "init", fake_init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)
+    with pytest.raises(ValueError, match="num_cpus"):
+        local._init_ray(0)
