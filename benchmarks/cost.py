@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmops.catalog.prices import load_prices  # noqa: E402
+from core.catalog.prices import load_prices  # noqa: E402
 from llmops.cost import estimate_plan  # noqa: E402
 from llmops.engine import PlanResult, ResourceRecord, plan  # noqa: E402
 from llmops.engine.project import StackConfig  # noqa: E402

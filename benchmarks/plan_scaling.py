@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmops import catalog  # noqa: E402
+from core import catalog  # noqa: E402
 
 PLAN_CHILD = """
 import json, resource, sys, time

@@ -36,7 +36,7 @@ import pulumi_kubernetes as k8s
 from components import versions
 from components.iam import assume_role_policy, policy_json
 from components.naming import TYPE_PREFIX
-from llmops import catalog
+from core import catalog
 from stacks.config import ClusterConfig, GpuPoolConfig
 
 GPU_TAINT_KEY = "nvidia.com/gpu"

@@ -9,7 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
-from llmops.errors import LlmopsError
+from core.errors import LlmopsError
 
 # Modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (

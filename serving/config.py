@@ -33,6 +33,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.problems import ConfigError as _BaseConfigError
+from core.problems import Problem, problems_from
+
 #: Import path of the typed app builder; each rendered application points at it.
 IMPORT_PATH = "serving.app:build_app"
 
@@ -49,9 +52,13 @@ _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,30}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ConfigError(ValueError):
+class ConfigError(_BaseConfigError):
     """A serve config that does not validate. The message lists one line per problem, each
-    starting with the field path (``applications.0.models.1.backends.0.base_url``)."""
+    starting with the field path as the config spells it
+    (``applications[0].models[1].backends[0].base_url``)."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        super().__init__(problems, source, what="serve config")
 
 
 class _Strict(BaseModel):
@@ -693,30 +700,22 @@ def render_serve_config_yaml(config: ServeConfig, import_path: str = IMPORT_PATH
     )
 
 
-def format_validation_error(exc: ValidationError, source: str = "serve config") -> str:
-    """One line per error: ``<source>: <field.path>: <message>``."""
-    lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: {path}: {msg}")
-    return "\n".join(lines)
-
-
-def parse_serve_config(data: Mapping[str, Any], source: str = "serve config") -> ServeConfig:
-    """Validate a mapping as a :class:`ServeConfig`; raise :class:`ConfigError` naming fields."""
+def parse_serve_config(data: Mapping[str, Any], source: str | None = None, root: str = "") -> ServeConfig:
+    """Validate a mapping as a :class:`ServeConfig`; raise :class:`ConfigError` naming every
+    bad field. ``root`` prefixes the paths (``llmops:serving`` inside a stack config)."""
     try:
         return ServeConfig.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(problems_from(exc, root=root, root_model=ServeConfig), source) from None
 
 
-def parse_app_config(data: Mapping[str, Any], source: str = "app args") -> AppConfig:
-    """Validate a mapping as an :class:`AppConfig`; raise :class:`ConfigError` naming fields."""
+def parse_app_config(data: Mapping[str, Any], source: str | None = None, root: str = "") -> AppConfig:
+    """Validate a mapping as an :class:`AppConfig`; raise :class:`ConfigError` naming every
+    bad field."""
     try:
         return AppConfig.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(problems_from(exc, root=root, root_model=AppConfig), source) from None
 
 
 def load_serve_config(path: str | Path) -> ServeConfig:
@@ -725,11 +724,11 @@ def load_serve_config(path: str | Path) -> ServeConfig:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the serve config: {exc.strerror}") from None
+        raise ConfigError([Problem("(file)", f"cannot read the serve config: {exc.strerror}")], str(p)) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML/JSON: {exc}") from None
+        raise ConfigError([Problem("(file)", f"not valid YAML/JSON: {exc}")], str(p)) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{p}: the serve config must be a mapping with 'applications'")
+        raise ConfigError([Problem("(root)", "must be a mapping with 'applications'")], str(p))
     return parse_serve_config(data, source=str(p))

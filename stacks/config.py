@@ -21,9 +21,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -36,19 +35,27 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from llmops import catalog
-from llmops.errors import LlmopsError
+from core import catalog
+from core.literals import CONFIG_NAMESPACE as NAMESPACE
+from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
+from core.problems import ConfigError as _BaseConfigError
+from core.problems import Problem, format_path, problems_from, sort_key
 
-NAMESPACE = "llmops"
+__all__ = [
+    "COST_ALLOCATION_TAG_KEYS",
+    "NAMESPACE",
+    "PLATFORM_TAG_KEYS",
+    "ConfigError",
+    "PlatformConfig",
+    "Problem",
+    "parse",
+]
 
 Environment = Literal["dev", "staging", "prod"]
 CapacityType = Literal["spot", "on-demand"]
 NatMode = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "ssm", "secretsmanager"]
 DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = ("ecr.api", "ecr.dkr", "sts")
-
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -550,118 +557,19 @@ class PlatformConfig(_Model):
         }
 
 
-# Tag keys the platform sets itself; also the cost-allocation tags the policies require.
-PLATFORM_TAG_KEYS = ("Project", "Stack", "Environment", "Owner", "CostCenter", "ManagedBy")
-COST_ALLOCATION_TAG_KEYS = ("Project", "Stack", "Environment", "Owner", "CostCenter")
-
-
 # --------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a stack config: where, and what to do about it."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class ConfigError(LlmopsError):
+class ConfigError(_BaseConfigError):
     """The stack config is invalid. ``problems`` lists every problem found, in document order."""
 
-    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        where = f" in {source}" if source else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid stack config{where} ({len(self.problems)} problem(s)):\n{lines}")
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        super().__init__(problems, source, what="stack config")
 
 
-def _format_path(loc: Iterable[int | str], raw_last: bool = False) -> str:
-    """``llmops:regions[1].gpuPools[0].maxNodes`` from a pydantic location. Keys are shown as
-    the YAML spells them (camelCase; pydantic reports a defaulted field by its Python name),
-    except a key the user wrote that the schema does not know (``raw_last``)."""
-    parts = list(loc)
-    path = NAMESPACE
-    for index, part in enumerate(parts):
-        if isinstance(part, int):
-            path += f"[{part}]"
-            continue
-        key = str(part) if raw_last and index == len(parts) - 1 else to_camel(str(part))
-        path += (":" if index == 0 else ".") + key
-    return path
-
-
-def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The config model that owns the last key of ``loc`` (for listing valid keys)."""
-    model: Any = PlatformConfig
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = next(
-            (f for n, f in model.model_fields.items() if part in (n, f.alias)), None
-        )
-        if field is None:
-            return None
-        annotation = field.annotation
-        while get_origin(annotation) is not None:
-            args = [a for a in get_args(annotation) if isinstance(a, type)]
-            annotation = args[-1] if args else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model if isinstance(model, type) else None
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    got = error.get("input")
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "is required; add it to the stack config"
-    if kind == "extra_forbidden":
-        model = _model_at(tuple(error["loc"]))
-        valid = sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
-        key = str(error["loc"][-1])
-        hint = catalog.closest_names(key, valid, limit=1)
-        message = "unknown key; remove it"
-        if hint:
-            message += f" or rename it to '{hint[0]}'"
-        if valid:
-            message += f" (valid keys here: {', '.join(valid)})"
-        return message
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')} (got {got!r})"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number (got {got!r})"
-    if kind in ("float_parsing", "float_type"):
-        return f"must be a number (got {got!r})"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"must be true or false (got {got!r})"
-    if kind in ("string_type",):
-        return f"must be a string (got {got!r})"
-    if kind in ("list_type",):
-        return f"must be a list, e.g. [a, b] (got {got!r})"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping of keys to values (got {got!r})"
-    if kind == "too_short":
-        return f"must have at least {ctx.get('min_length')} item(s)"
-    if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')} item(s)"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
-        bound = next(iter(ctx.values()))
-        return f"must be {op} {bound} (got {got!r})"
-    return f"{error['msg']} (got {got!r})"
+def _format_path(loc: tuple[int | str, ...]) -> str:
+    """``llmops:regions[1].gpuPools[0].maxNodes``: keys as the YAML spells them."""
+    return format_path(loc, root=NAMESPACE, key_style=to_camel)
 
 
 def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
@@ -737,11 +645,6 @@ def _free_block(prefix: int, taken: list[ipaddress.IPv4Network]) -> str:
     return "a non-overlapping private block"
 
 
-def _sort_key(problem: Problem) -> tuple[Any, ...]:
-    parts = re.split(r"[\[\].:]", problem.path)
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
-
-
 def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
     """Validates the ``llmops:`` namespace (keys without the namespace prefix).
 
@@ -751,12 +654,10 @@ def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
     try:
         config = PlatformConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = [
-            Problem(_format_path(e["loc"], raw_last=e["type"] == "extra_forbidden"), _describe(e)) for e in exc.errors()
-        ] + problems
+        problems = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig) + problems
         config = None
     if problems:
-        raise ConfigError(sorted(problems, key=_sort_key), source)
+        raise ConfigError(sorted(problems, key=sort_key), source)
     assert config is not None
     return config
 

@@ -409,13 +409,13 @@ def plan_capacity(
 def catalogue_on_demand_prices() -> OnDemandPrice:
     """On-demand prices from the project's price catalogue (None where it has none).
 
-    Uses :mod:`llmops.catalog.prices` when it is available, else reads the ``ec2.onDemand``
+    Uses :mod:`core.catalog.prices` when it is available, else reads the ``ec2.onDemand``
     table of the packaged ``prices.json`` directly.
     """
-    from llmops.errors import LlmopsError
+    from core.errors import LlmopsError
 
     try:
-        from llmops.catalog.prices import load_prices
+        from core.catalog.prices import load_prices
     except ImportError:
         return _packaged_on_demand_table()
     try:
@@ -437,7 +437,7 @@ def _packaged_on_demand_table() -> OnDemandPrice:
     from importlib import resources
 
     try:
-        text = resources.files("llmops.catalog").joinpath("data", "prices.json").read_text(encoding="utf-8")
+        text = resources.files("core.catalog").joinpath("data", "prices.json").read_text(encoding="utf-8")
         table = json.loads(text)["ec2"]["onDemand"]
     except (OSError, ValueError, KeyError, TypeError):
         return no_on_demand_prices

@@ -1,9 +1,9 @@
-"""Errors of the capacity planner; all are :class:`~llmops.errors.LlmopsError` so the CLI
+"""Errors of the capacity planner; all are :class:`~core.errors.LlmopsError` so the CLI
 prints them as one clean message."""
 
 from __future__ import annotations
 
-from llmops.errors import LlmopsError, UsageError
+from core.errors import LlmopsError, UsageError
 
 
 class CapacityError(LlmopsError):

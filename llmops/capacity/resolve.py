@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from llmops import catalog
+from core import catalog
 from llmops.capacity.errors import CapacityUsageError
 from llmops.capacity.models import Candidate, CapacityType
 

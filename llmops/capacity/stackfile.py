@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from llmops import catalog
+from core import catalog
 from llmops.capacity.errors import StackWriteError
 from llmops.capacity.models import CapacityReport, RegionResult
 

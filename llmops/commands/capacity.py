@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 
 if TYPE_CHECKING:
     from llmops.capacity.models import CapacityType

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 
 
 def cost_command(
@@ -58,7 +58,7 @@ def cost_command(
     elif regions or endpoint_url:
         raise UsageError("--region and --endpoint-url only apply with --refresh; add --refresh or drop them")
 
-    from llmops.catalog.prices import load_prices
+    from core.catalog.prices import load_prices
     from llmops.commands.plan import default_program_dir
     from llmops.cost import compare_markdown, estimate_plan
     from llmops.cost.diff import load_cost_document

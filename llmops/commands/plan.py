@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from llmops.errors import POLICY_VIOLATION_EXIT_CODE, UsageError
+from core.errors import POLICY_VIOLATION_EXIT_CODE, UsageError
 
 
 def default_program_dir() -> Path:

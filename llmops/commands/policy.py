@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from llmops.errors import POLICY_VIOLATION_EXIT_CODE
+from core.errors import POLICY_VIOLATION_EXIT_CODE
 
 PackOption = Annotated[
     list[Path] | None,

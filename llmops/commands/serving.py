@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from llmops.errors import LlmopsError, UsageError
+from core.errors import LlmopsError, UsageError
 
 console = Console()
 

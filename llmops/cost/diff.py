@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 
 Change = Literal["added", "removed", "changed"]
 

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from llmops import catalog
-from llmops.catalog.prices import (
+from core import catalog
+from core.catalog.prices import (
     MissingPriceError,
     PriceCatalogue,
     PriceLookupError,
@@ -1064,7 +1064,7 @@ def estimate(
     ``usage`` defaults to :class:`~stacks.config.UsageConfig` defaults (stated in the
     estimate's ``usageSource``); ``catalogue`` to the packaged price catalogue. With
     ``strict`` (the default) an unknown instance type or region raises a
-    :class:`~llmops.catalog.prices.PriceLookupError` naming the resource; without it the
+    :class:`~core.catalog.prices.PriceLookupError` naming the resource; without it the
     resource is listed as unpriced with that message (for policy packs, which report
     rather than fail).
     """

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmops import catalog
-from llmops.catalog.prices import PriceLookupError, clear_cache, default_path, load_prices
-from llmops.errors import LlmopsError
+from core import catalog
+from core.catalog.prices import PriceLookupError, clear_cache, default_path, load_prices
+from core.errors import LlmopsError
 
 # The Price List query API is served from these regions only; us-east-1 is the default.
 PRICING_API_REGION = "us-east-1"

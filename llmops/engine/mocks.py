@@ -174,7 +174,7 @@ class PlatformMocks(Mocks):
         token = args.token
         a = unwrap_secrets(args.args)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            from llmops import catalog
+            from core import catalog
 
             known = catalog.regions().get(region)
             count = known.availability_zones if known is not None else 3

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 
 SECRET_PLACEHOLDER = "[secret]"
 

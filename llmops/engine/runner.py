@@ -24,7 +24,7 @@ from typing import Any
 
 from llmops.engine.mocks import DEFAULT_REGION, PlatformMocks, unwrap_secrets
 from llmops.engine.project import Project, StackConfig, load_project, load_stack_config
-from llmops.errors import LlmopsError
+from core.errors import LlmopsError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 _RUN_LOCK = threading.Lock()  # the SDK's runtime settings are process-global

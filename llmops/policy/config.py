@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 from llmops.policy.analyzer import PackInfo
 
 LEVEL_NAMES = ("advisory", "mandatory", "remediate", "disabled")

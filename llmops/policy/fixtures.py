@@ -41,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 from llmops.policy.analyzer import PackInfo
 from llmops.policy.config import PolicyConfigError, load_config_file, resolve_config
 from llmops.policy.report import Violation

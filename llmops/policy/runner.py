@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmops.errors import UsageError
+from core.errors import UsageError
 from llmops.policy.analyzer import Analyzer, Diagnostic, PackInfo
 from llmops.policy.config import load_config_file, merge_documents, resolve_config
 from llmops.policy.report import PackRun, PolicyReport, Violation, sort_violations

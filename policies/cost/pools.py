@@ -2,7 +2,7 @@
 Karpenter NodePool or standalone GPU instance, read from the resource's properties.
 
 GPU counts per instance type come from the project's catalog
-(``llmops.catalog.instance_types()``).
+(``core.catalog.instance_types()``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmops import catalog
+from core import catalog
 from policies.common.props import flag, get, items, mapping, number, strings
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

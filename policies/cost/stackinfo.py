@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from llmops import catalog
+from core import catalog
 from policies.common.context import AWS_PROVIDER, provider_props, provider_region
 
 _REGION = re.compile(r"\b([a-z]{2}(?:-gov)?-[a-z]+-\d)\b")

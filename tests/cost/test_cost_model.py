@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmops.catalog.prices import (
+from core.catalog.prices import (
     MissingPriceError,
     PriceCatalogue,
     PriceLookupError,

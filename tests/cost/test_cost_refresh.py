@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmops.catalog.prices import default_path, load_prices
+from core.catalog.prices import default_path, load_prices
 from llmops.cli import app
 from llmops.cost.refresh import RefreshError, parse_price_record, refresh_catalogue
 

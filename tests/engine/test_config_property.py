@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmops import catalog
+from core import catalog
 from llmops.engine import ProgramError, plan
 from tests.support import write_project
 

@@ -10,7 +10,7 @@ import pytest
 
 from llmops.engine import ProgramError, load_project, plan
 from llmops.engine.report import dumps, plan_document
-from llmops.errors import UsageError
+from core.errors import UsageError
 from tests.support import REPO, valid_config, write_project
 
 FOREIGN_PROGRAM = '''

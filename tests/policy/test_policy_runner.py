@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from llmops.engine import plan
-from llmops.errors import UsageError
+from core.errors import UsageError
 from llmops.policy import PolicyError, PolicyReport, run_policies, stack_environment
 from llmops.policy.report import PackRun, Violation
 from tests.policy.conftest import BAD_PROGRAM, COST, SECURITY

@@ -13,7 +13,7 @@ from serving_fakes import RedisProcess, free_port
 from typer.testing import CliRunner
 
 from llmops.cli import app
-from llmops.errors import LlmopsError
+from core.errors import LlmopsError
 from serving.auth import hash_key
 from serving.config import OpenAIBackend, TransformersBackend
 from serving.local import (
@@ -109,7 +109,9 @@ def test_serve_config_renders_yaml(tmp_path: Path) -> None:
     cfg.write_text("applications:\n  - name: rag\n    models: []\n")
     bad = runner.invoke(app, ["serve-config", "--config", str(cfg)])
     assert isinstance(bad.exception, LlmopsError)
-    assert f"{cfg}: applications.0.models: List should have at least 1 item" in str(bad.exception)
+    assert f"invalid serve config in {cfg} (1 problem(s)):\n  applications[0].models: must have at least 1 item" in str(
+        bad.exception
+    )
 
 
 def test_serve_rejects_a_bad_config_before_starting_anything(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ per-family discount table plus optional recorded spot prices), ``services`` (uni
 the other services by key and region) and ``eks`` (which Kubernetes versions are billed at
 the extended-support rate).
 
-Lookups raise :class:`PriceLookupError` (an :class:`~llmops.errors.LlmopsError`) with a
+Lookups raise :class:`PriceLookupError` (an :class:`~core.errors.LlmopsError`) with a
 message naming the value and the fix.
 """
 
@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from llmops import catalog
-from llmops.errors import LlmopsError
+from core import catalog
+from core.errors import LlmopsError
 
 CapacityType = Literal["spot", "on-demand"]
 
@@ -77,7 +77,7 @@ class ServicePrice:
 
 def default_path() -> Path:
     """The packaged catalogue file (inside the source tree on an editable install)."""
-    return Path(str(resources.files("llmops.catalog").joinpath("data", DEFAULT_FILE)))
+    return Path(str(resources.files("core.catalog").joinpath("data", DEFAULT_FILE)))
 
 
 class PriceCatalogue:

@@ -45,7 +45,7 @@ class Region:
 
 
 def _load(name: str) -> dict[str, Any]:
-    text = resources.files("llmops.catalog").joinpath("data", name).read_text(encoding="utf-8")
+    text = resources.files("core.catalog").joinpath("data", name).read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
