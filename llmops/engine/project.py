@@ -33,6 +33,8 @@ class Project:
     """Where ``Pulumi.<stack>.yaml`` files live (``stackConfigDir``, else the root)."""
     config_defaults: dict[str, Any] = field(default_factory=dict)
     """Project-level config values (``config:`` in ``Pulumi.yaml``), by full key."""
+    virtualenv: Path | None = None
+    """The program's virtualenv (``runtime.options.virtualenv``), where its provider SDKs live."""
 
     def stacks(self) -> list[str]:
         """Names of the stacks that have a config file."""
@@ -76,6 +78,8 @@ def load_project(program_dir: Path | str) -> Project:
             f"{project_file}: runtime is {runtime_name!r}; the offline engine runs Python programs only"
         )
     name = str(doc["name"])
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    venv = options.get("virtualenv") if isinstance(options, dict) else None
     main_dir = (root / str(doc.get("main", "."))).resolve()
     if main_dir.suffix == ".py":
         main_dir = main_dir.parent
@@ -96,6 +100,7 @@ def load_project(program_dir: Path | str) -> Project:
         main_dir=main_dir,
         stack_config_dir=config_dir,
         config_defaults=defaults,
+        virtualenv=(root / str(venv)).resolve() if venv else None,
     )
 
 

@@ -1,10 +1,14 @@
 """The offline engine: runs a Pulumi Python program under the SDK's mock runtime and
-records every resource the way the Pulumi engine would see it.
+records every resource the way the Pulumi engine would see it in ``pulumi preview``.
 
 The program is the very same ``__main__.py`` that ``pulumi up`` runs, executed inside the
 SDK's own ``run_in_stack`` (so the root ``pulumi:pulumi:Stack`` resource and stack exports
-behave as in a real run), with a monitor that records type, name, URN, parent, provider,
-dependencies and inputs of each registration.
+behave as in a real run) as a preview (``pulumi.runtime.is_dry_run()`` is true), with a
+monitor that records type, name, URN, parent, provider, dependencies and inputs of each
+registration, and every read (``Resource.get``, ``StackReference``).
+
+Each run is isolated: the program's own modules are imported afresh (and dropped again
+afterwards), and the SDK's process-wide settings, config and root resource are reset.
 """
 
 from __future__ import annotations
@@ -12,21 +16,33 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import logging
 import os
 import runpy
 import sys
 import threading
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import LlmopsError
+from llmops.engine.errors import (
+    ProgramError,
+    defaults_note,
+    missing_module_message,
+    program_location,
+    project_error,
+)
 from llmops.engine.mocks import DEFAULT_REGION, PlatformMocks, unwrap_secrets
 from llmops.engine.project import Project, StackConfig, load_project, load_stack_config
-from core.errors import LlmopsError
+
+__all__ = ["STACK_TYPE", "PlanResult", "ProgramError", "ResourceRecord", "plan", "run_program"]
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 _RUN_LOCK = threading.Lock()  # the SDK's runtime settings are process-global
 _EVENT_LOOPS: list[asyncio.AbstractEventLoop] = []
 
@@ -51,19 +67,9 @@ def _close_event_loops() -> None:
             loop.close()
 
 
-class ProgramError(LlmopsError):
-    """The program failed while the offline engine ran it.
-
-    ``registered`` counts the resources the program had registered before it failed
-    (besides the stack itself): 0 for a config error caught up front.
-    """
-
-    registered: int = 0
-
-
 @dataclass
 class ResourceRecord:
-    """One registered resource, as the engine recorded it."""
+    """One registered (or read) resource, as the engine recorded it."""
 
     urn: str
     type: str
@@ -85,6 +91,10 @@ class ResourceRecord:
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     version: str = ""
+    mode: str = "create"
+    """``create`` for a registration, ``read`` for ``Resource.get`` and stack references."""
+    defaulted: list[str] = field(default_factory=list)
+    """Output properties whose value the engine made up (the provider would compute them)."""
 
 
 @dataclass
@@ -95,9 +105,16 @@ class PlanResult:
     stack: str
     program_dir: Path
     resources: list[ResourceRecord]
+    """Resources the program registers (it would create them), sorted by URN."""
     outputs: dict[str, Any]
     config: StackConfig
     unmocked_calls: list[str]
+    """Data sources answered with defaults: no rule knows them, so their result came from
+    their declared result type alone."""
+    reads: list[ResourceRecord] = field(default_factory=list)
+    """Existing resources the program reads (``Resource.get``, ``StackReference``)."""
+    data_sources: dict[str, int] = field(default_factory=dict)
+    """Data source token -> number of calls."""
 
     @property
     def regions(self) -> list[str]:
@@ -179,8 +196,6 @@ def _batched_output_waits() -> Iterator[None]:
 
 def _disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
     """Packages named in ``pulumi:disable-default-providers`` (``*`` means all)."""
-    import json
-
     raw = values.get("pulumi:disable-default-providers")
     if not raw:
         return frozenset()
@@ -191,11 +206,60 @@ def _disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
     return frozenset(str(p) for p in (parsed if isinstance(parsed, list) else [parsed]))
 
 
-def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = frozenset()) -> Any:
+# Multi-language components: a provider plugin builds their children, so they cannot run
+# offline. What to use instead, by package.
+_REMOTE_ALTERNATIVES = {
+    "kubernetes": "use kubernetes.helm.v3.Release for charts and kubernetes.yaml.ConfigFile (v1) for manifests",
+    "eks": "build the cluster from pulumi_aws resources (aws.eks.Cluster, aws.eks.NodeGroup)",
+    "awsx": "use the pulumi_aws resources the component wraps (aws.ec2.Vpc, aws.lb.LoadBalancer, aws.ecs.Service...)",
+}
+
+
+def remote_component_message(type_: str, name: str) -> str:
+    package = type_.split(":", 1)[0]
+    hint = _REMOTE_ALTERNATIVES.get(package, f"use the resources of the {package} package that it creates")
+    return (
+        f"'{name}' ({type_}) is a multi-language component: the {package} provider plugin creates its children, "
+        f"and the offline engine runs no provider plugins, so it cannot plan it. To plan this program offline, {hint}."
+    )
+
+
+def _plain(value: Any) -> bool:
+    """Only JSON values (what a protobuf Struct holds without the SDK's help)."""
+    if isinstance(value, str | bool | int | float) or value is None:
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _struct(state: dict[str, Any]) -> Any:
+    """``state`` as the protobuf Struct the SDK's ``serialize_properties`` would build: a
+    direct conversion for plain JSON values (top-level ``None`` left out, as the SDK does),
+    the SDK's own serializer for anything else (assets, resources, outputs)."""
+    from google.protobuf import struct_pb2
     from pulumi.runtime import rpc
-    from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
-    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.sync_await import _sync_await
+
+    if _plain(state):
+        struct = struct_pb2.Struct()
+        struct.update({k: v for k, v in state.items() if v is not None})
+        return struct
+    return _sync_await(rpc.serialize_properties(state, {}))
+
+
+def _make_monitor(
+    mocks: PlatformMocks,
+    disabled_defaults: frozenset[str] = frozenset(),
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Any:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+    from pulumi.runtime.proto import resource_pb2
+
+    references = dict(stack_references or {})
 
     class RecordingMonitor(MockMonitor):
         """A mock monitor that keeps what the engine would know about each registration."""
@@ -214,6 +278,8 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
                 )
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             _thread_event_loop()
+            if request.remote:
+                raise ProgramError(remote_component_message(request.type, request.name))
             package = request.type.split(":")[0]
             if (
                 request.custom
@@ -226,21 +292,14 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
                     "(pass opts=pulumi.ResourceOptions(provider=...) or a parent with providers=[...])"
                 )
             inputs = rpc.deserialize_properties(request.object)
-            resource_args = MockResourceArgs(
-                typ=request.type,
-                name=request.name,
-                inputs=inputs,
-                provider=request.provider,
-                resource_id=request.importId,
-                custom=request.custom or False,
-            )
-            id_, state = mocks.new_resource(resource_args)
-            if request.type.startswith("pulumi:providers:"):
-                mocks.register_provider(request.type, f"{urn}::{id_}", unwrap_secrets(inputs))
-            elif "tagsAll" in state and request.provider in mocks.provider_default_tags:
-                state["tagsAll"] = {**mocks.provider_default_tags[request.provider], **state["tagsAll"]}
-            obj_proto = _sync_await(rpc.serialize_properties(state, {}))
-            self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+            if not request.custom:  # a component: its outputs are what it registers
+                response_id, state, defaulted = "", dict(unwrap_secrets(inputs)), []
+            else:
+                response = mocks.respond(request.type, request.name, inputs, request.provider or None, request.importId or None)
+                response_id, state, defaulted = response.id, response.state, response.defaulted
+                if request.type.startswith("pulumi:providers:"):
+                    mocks.register_provider(request.type, f"{urn}::{response_id}", state)
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, response_id, state)
             self.records[urn] = ResourceRecord(
                 urn=urn,
                 type=request.type,
@@ -255,13 +314,49 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
                 },
                 inputs=inputs,
                 outputs=state,
-                id=id_,
+                id=response_id or None,
                 protect=bool(request.protect),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=list(request.ignoreChanges),
                 version=request.version,
+                defaulted=defaulted,
             )
-            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=response_id, object=_struct(state))
+
+        def ReadResource(self, request: Any) -> Any:
+            _thread_event_loop()
+            urn = self.make_urn(request.parent, request.type, request.name)
+            properties = rpc.deserialize_properties(request.properties)
+            defaulted: list[str] = []
+            if request.type == STACK_REFERENCE_TYPE:
+                reference = str(unwrap_secrets(properties).get("name") or request.id)
+                resource_id, state = reference, {
+                    "name": reference,
+                    "outputs": stack_reference_outputs(reference, request.name, references),
+                    "secretOutputNames": [],
+                }
+            else:
+                response = mocks.respond(request.type, request.name, properties, request.provider or None, request.id or request.name)
+                resource_id, state, defaulted = response.id, response.state, response.defaulted
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+            self.records[urn] = ResourceRecord(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=True,
+                parent=request.parent or None,
+                provider=_provider_urn(request.provider),
+                providers={},
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={},
+                inputs=properties,
+                outputs=state,
+                id=resource_id,
+                version=request.version,
+                mode="read",
+                defaulted=defaulted,
+            )
+            return resource_pb2.ReadResourceResponse(urn=urn, properties=_struct(state))
 
         def Invoke(self, request: Any) -> Any:
             _thread_event_loop()
@@ -273,6 +368,25 @@ def _make_monitor(mocks: PlatformMocks, disabled_defaults: frozenset[str] = froz
             return super().RegisterResourceOutputs(request)
 
     return RecordingMonitor()
+
+
+def stack_reference_outputs(reference: str, name: str, supplied: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The outputs supplied for a stack reference: by its full ``org/project/stack`` name, or
+    a supplied name that ends with the (shorter) name the program uses."""
+    matches = [key for key in supplied if key == reference or key.endswith("/" + reference)]
+    if len(matches) == 1:
+        return dict(supplied[matches[0]])
+    if len(matches) > 1:
+        raise ProgramError(
+            f"stack reference '{reference}' ('{name}') matches several --stack-reference values "
+            f"({', '.join(sorted(matches))}); name it in full (org/project/stack) in the program or on the command line"
+        )
+    full = reference if reference.count("/") == 2 else f"ORG/{reference}" if reference.count("/") == 1 else f"ORG/PROJECT/{reference}"
+    return_hint = f"`pulumi stack output --stack {reference} --json --show-secrets > outputs.json`"
+    raise ProgramError(
+        f"the program reads stack reference '{reference}' ('{name}'), whose outputs live with that stack, not offline. "
+        f"Pass them with --stack-reference {full}=outputs.json (outputs.json from {return_hint}, or written by hand)."
+    )
 
 
 def _resolve_regions(records: dict[str, ResourceRecord], aws_default_region: str | None) -> None:
@@ -307,13 +421,18 @@ def _resolve_regions(records: dict[str, ResourceRecord], aws_default_region: str
 
 
 @contextlib.contextmanager
-def _program_context(project: Project) -> Iterator[None]:
-    """cwd, sys.path and argv as the language host sets them for a program."""
+def _program_context(project: Project, venv_site: Path | None) -> Iterator[None]:
+    """cwd, sys.path and argv as the language host sets them for a program; the program's
+    virtualenv (its ``site-packages``) after the engine's own packages; and the program's
+    own modules imported for this run only, so a second run imports them afresh."""
     old_cwd, old_path, old_argv = os.getcwd(), list(sys.path), list(sys.argv)
+    before = set(sys.modules)
     os.chdir(project.main_dir)
     for path in (str(project.main_dir), str(project.root)):
         if path not in sys.path:
             sys.path.insert(0, path)
+    if venv_site is not None and str(venv_site) not in sys.path:
+        sys.path.append(str(venv_site))
     sys.argv = [str(project.main_dir)]
     try:
         yield
@@ -321,33 +440,116 @@ def _program_context(project: Project) -> Iterator[None]:
         os.chdir(old_cwd)
         sys.path[:] = old_path
         sys.argv = old_argv
+        _forget_program_modules(set(sys.modules) - before, (project.root, project.main_dir))
 
 
-def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
-    """Runs ``project``'s program for ``stack_config`` under mocks and records it."""
+def _forget_program_modules(names: set[str], roots: tuple[Path, ...]) -> None:
+    """Drops the modules a run imported from the program's own files (not libraries, not the
+    engine): the next run, of this program or another one with same-named modules, imports
+    its own."""
+    resolved = [r.resolve() for r in roots]
+    for name in names:
+        if name == "llmops" or name.startswith("llmops."):
+            continue
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if not file or "site-packages" in Path(file).parts:
+            continue
+        path = Path(file).resolve()
+        if any(path.is_relative_to(root) for root in resolved):
+            del sys.modules[name]
+
+
+def _settings(monitor: Any, project: Project, stack: str) -> Any:
+    """Fresh SDK settings for one run: a preview (``is_dry_run()``), this project and stack,
+    no state left from an earlier run (outputs, RPCs, package refs, callbacks)."""
+    from pulumi.runtime.mocks import MockEngine, MockSettings
+
+    return MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+        engine=MockEngine(logging.getLogger("llmops.engine.program")),
+        project=project.name,
+        stack=stack,
+        root_directory=str(project.root),
+        dry_run=True,
+        legacy_apply_enabled=False,
+        parallel=None,
+        organization="organization",
+        outputs=set(),
+        lock=threading.Lock(),
+        package_refs={},
+        base_providers_by_ref={},
+        callbacks=None,
+    )
+
+
+def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks: PlatformMocks, venv_site: Path | None) -> LlmopsError:
+    """The error to report for a program that raised ``error``."""
     import pulumi
+
+    found = project_error(error)
+    if found is not None:
+        return found
+    if isinstance(error, pulumi.RunError):  # the program's own message for its user: no location, as Pulumi does
+        failure = ProgramError(str(error))
+        failure.details = "".join(traceback.format_exception(error))
+        return failure
+    location = program_location(error, (project.root, project.main_dir))
+    where = f"\n  at {location}" if location else ""
+    if isinstance(error, ModuleNotFoundError):
+        failure = ProgramError(missing_module_message(error, project.virtualenv, venv_site) + where)
+    else:
+        message = f"the program of project '{project.name}' failed for stack '{stack}': {type(error).__name__}: {error}{where}"
+        failure = ProgramError(message + defaults_note(message, _stand_ins(monitor, mocks), mocks.unmocked_calls))
+    failure.details = "".join(traceback.format_exception(error))
+    return failure
+
+
+def _stand_ins(monitor: Any, mocks: PlatformMocks) -> dict[str, str]:
+    """Engine-made string values (longer than a word) -> where they came from."""
+    found: dict[str, str] = {}
+    for record in monitor.records.values():
+        for prop in record.defaulted:
+            value = record.outputs.get(prop)
+            if isinstance(value, str) and len(value) >= 6:
+                found.setdefault(value, f"the {prop} of {record.type} '{record.name}'")
+    for token, result in mocks.call_results:
+        for key, value in result.items():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and len(item) >= 6:
+                    found.setdefault(item, f"the {key} that data source {token} answered with by default")
+    return found
+
+
+def venv_site_packages(virtualenv: Path | None) -> Path | None:
+    """The program virtualenv's ``site-packages``, when it is for this Python version."""
+    if virtualenv is None:
+        return None
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (virtualenv / "lib" / version / "site-packages", virtualenv / "Lib" / "site-packages"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def run_program(
+    project: Project, stack_config: StackConfig, stack_references: Mapping[str, Mapping[str, Any]] | None = None
+) -> PlanResult:
+    """Runs ``project``'s program for ``stack_config`` under mocks and records it.
+    ``stack_references`` supplies the outputs of the stacks the program references, by
+    ``org/project/stack``."""
     from pulumi.runtime import settings as runtime_settings
     from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.mocks import MockEngine, MockSettings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
     aws_region = stack_config.values.get("aws:region")
     mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
-    with _RUN_LOCK, _program_context(project), _batched_output_waits():
-        monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values))
-        logger = logging.getLogger("llmops.engine.program")
-        settings = MockSettings(
-            monitor=monitor,
-            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-            engine=MockEngine(logger),
-            project=project.name,
-            stack=stack_config.stack,
-            dry_run=False,
-            organization="organization",
-            callbacks=None,
-        )
-        runtime_settings.configure(settings)
+    venv_site = venv_site_packages(project.virtualenv)
+    with _RUN_LOCK, _program_context(project, venv_site), _batched_output_waits():
+        monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values), stack_references)
+        runtime_settings.configure(_settings(monitor, project, stack_config.stack))
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
         set_all_config(dict(stack_config.values), list(stack_config.secret_keys))
         main_loop = _thread_event_loop()
@@ -356,42 +558,38 @@ def run_program(project: Project, stack_config: StackConfig) -> PlanResult:
         program = str(project.main_dir)
         try:
             try:
+
                 def run_main() -> None:
                     runpy.run_path(program, run_name="__main__")
 
                 _sync_await(run_in_stack(run_main))
-            except pulumi.RunError as exc:
-                raise ProgramError(str(exc)) from None
-            except LlmopsError:
-                raise
             except Exception as exc:
-                cause = exc.__cause__ or exc.__context__
-                if isinstance(cause, LlmopsError):
-                    raise cause from None
-                raise ProgramError(
-                    f"the program of project '{project.name}' failed for stack '{stack_config.stack}': "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
+                raise _failure(exc, project, stack_config.stack, monitor, mocks, venv_site) from None
         except ProgramError as error:
-            error.registered = sum(1 for r in monitor.records.values() if r.type != STACK_TYPE)
+            error.registered = sum(1 for r in monitor.records.values() if r.type != STACK_TYPE and r.mode == "create")
             raise
         finally:
             set_all_config({}, [])
         records = dict(monitor.records)
         outputs = monitor.stack_outputs  # secrets keep their wrapper; reports mask them
     _resolve_regions(records, aws_region)
+    ordered = sorted(records.values(), key=lambda r: r.urn)
     return PlanResult(
         project=project.name,
         stack=stack_config.stack,
         program_dir=project.root,
-        resources=sorted(records.values(), key=lambda r: r.urn),
+        resources=[r for r in ordered if r.mode == "create"],
         outputs=outputs,
         config=stack_config,
         unmocked_calls=sorted(mocks.unmocked_calls),
+        reads=[r for r in ordered if r.mode == "read"],
+        data_sources=dict(sorted(mocks.calls.items())),
     )
 
 
-def plan(stack: str, program_dir: Path | str = ".") -> PlanResult:
+def plan(
+    stack: str, program_dir: Path | str = ".", stack_references: Mapping[str, Mapping[str, Any]] | None = None
+) -> PlanResult:
     """Loads the project in ``program_dir`` and runs it offline for ``stack``."""
     project = load_project(program_dir)
-    return run_program(project, load_stack_config(project, stack))
+    return run_program(project, load_stack_config(project, stack), stack_references)
