@@ -63,6 +63,18 @@ def program_location(error: BaseException, roots: Iterable[Path]) -> str | None:
     return f"{shown}:{found.lineno}{code}"
 
 
+def engine_fault(error: BaseException) -> str | None:
+    """``file:line`` in the engine where ``error`` was raised, when the engine itself (not
+    the program) failed."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return None
+    last = Path(frames[-1].filename).resolve()
+    if last.is_relative_to(_ENGINE_DIR / "engine"):
+        return f"{last.relative_to(_ENGINE_DIR.parent)}:{frames[-1].lineno}"
+    return None
+
+
 def missing_module_message(error: ModuleNotFoundError, virtualenv: Path | None, venv_site: Path | None) -> str:
     """What to install where, for a module the program imports that is not installed."""
     module = (error.name or "").split(".")[0] or str(error)
@@ -94,11 +106,12 @@ def missing_module_message(error: ModuleNotFoundError, virtualenv: Path | None, 
 
 
 def defaults_note(message: str, stand_ins: dict[str, str], defaulted_calls: Iterable[str]) -> str:
-    """Lines naming the engine-made values that appear in ``message``; else, when data sources
-    were answered with defaults, a line listing them."""
-    named = [f"'{value}' is {origin}" for value, origin in sorted(stand_ins.items()) if value in message]
+    """Lines naming the engine-made values (``stand_ins``: value -> what it stands for) that
+    appear in ``message``; else, when data sources were answered with defaults, a line
+    listing them."""
+    named = [(value, origin) for value, origin in sorted(stand_ins.items()) if value in message]
     if named:
-        lines = [f"  note: {n}, made up by the offline engine (a real deployment gets the provider's value)" for n in named[:3]]
+        lines = [f"  note: '{value}' is not from a real account: the offline engine made it up as {origin}" for value, origin in named[:3]]
         return "\n" + "\n".join(lines)
     calls = sorted(set(defaulted_calls))
     if calls:

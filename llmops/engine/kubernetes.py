@@ -80,6 +80,8 @@ def respond(token: str, logical: str, region: str, inputs: dict[str, Any], resou
     elif kind == "CustomResourceDefinition":
         names = dict((spec or {}).get("names") or {})
         outputs["status"] = {"acceptedNames": names, "conditions": [{"type": "Established", "status": "True"}], "storedVersions": [v.get("name") for v in (spec or {}).get("versions") or [] if isinstance(v, dict) and v.get("storage")]}
+    else:
+        outputs.setdefault("status", {})
     return physical_id, outputs
 
 

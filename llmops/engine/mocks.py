@@ -79,7 +79,7 @@ class PlatformMocks(Mocks):
         """Data sources no rule answers: their result came from its declared type alone."""
         self.calls: Counter[str] = Counter()
         self.call_results: list[tuple[str, dict[str, Any]]] = []
-        """(token, result) of every data-source call that was answered with defaults."""
+        """(token, result) of every data-source call: values a failure message may contain."""
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ providers
@@ -112,12 +112,14 @@ class PlatformMocks(Mocks):
         if typ.startswith("pulumi:providers:"):
             return Response(f"{digest(typ, name, length=8)}-{digest(name, length=4)}-provider", inputs)
         region = self.region_of(provider)
-        if typ.startswith("kubernetes:"):
-            physical_id, state = kubernetes.respond(typ, name, region, inputs, resource_id or None)
-            return Response(physical_id, state)
         subject = Subject(typ, name, region, inputs, resource_id or None)
         props = resource_props(typ)
         defaulted: list[str] = []
+        if typ.startswith("kubernetes:"):
+            physical_id, state = kubernetes.respond(typ, name, region, inputs, resource_id or None)
+            if props is not None:  # the rest of what the SDK declares, at the API server's zero values
+                state = synthesize(props, state, subject, defaulted)
+            return Response(physical_id, state, defaulted)
         if props is None:
             state = dict(inputs)
             if typ.startswith("aws:"):
@@ -150,10 +152,10 @@ class PlatformMocks(Mocks):
             given = {k: v for k, v in args.items() if k in names}
             subject = _invoke_subject(token, args, region)
             result = synthesize(props, {**given, **result}, subject)
-        if rule is None:
-            with self._lock:
+        with self._lock:
+            self.call_results.append((token, result))
+            if rule is None:
                 self.unmocked_calls.add(token)
-                self.call_results.append((token, result))
         return result
 
 

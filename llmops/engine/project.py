@@ -164,3 +164,31 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
         values={k: _to_config_string(v) for k, v in merged.items()},
         secret_keys=sorted(secret_keys),
     )
+
+
+def load_stack_references(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``ORG/PROJECT/STACK=outputs.json`` values of ``--stack-reference`` -> outputs by
+    stack name. ``outputs.json`` is what ``pulumi stack output --json`` prints: an object
+    of output names to values."""
+    references: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file or name.count("/") != 2 or not all(name.split("/")):
+            raise UsageError(
+                f"--stack-reference {spec!r}: expected ORG/PROJECT/STACK=outputs.json "
+                "(the referenced stack's full name, then a JSON file of its outputs)"
+            )
+        path = Path(file)
+        try:
+            outputs = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--stack-reference {name}: cannot read {path} ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--stack-reference {name}: {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(outputs, dict):
+            raise UsageError(
+                f"--stack-reference {name}: {path} must hold a JSON object of output names to values "
+                "(as `pulumi stack output --json` prints)"
+            )
+        references[name] = outputs
+    return references

@@ -14,10 +14,13 @@ from typing import Any
 
 from llmops.engine.formats import (
     ACCOUNT_ID,
+    APIGATEWAY_ZONE_IDS,
+    CLOUDFRONT_ZONE_ID,
     Subject,
     alnum,
     digest,
     dns_suffix,
+    hosted_zone_id,
     public_ip,
     zone_id_prefix,
 )
@@ -103,6 +106,11 @@ def s3_bucket(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
         "websiteEndpoint": f"{bucket}.s3-website-{r}.{dns_suffix(r)}" if website else "",
         "websiteDomain": f"s3-website-{r}.{dns_suffix(r)}" if website else "",
         "acl": s.inputs.get("acl") or "private",
+        # What S3 reports for a bucket without these blocks: SSE-S3 (the default since
+        # January 2023) and versioning never enabled.
+        "serverSideEncryptionConfiguration": s.inputs.get("serverSideEncryptionConfiguration")
+        or {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}, "bucketKeyEnabled": False}},
+        "versioning": s.inputs.get("versioning") or {"enabled": False, "mfaDelete": False},
     }
 
 
@@ -136,12 +144,12 @@ def apigateway_deployment(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 def apigatewayv2_domain(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     config = dict(s.inputs.get("domainNameConfiguration") or {})
     config.setdefault("targetDomainName", s.host())
-    config.setdefault("hostedZoneId", out.get("hostedZoneId") or "Z1UJRXOUMOOFQ8")
+    config.setdefault("hostedZoneId", hosted_zone_id(APIGATEWAY_ZONE_IDS, s.region, "apigw"))
     return {"domainNameConfiguration": config, "apiMappingSelectionExpression": "$request.basepath"}
 
 
 def apigateway_domain(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
-    return {"cloudfrontDomainName": f"d{alnum(s.token, s.logical, length=13)}.cloudfront.net", "cloudfrontZoneId": "Z2FDTNDATAQYW2"}
+    return {"cloudfrontDomainName": f"d{alnum(s.token, s.logical, length=13)}.cloudfront.net", "cloudfrontZoneId": CLOUDFRONT_ZONE_ID}
 
 
 def route53_zone(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
@@ -155,10 +163,13 @@ def route53_record(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 
 def ec2_instance(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     public = s.inputs.get("associatePublicIpAddress") is not False
+    private_ip, public_ip_ = str(out.get("privateIp") or ""), str(out.get("publicIp") or "")
+    suffix = "ec2.internal" if s.region == "us-east-1" else f"{s.region}.compute.internal"
     return {
         "instanceState": "running",
-        "publicIp": out.get("publicIp") if public else "",
-        "publicDns": out.get("publicDns") if public else "",
+        "privateDns": f"ip-{private_ip.replace('.', '-')}.{suffix}",
+        "publicIp": public_ip_ if public else "",
+        "publicDns": f"ec2-{public_ip_.replace('.', '-')}.compute-1.{dns_suffix(s.region)}" if public else "",
     }
 
 

@@ -32,6 +32,7 @@ from core.errors import LlmopsError
 from llmops.engine.errors import (
     ProgramError,
     defaults_note,
+    engine_fault,
     missing_module_message,
     program_location,
     project_error,
@@ -356,7 +357,7 @@ def _make_monitor(
                 mode="read",
                 defaulted=defaulted,
             )
-            return resource_pb2.ReadResourceResponse(urn=urn, properties=_struct(state))
+            return resource_pb2.ReadResourceResponse(urn=urn, id=resource_id, properties=_struct(state))
 
         def Invoke(self, request: Any) -> Any:
             _thread_event_loop()
@@ -434,13 +435,53 @@ def _program_context(project: Project, venv_site: Path | None) -> Iterator[None]
     if venv_site is not None and str(venv_site) not in sys.path:
         sys.path.append(str(venv_site))
     sys.argv = [str(project.main_dir)]
+    failed = True
     try:
         yield
+        failed = False
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
         sys.argv = old_argv
-        _forget_program_modules(set(sys.modules) - before, (project.root, project.main_dir))
+        with _quiet_abandoned_work(collect=failed):
+            _forget_program_modules(set(sys.modules) - before, (project.root, project.main_dir))
+
+
+@contextlib.contextmanager
+def _quiet_abandoned_work(collect: bool) -> Iterator[None]:
+    """After a failed run, frees what the program left behind (futures holding the failure,
+    coroutines never awaited) without asyncio reporting each of them: the engine reports the
+    failure once."""
+    if not collect:
+        yield
+        return
+    import gc
+    import warnings
+
+    def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if "never retrieved" not in str(context.get("message", "")):
+            loop.default_exception_handler(context)
+
+    loops = [loop for loop in _EVENT_LOOPS if not loop.is_closed()]
+    previous = [loop.get_exception_handler() for loop in loops]
+    for loop in loops:
+        loop.set_exception_handler(quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for loop in loops:  # work the failed run left scheduled: cancel it, as asyncio.run does
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()] if not loop.is_running() else []
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            yield
+            _release_sdk_state()
+            gc.collect()
+            _mark_abandoned_work_handled()
+    finally:
+        for loop, handler in zip(loops, previous, strict=True):
+            loop.set_exception_handler(handler)
 
 
 def _forget_program_modules(names: set[str], roots: tuple[Path, ...]) -> None:
@@ -458,6 +499,37 @@ def _forget_program_modules(names: set[str], roots: tuple[Path, ...]) -> None:
         path = Path(file).resolve()
         if any(path.is_relative_to(root) for root in resolved):
             del sys.modules[name]
+
+
+def _mark_abandoned_work_handled() -> None:
+    """Futures of the failed run still referenced somewhere (the SDK keeps some in context
+    variables) get their failure marked as seen, and SDK coroutines it never started are
+    closed, so neither is reported again when it is freed later."""
+    import gc
+    import inspect
+    import types
+
+    for obj in gc.get_objects():
+        if isinstance(obj, asyncio.Future):
+            if obj.done() and not obj.cancelled():
+                obj.exception()
+        elif (
+            isinstance(obj, types.CoroutineType)
+            and "pulumi" in obj.cr_code.co_filename
+            and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED
+        ):
+            obj.close()
+
+
+def _release_sdk_state() -> None:
+    """Drops the SDK's hold on a failed run (its RPCs, outputs, root stack resource)."""
+    from pulumi.runtime import settings as runtime_settings
+    from pulumi.runtime.mocks import MockSettings
+
+    runtime_settings.configure(
+        MockSettings(monitor=None, engine=None, outputs=set(), lock=threading.Lock(), package_refs={}, base_providers_by_ref={}, callbacks=None)
+    )
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
 
 
 def _settings(monitor: Any, project: Project, stack: str) -> Any:
@@ -490,9 +562,21 @@ def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks
 
     found = project_error(error)
     if found is not None:
+        # Reported as raised, without the SDK frames it travelled through (they hold the
+        # program's futures, which would otherwise outlive the run).
+        found.__traceback__, found.__cause__, found.__context__ = None, None, None
         return found
     if isinstance(error, pulumi.RunError):  # the program's own message for its user: no location, as Pulumi does
         failure = ProgramError(str(error))
+        failure.details = "".join(traceback.format_exception(error))
+        return failure
+    fault = engine_fault(error)
+    if fault is not None:
+        failure = ProgramError(
+            f"the offline engine failed while planning project '{project.name}' (stack '{stack}'): "
+            f"{type(error).__name__}: {error} (at {fault}). This is a bug in the engine, not in the program: "
+            "please report it with the output of --debug."
+        )
         failure.details = "".join(traceback.format_exception(error))
         return failure
     location = program_location(error, (project.root, project.main_dir))
@@ -513,12 +597,12 @@ def _stand_ins(monitor: Any, mocks: PlatformMocks) -> dict[str, str]:
         for prop in record.defaulted:
             value = record.outputs.get(prop)
             if isinstance(value, str) and len(value) >= 6:
-                found.setdefault(value, f"the {prop} of {record.type} '{record.name}'")
+                found.setdefault(value, f"{prop} of {record.type} '{record.name}'")
     for token, result in mocks.call_results:
         for key, value in result.items():
             for item in value if isinstance(value, list) else [value]:
                 if isinstance(item, str) and len(item) >= 6:
-                    found.setdefault(item, f"the {key} that data source {token} answered with by default")
+                    found.setdefault(item, f"{key} of data source {token}")
     return found
 
 
@@ -556,20 +640,21 @@ def run_program(
         if main_loop not in _EVENT_LOOPS:
             _EVENT_LOOPS.append(main_loop)
         program = str(project.main_dir)
+
+        def run_main() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        failure: LlmopsError | None = None
         try:
-            try:
-
-                def run_main() -> None:
-                    runpy.run_path(program, run_name="__main__")
-
-                _sync_await(run_in_stack(run_main))
-            except Exception as exc:
-                raise _failure(exc, project, stack_config.stack, monitor, mocks, venv_site) from None
-        except ProgramError as error:
-            error.registered = sum(1 for r in monitor.records.values() if r.type != STACK_TYPE and r.mode == "create")
-            raise
+            _sync_await(run_in_stack(run_main))
+        except Exception as exc:
+            failure = _failure(exc, project, stack_config.stack, monitor, mocks, venv_site)
         finally:
             set_all_config({}, [])
+        if failure is not None:  # raised outside the handler: the program's frames are not kept alive
+            if isinstance(failure, ProgramError):
+                failure.registered = sum(1 for r in monitor.records.values() if r.type != STACK_TYPE and r.mode == "create")
+            raise failure
         records = dict(monitor.records)
         outputs = monitor.stack_outputs  # secrets keep their wrapper; reports mask them
     _resolve_regions(records, aws_region)

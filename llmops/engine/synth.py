@@ -69,8 +69,9 @@ def _value(prop: Prop, subject: Subject, path: str, *, top_level: bool, depth: i
     if shape.kind == "map":
         return {}
     if shape.kind == "object" and shape.cls is not None:
-        # A configuration block the program did not write stays absent, as AWS returns it.
-        return MISSING if zero else _object(shape.cls, subject, path, depth)
+        # A configuration block the program did not write: the provider's default block, its
+        # required fields at their zero values.
+        return _complete(shape, {}, subject, path, depth) if zero else _object(shape.cls, subject, path, depth)
     return MISSING
 
 
@@ -167,6 +168,10 @@ def _complete(shape: Shape, value: Any, subject: Subject, path: str, depth: int)
             added[prop.name] = found if found is not MISSING else _zero(prop.shape)
         elif not prop.optional and prop.shape.kind == "list":
             added[prop.name] = []
+        elif not prop.optional and prop.shape.kind == "map":
+            added[prop.name] = {}
+        elif not prop.optional and prop.shape.kind == "object":
+            added[prop.name] = _complete(prop.shape, {}, subject, nested_path, depth + 1)
     if not added:
         return value
     return {**value, **added}
