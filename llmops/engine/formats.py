@@ -788,6 +788,3 @@ def _version(subject: Subject) -> str:
         return "7.1"
     return "1"
 
-
-def physical_name_for(token: str, logical: str, region: str, inputs: dict[str, Any]) -> str:
-    return Subject(token, logical, region, inputs).name

@@ -139,12 +139,10 @@ async def _wait_for_rpcs_batched(await_all_outstanding_tasks: bool = True) -> No
     which re-registers a callback on every pending task each time and so grows with the
     square of the number of outputs. Same results, same error propagation: the loop still
     repeats until no RPC or output is left, and the first failure is raised."""
-    import asyncio
+    from pulumi.runtime import settings as runtime_settings
 
-    from pulumi.runtime import stack as runtime_stack
-
-    rpc_manager = runtime_stack._get_rpc_manager()
-    outputs_settings = runtime_stack.SETTINGS
+    rpc_manager = runtime_settings._get_rpc_manager()
+    outputs_settings = runtime_settings.SETTINGS
     while True:
         while rpc_manager.rpcs:
             await asyncio.sleep(0)
@@ -187,12 +185,31 @@ def _batched_output_waits() -> Iterator[None]:
         and hasattr(settings, "lock")
     )
     if compatible:
-        runtime_stack.wait_for_rpcs = _wait_for_rpcs_batched  # type: ignore[assignment]
+        runtime_stack.wait_for_rpcs = _wait_for_rpcs_batched
     try:
         yield
     finally:
         if compatible:
             runtime_stack.wait_for_rpcs = original  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def _without_stack_traces() -> Iterator[None]:
+    """Skips the SDK's capture of a stack trace per registration for one run: it walks and
+    reads the source of every frame to tell the Pulumi engine where a resource was declared,
+    which the recording monitor never uses (about a tenth of a large plan's time)."""
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = getattr(runtime_resource, "_get_stack_trace", None)
+    if original is None:
+        yield
+        return
+    runtime_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = original
 
 
 def _disabled_default_providers(values: dict[str, str]) -> frozenset[str]:
@@ -361,12 +378,12 @@ def _make_monitor(
 
         def Invoke(self, request: Any) -> Any:
             _thread_event_loop()
-            return super().Invoke(request)
+            return super().Invoke(request)  # type: ignore[no-untyped-call]
 
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn.split("::")[2] == STACK_TYPE:
                 self.stack_outputs = rpc.deserialize_properties(request.outputs)
-            return super().RegisterResourceOutputs(request)
+            return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     return RecordingMonitor()
 
@@ -527,7 +544,8 @@ def _release_sdk_state() -> None:
     from pulumi.runtime.mocks import MockSettings
 
     runtime_settings.configure(
-        MockSettings(monitor=None, engine=None, outputs=set(), lock=threading.Lock(), package_refs={}, base_providers_by_ref={}, callbacks=None)
+        MockSettings(  # type: ignore[no-untyped-call]
+            monitor=None, engine=None, outputs=set(), lock=threading.Lock(), package_refs={}, base_providers_by_ref={}, callbacks=None)
     )
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
 
@@ -537,7 +555,7 @@ def _settings(monitor: Any, project: Project, stack: str) -> Any:
     no state left from an earlier run (outputs, RPCs, package refs, callbacks)."""
     from pulumi.runtime.mocks import MockEngine, MockSettings
 
-    return MockSettings(
+    return MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
         monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
         engine=MockEngine(logging.getLogger("llmops.engine.program")),
@@ -631,7 +649,7 @@ def run_program(
     aws_region = stack_config.values.get("aws:region")
     mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
     venv_site = venv_site_packages(project.virtualenv)
-    with _RUN_LOCK, _program_context(project, venv_site), _batched_output_waits():
+    with _RUN_LOCK, _program_context(project, venv_site), _batched_output_waits(), _without_stack_traces():
         monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values), stack_references)
         runtime_settings.configure(_settings(monitor, project, stack_config.stack))
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]

@@ -148,6 +148,7 @@ def test_batched_output_waits_give_the_same_plan_as_the_sdk_loop(monkeypatch: py
 
     batched = dumps(plan_document(plan("staging", REPO)))
     monkeypatch.setattr(runner, "_batched_output_waits", contextlib.nullcontext)
+    monkeypatch.setattr(runner, "_without_stack_traces", contextlib.nullcontext)
     sdk_loop = dumps(plan_document(plan("staging", REPO)))
     assert batched == sdk_loop
 
