@@ -742,8 +742,8 @@ def _endpoint(subject: Subject, n: str) -> str:
     if subject.module in ("apigatewayv2",) and n == "apiendpoint":
         scheme = "wss" if str(subject.inputs.get("protocolType", "HTTP")).upper() == "WEBSOCKET" else "https"
         return f"{scheme}://{subject.host()}"
-    if subject.module == "rds" and subject.kind in ("Instance", "ClusterInstance") and n == "endpoint":
-        return f"{subject.host()}:{subject.port()}"
+    if (subject.module == "rds" and subject.kind in ("Instance", "ClusterInstance") or subject.module == "redshift") and n == "endpoint":
+        return f"{subject.host()}:{subject.port()}"  # these services report host:port
     if subject.module == "s3" and n.startswith("website"):
         return ""
     if n.startswith("reader"):

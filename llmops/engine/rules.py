@@ -204,6 +204,24 @@ def lambda_function(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     return {"signingJobArn": "", "signingProfileVersionArn": "", "version": "$LATEST"}
 
 
+def appsync_api(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
+    host = alnum(s.token, s.logical, length=26)
+    suffix = dns_suffix(s.region)
+    return {
+        "uris": {
+            "GRAPHQL": f"https://{host}.appsync-api.{s.region}.{suffix}/graphql",
+            "REALTIME": f"wss://{host}.appsync-realtime-api.{s.region}.{suffix}/graphql",
+        }
+    }
+
+
+def dynamodb_table(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
+    if not s.inputs.get("streamEnabled"):
+        return {"streamArn": "", "streamLabel": ""}
+    label = "2025-01-01T00:00:00.000"
+    return {"streamArn": f"{s.arn}/stream/{label}", "streamLabel": label}
+
+
 RULES: dict[str, Rule] = {
     "aws:acm/certificate:Certificate": acm_certificate,
     "aws:eks/cluster:Cluster": eks_cluster,
@@ -231,4 +249,6 @@ RULES: dict[str, Rule] = {
     "aws:ecs/taskDefinition:TaskDefinition": ecs_task_definition,
     "aws:iam/instanceProfile:InstanceProfile": iam_instance_profile,
     "aws:lambda/function:Function": lambda_function,
+    "aws:appsync/graphQLApi:GraphQLApi": appsync_api,
+    "aws:dynamodb/table:Table": dynamodb_table,
 }
