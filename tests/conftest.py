@@ -20,25 +20,48 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def _plan(stack: str) -> Any:
-    from llmops.engine import plan
+class ShippedPlans:
+    """Offline plans of the shipped stacks, each run once, with the aliases every resource
+    declared (new URN -> the URNs its aliases stand for)."""
 
-    return plan(stack, ROOT)
+    def __init__(self) -> None:
+        self._plans: dict[str, tuple[Any, dict[str, list[str]]]] = {}
+
+    def _run(self, stack: str) -> tuple[Any, dict[str, list[str]]]:
+        if stack not in self._plans:
+            from llmops.engine import plan
+            from tests.harness import capture_aliases
+
+            with capture_aliases() as aliases:
+                result = plan(stack, ROOT)
+            self._plans[stack] = (result, aliases)
+        return self._plans[stack]
+
+    def plan(self, stack: str) -> Any:
+        return self._run(stack)[0]
+
+    def aliases(self, stack: str) -> dict[str, list[str]]:
+        return self._run(stack)[1]
 
 
 @pytest.fixture(scope="session")
-def dev_plan() -> Any:
-    return _plan("dev")
+def shipped() -> ShippedPlans:
+    return ShippedPlans()
 
 
 @pytest.fixture(scope="session")
-def staging_plan() -> Any:
-    return _plan("staging")
+def dev_plan(shipped: ShippedPlans) -> Any:
+    return shipped.plan("dev")
 
 
 @pytest.fixture(scope="session")
-def prod_plan() -> Any:
-    return _plan("prod")
+def staging_plan(shipped: ShippedPlans) -> Any:
+    return shipped.plan("staging")
+
+
+@pytest.fixture(scope="session")
+def prod_plan(shipped: ShippedPlans) -> Any:
+    return shipped.plan("prod")
 
 
 @pytest.fixture(scope="session")
