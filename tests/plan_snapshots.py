@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,32 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOTS = Path(__file__).resolve().parent / "fixtures" / "plans"
 STACKS = ("dev", "staging", "prod", "byo")
+ADMIN_ROLES = ("arn:aws:iam::123456789012:role/platform-deployer", "arn:aws:iam::123456789012:role/ops/break-glass")
+
+
+def _managed_node_groups(config: dict[str, Any]) -> None:
+    config["regions"][0]["cluster"] = {
+        "capacityProvider": "managedNodeGroups",
+        "creatorAdmin": False,
+        "adminRoleArns": list(ADMIN_ROLES),
+        "endpointPublicAccess": True,
+        "publicAccessCidrs": ["203.0.113.0/24"],
+    }
+
+
+def _kubeconfig(config: dict[str, Any]) -> None:
+    config["regions"] = [config["regions"][0]]
+    config["regions"][0]["cluster"] = {"existing": {"kubeconfig": "apiVersion: v1\nkind: Config\n"}}
+    del config["regions"][0]["gpuPools"]
+
+
+VARIANTS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "managed-node-groups": _managed_node_groups,
+    "byo-kubeconfig": _kubeconfig,
+}
+"""Shapes the shipped stacks do not cover, as changes to ``tests.support.valid_config()``:
+cluster-autoscaled node groups, admin access entries and a public endpoint in one region
+(warm and Karpenter pools in the other), an existing cluster by kubeconfig."""
 KEPT = ("urn", "type", "custom", "parent", "provider", "dependencies", "propertyDependencies", "inputs")
 
 
@@ -111,6 +138,8 @@ def compare(old: Snapshot, new: Snapshot, aliases: Mapping[str, Iterable[str]]) 
             continue
         matched.add(new_urn)
         expected = _rename(before, result.renamed)
+        expected["dependencies"] = sorted(expected["dependencies"])
+        expected["propertyDependencies"] = {k: sorted(v) for k, v in expected["propertyDependencies"].items()}
         for key in KEPT:
             if key in ("urn", "parent"):
                 continue
@@ -128,6 +157,16 @@ def compare(old: Snapshot, new: Snapshot, aliases: Mapping[str, Iterable[str]]) 
     return result
 
 
+def plan_variant(name: str, directory: Path) -> Any:
+    """The offline plan of variant ``name`` (stack ``test``), as a project in ``directory``."""
+    from llmops.engine import plan
+    from tests.support import valid_config, write_project
+
+    config = valid_config()
+    VARIANTS[name](config)
+    return plan("test", write_project(directory / name, config=config))
+
+
 def git_revision() -> str:
     return subprocess.run(
         ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
@@ -137,7 +176,7 @@ def git_revision() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write the plan snapshots of the shipped stacks.")
     parser.add_argument("--write", action="store_true", help="plan each shipped stack and overwrite its snapshot")
-    parser.add_argument("stacks", nargs="*", default=list(STACKS))
+    parser.add_argument("names", nargs="*", default=[*STACKS, *VARIANTS], help="stacks and variants (default: all)")
     args = parser.parse_args(argv)
     if not args.write:
         parser.error("nothing to do; pass --write to regenerate the snapshots")
@@ -145,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     from llmops.engine.report import plan_document
 
     revision = git_revision()
-    for stack in args.stacks:
-        write(from_document(plan_document(plan(stack, REPO)), revision), SNAPSHOTS / f"{stack}.jsonl")
-        print(f"wrote {SNAPSHOTS / f'{stack}.jsonl'}")
+    with tempfile.TemporaryDirectory() as directory:
+        for name in args.names:
+            result = plan_variant(name, Path(directory)) if name in VARIANTS else plan(name, REPO)
+            write(from_document(plan_document(result), revision), SNAPSHOTS / f"{name}.jsonl")
+            print(f"wrote {SNAPSHOTS / f'{name}.jsonl'}")
     return 0
 
 

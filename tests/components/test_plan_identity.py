@@ -1,32 +1,49 @@
-"""The shipped stacks plan the resources of their snapshots (``tests/fixtures/plans``): each
-old resource is found again, under its old URN or through the ``aliases`` of the resource
-that replaced it, with the same inputs, provider and dependencies, so ``pulumi up`` on a live
-stack replaces nothing. See :mod:`tests.plan_snapshots` for regenerating the snapshots
-after an intended change."""
+"""The shipped stacks, and the shapes they do not cover (:data:`plan_snapshots.VARIANTS`),
+plan the resources of their snapshots (``tests/fixtures/plans``): each old resource is found
+again, under its old URN or through the ``aliases`` of the resource that replaced it, with
+the same inputs, provider and dependencies, so ``pulumi up`` on a live stack replaces
+nothing. See :mod:`tests.plan_snapshots` for regenerating the snapshots after an intended
+change."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import plan_snapshots
+from tests.harness import capture_aliases
 
-NEW_COMPONENT_TYPES: frozenset[str] = frozenset()
+NEW_COMPONENT_TYPES = frozenset(
+    {"llmops:cluster:Karpenter", "llmops:cluster:GpuNodeGroup", "llmops:cluster:ClusterAutoscaler", "llmops:cluster:GpuSoftware"}
+)
 """Component types a reshaping may add (components hold no state of their own)."""
 
 
-@pytest.mark.parametrize("stack", plan_snapshots.STACKS)
-def test_shipped_stack_plans_the_same_resources_as_its_snapshot(stack: str, shipped: Any) -> None:
+def _check(name: str, result: Any, aliases: dict[str, list[str]]) -> plan_snapshots.Comparison:
     from llmops.engine.report import plan_document
 
-    old = plan_snapshots.read(stack)
-    new = plan_snapshots.from_document(plan_document(shipped.plan(stack)))
-    comparison = plan_snapshots.compare(old, new, shipped.aliases(stack))
+    old = plan_snapshots.read(name)
+    new = plan_snapshots.from_document(plan_document(result))
+    comparison = plan_snapshots.compare(old, new, aliases)
     assert not comparison.problems, "\n".join(comparison.problems)
     added = {new.resources[urn]["type"] for urn in comparison.added}
     assert added <= NEW_COMPONENT_TYPES, f"resources added: {comparison.added}"
     assert all(not new.resources[urn]["custom"] for urn in comparison.added)
+    return comparison
+
+
+@pytest.mark.parametrize("stack", plan_snapshots.STACKS)
+def test_shipped_stack_plans_the_same_resources_as_its_snapshot(stack: str, shipped: Any) -> None:
+    _check(stack, shipped.plan(stack), shipped.aliases(stack))
+
+
+@pytest.mark.parametrize("variant", sorted(plan_snapshots.VARIANTS))
+def test_variant_plans_the_same_resources_as_its_snapshot(variant: str, tmp_path: Path) -> None:
+    with capture_aliases() as aliases:
+        result = plan_snapshots.plan_variant(variant, tmp_path)
+    _check(variant, result, aliases)
 
 
 def _snapshot(*resources: dict[str, Any]) -> plan_snapshots.Snapshot:
