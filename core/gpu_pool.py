@@ -61,6 +61,10 @@ GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 """Node label NVIDIA GPU feature discovery also sets; the GPU software schedules on it."""
 GPU_RESOURCE = "nvidia.com/gpu"
 """The GPUs' extended resource name: the NodePool limit key and the taint key."""
+GPU_TAINT = {"key": GPU_RESOURCE, "value": "true", "effect": "NoSchedule"}
+"""The taint every GPU pool node carries, so only pods that tolerate it land there."""
+GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+"""The toleration of pods that run on GPU pool nodes (GPU software, model servers)."""
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 CAPACITY_TYPE_LABEL = "karpenter.sh/capacity-type"
 GPU_REQUIREMENT_KEYS = (

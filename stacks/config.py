@@ -172,7 +172,7 @@ class GpuPoolConfig(_NodeRange):
     """Nodes kept running when idle."""
     max_nodes: int = Field(default=2, ge=1, le=1000)
     """Upper bound the autoscaler may reach; must be >= minNodes."""
-    scale_to_zero: bool = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    scale_to_zero: bool = Field(default=None, validate_default=True)
     """Whether the pool empties when idle. Defaults to ``minNodes == 0``; true requires minNodes 0,
     false requires minNodes >= 1."""
     labels: dict[str, str] = Field(default_factory=dict)
