@@ -20,16 +20,7 @@ from components.cluster.karpenter import (
 )
 from llmops.engine import plan
 from llmops.engine.report import plan_document
-from tests.support import valid_config, write_project
-
-
-def of_type(document: dict[str, Any], type_: str, region: str | None = None) -> list[dict[str, Any]]:
-    return [r for r in document["resources"] if r["type"] == type_ and (region is None or r["region"] == region)]
-
-
-def one(document: dict[str, Any], type_: str, name_suffix: str = "", region: str | None = None) -> dict[str, Any]:
-    (found,) = [r for r in of_type(document, type_, region) if r["name"].endswith(name_suffix)]
-    return found
+from tests.support import REPO, of_type, one, valid_config, write_project
 
 
 def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_document: dict[str, Any]) -> None:
@@ -197,8 +188,6 @@ def test_public_endpoint_only_with_an_allow_list(tmp_path: Path) -> None:
 
 
 def test_bring_your_own_cluster_creates_only_in_cluster_parts() -> None:
-    from tests.support import REPO
-
     document = plan_document(plan("byo", REPO))
     types = {r["type"] for r in document["resources"]}
     assert not {t for t in types if t.startswith("aws:")}, "no AWS resources for a BYO region"
