@@ -96,6 +96,8 @@ class Registration:
     outputs: dict[str, Any]
     aliases: tuple[str, ...]
     """URNs the resource's aliases stand for."""
+    id: str | None = None
+    """The (mock) physical id of a custom resource."""
     secret_inputs: frozenset[str] = frozenset()
     """Top-level inputs sent as secrets."""
 
@@ -130,6 +132,7 @@ class _RecordingMonitor(MockMonitor):
             inputs=unwrap_secrets(inputs),
             outputs=unwrap_secrets(rpc.deserialize_properties(response.object)) if request.custom else {},
             aliases=tuple(alias_urns(self, request)),
+            id=response.id or None,
             secret_inputs=secret,
         )
         return response
