@@ -26,6 +26,18 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/([\w+=,.@/-]+)$")
 _DURATION = re.compile(r"^(\d+(ms|s|m|h))+$")
 
 
+def _size_problems(path: str, min_nodes: int, max_nodes: int, disk_gib: int, least: int) -> list[str]:
+    """A node range of at least ``least`` nodes that can hold one node, and a usable disk."""
+    found = []
+    if min_nodes < least:
+        found.append(f"{path}.min_nodes: must be >= {least} (got {min_nodes})")
+    if max_nodes < max(min_nodes, 1):
+        found.append(f"{path}.max_nodes: must be >= 1 and >= min_nodes ({min_nodes}); got {max_nodes}")
+    if disk_gib < 20:
+        found.append(f"{path}.disk_gib: must be >= 20 (got {disk_gib})")
+    return found
+
+
 @dataclass(frozen=True)
 class GpuPoolArgs:
     """One pool of GPU nodes: a Karpenter NodePool when it scales from zero, else an EKS
@@ -78,13 +90,7 @@ class GpuPoolArgs:
                 found.append(f"{path}.instance_types: {instance_type!r} is not an NVIDIA GPU instance type in the catalogue")
         if self.capacity_type not in ("spot", "on-demand"):
             found.append(f"{path}.capacity_type: must be 'spot' or 'on-demand' (got {self.capacity_type!r})")
-        if self.min_nodes < 0:
-            found.append(f"{path}.min_nodes: must be >= 0 (got {self.min_nodes})")
-        if self.max_nodes < max(self.min_nodes, 1):
-            found.append(f"{path}.max_nodes: must be >= 1 and >= min_nodes ({self.min_nodes}); got {self.max_nodes}")
-        if self.disk_gib < 20:
-            found.append(f"{path}.disk_gib: must be >= 20 (got {self.disk_gib})")
-        return found
+        return found + _size_problems(path, self.min_nodes, self.max_nodes, self.disk_gib, least=0)
 
 
 @dataclass(frozen=True)
@@ -104,11 +110,7 @@ class SystemNodesArgs:
         found = []
         if not self.instance_types:
             found.append(f"{path}.instance_types: list at least one CPU instance type")
-        if not 1 <= self.min_nodes <= self.max_nodes:
-            found.append(f"{path}: needs 1 <= min_nodes <= max_nodes (got {self.min_nodes}..{self.max_nodes})")
-        if self.disk_gib < 20:
-            found.append(f"{path}.disk_gib: must be >= 20 (got {self.disk_gib})")
-        return found
+        return found + _size_problems(path, self.min_nodes, self.max_nodes, self.disk_gib, least=1)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from components.cluster.nodes import (
     GpuNodeGroup,
     GpuNodeGroupArgs,
     NodeGroupSpec,
+    NodePlacement,
     managed_node_group,
     node_role,
 )
@@ -170,6 +171,14 @@ class GpuCluster(pulumi.ComponentResource):
         # Managed node groups get their access entry from EKS; Karpenter's nodes use a role of
         # their own with an explicit EC2_LINUX entry (one principal cannot have both).
         nodes = node_role(f"{name}-node", tags=args.tags, opts=self._child())
+        placement = NodePlacement(
+            cluster=cluster,
+            cluster_name=args.cluster_name,
+            node_role_arn=nodes.role.arn,
+            subnet_ids=spec.private_subnet_ids,
+            tags=args.tags,
+            launch_tags=args.launch_tags,
+        )
         system = managed_node_group(
             f"{name}-system",
             "system",
@@ -182,12 +191,7 @@ class GpuCluster(pulumi.ComponentResource):
                 disk_gib=spec.system_nodes.disk_gib,
                 labels=SYSTEM_NODE_LABELS,
             ),
-            cluster=cluster,
-            cluster_name=args.cluster_name,
-            node_role_arn=nodes.role.arn,
-            subnet_ids=spec.private_subnet_ids,
-            tags=args.tags,
-            launch_tags=args.launch_tags,
+            placement,
             opts=self._child(),
             depends_on=[*nodes.attachments, addons["vpc-cni"]],
         ).node_group
@@ -212,16 +216,7 @@ class GpuCluster(pulumi.ComponentResource):
         for pool in group_pools:
             GpuNodeGroup(
                 f"{name}-gpu-{pool.name}",
-                GpuNodeGroupArgs(
-                    pool=pool,
-                    cluster=cluster,
-                    cluster_name=args.cluster_name,
-                    node_role_arn=nodes.role.arn,
-                    subnet_ids=spec.private_subnet_ids,
-                    depends_on=nodes.attachments,
-                    tags=args.tags,
-                    launch_tags=args.launch_tags,
-                ),
+                GpuNodeGroupArgs(pool=pool, placement=placement, depends_on=nodes.attachments),
                 opts=pulumi.ResourceOptions(parent=self),
             )
         node_role_arns: list[pulumi.Output[str]] = [nodes.role.arn]

@@ -70,6 +70,24 @@ class NodeGroupSpec:
 
 
 @dataclass(frozen=True)
+class NodePlacement:
+    """Where a cluster's managed node groups put their nodes, and how they tag them."""
+
+    cluster: aws.eks.Cluster
+    """The EKS cluster the nodes join."""
+    cluster_name: str
+    """The cluster's name (node group names, cluster-autoscaler discovery)."""
+    node_role_arn: pulumi.Input[str]
+    """Role of the nodes (EKS gives a node group's role its access entry itself)."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Subnets the nodes start in."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the launch templates and node groups."""
+    launch_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of every instance and volume the groups launch."""
+
+
+@dataclass(frozen=True)
 class ManagedNodeGroup:
     """A node group and the launch template its nodes start from."""
 
@@ -81,21 +99,17 @@ def managed_node_group(
     resource_name: str,
     role: str,
     spec: NodeGroupSpec,
+    placement: NodePlacement,
     *,
-    cluster: aws.eks.Cluster,
-    cluster_name: str,
-    node_role_arn: pulumi.Input[str],
-    subnet_ids: pulumi.Input[Sequence[str]],
-    tags: Mapping[str, str],
-    launch_tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> ManagedNodeGroup:
     """An EKS managed node group named ``{cluster_name}-{role}`` whose nodes require IMDSv2
     and boot from an encrypted gp3 volume; the group and its launch template are both named
-    ``resource_name``. ``launch_tags`` go on every instance and volume it launches; the
-    desired size is left to the autoscaler after creation."""
-    own_tags = name_tags(tags, resource_name)
+    ``resource_name``. The placement's ``launch_tags`` go on every instance and volume it
+    launches; the desired size is left to the autoscaler after creation."""
+    cluster_name = placement.cluster_name
+    own_tags = name_tags(placement.tags, resource_name)
     template = aws.ec2.LaunchTemplate(
         resource_name,
         description=f"{role} nodes of {cluster_name}: IMDSv2 only, encrypted gp3 root volume",
@@ -111,7 +125,7 @@ def managed_node_group(
             )
         ],
         tag_specifications=[
-            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**launch_tags, **own_tags})
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags={**placement.launch_tags, **own_tags})
             for kind in ("instance", "volume")
         ],
         update_default_version=True,
@@ -120,10 +134,10 @@ def managed_node_group(
     )
     group = aws.eks.NodeGroup(
         resource_name,
-        cluster_name=cluster.name,
+        cluster_name=placement.cluster.name,
         node_group_name=f"{cluster_name}-{role}"[:63],
-        node_role_arn=node_role_arn,
-        subnet_ids=subnet_ids,
+        node_role_arn=placement.node_role_arn,
+        subnet_ids=placement.subnet_ids,
         instance_types=list(spec.instance_types),
         capacity_type=spec.capacity_type,
         ami_type=spec.ami_type,
@@ -162,20 +176,10 @@ class GpuNodeGroupArgs:
 
     pool: GpuPoolArgs
     """The GPU pool the node group runs."""
-    cluster: aws.eks.Cluster
-    """The EKS cluster the nodes join."""
-    cluster_name: str
-    """The cluster's name (node group name prefix, cluster-autoscaler discovery)."""
-    node_role_arn: pulumi.Input[str]
-    """Role of the nodes (EKS gives a node group's role its access entry itself)."""
-    subnet_ids: pulumi.Input[Sequence[str]]
-    """Subnets the nodes start in."""
+    placement: NodePlacement
+    """The cluster, role, subnets and tags of the nodes."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the node group waits for (the node role's policy attachments)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags of the launch template and node group."""
-    launch_tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags of every instance and volume the group launches."""
 
 
 class GpuNodeGroup(pulumi.ComponentResource):
@@ -204,14 +208,9 @@ class GpuNodeGroup(pulumi.ComponentResource):
                 disk_gib=pool.disk_gib,
                 labels=gpu_node_labels(pool),
                 taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
-                extra_tags=autoscaler_tags(args.cluster_name, pool),
+                extra_tags=autoscaler_tags(args.placement.cluster_name, pool),
             ),
-            cluster=args.cluster,
-            cluster_name=args.cluster_name,
-            node_role_arn=args.node_role_arn,
-            subnet_ids=args.subnet_ids,
-            tags=args.tags,
-            launch_tags=args.launch_tags,
+            args.placement,
             opts=child_options(self, opts.parent if opts else None),
             depends_on=args.depends_on,
         )
