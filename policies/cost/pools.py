@@ -9,7 +9,13 @@ GPU counts per instance type come from the project's catalog
 
 from __future__ import annotations
 
-from core.gpu_pool import CAPACITY_TYPE_LABEL, INSTANCE_TYPE_LABEL, POOL_TYPES, CapacityPool, read_gpu_pool
+from core.gpu_pool import (
+    CAPACITY_TYPE_LABEL,
+    INSTANCE_TYPE_LABEL,
+    POOL_TYPES,
+    CapacityPool,
+    read_gpu_pool,
+)
 
 GpuPool = CapacityPool
 """A pool of GPU nodes (``kind`` is ``NodeGroup``, ``NodePool`` or ``Instance``)."""
