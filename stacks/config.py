@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from core import catalog
+from core import catalog, gpu_pool
 from core.literals import CONFIG_NAMESPACE as NAMESPACE
 from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
 from core.problems import ConfigError as _BaseConfigError
@@ -172,7 +172,7 @@ class GpuPoolConfig(_NodeRange):
     """Nodes kept running when idle."""
     max_nodes: int = Field(default=2, ge=1, le=1000)
     """Upper bound the autoscaler may reach; must be >= minNodes."""
-    scale_to_zero: bool = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    scale_to_zero: bool = Field(default=None, validate_default=True)
     """Whether the pool empties when idle. Defaults to ``minNodes == 0``; true requires minNodes 0,
     false requires minNodes >= 1."""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -219,16 +219,19 @@ class GpuPoolConfig(_NodeRange):
         return value
 
     @property
-    def gpus_per_node(self) -> int:
-        """GPUs on the smallest allowed instance type (what one node guarantees)."""
-        types = catalog.instance_types()
-        return min(types[name].accelerator_count for name in self.instance_types)
+    def min_gpus_per_node(self) -> int:
+        """GPUs on the smallest allowed instance type (what every node of the pool has)."""
+        return min(gpu_pool.gpu_counts(self.instance_types))
+
+    @property
+    def max_gpus_per_node(self) -> int:
+        """GPUs on the largest allowed instance type."""
+        return max(gpu_pool.gpu_counts(self.instance_types))
 
     @property
     def max_gpus(self) -> int:
         """GPUs the pool can reach at maxNodes on its largest allowed instance type."""
-        types = catalog.instance_types()
-        return self.max_nodes * max(types[name].accelerator_count for name in self.instance_types)
+        return self.max_nodes * self.max_gpus_per_node
 
 
 class SystemNodesConfig(_NodeRange):

@@ -2,7 +2,9 @@
 
 For every configured region: one explicit ``aws.Provider`` (default tags carry the
 cost-allocation tags), then the region's components with that provider. Global pieces live
-in the home region. ``build`` only composes; each component validates its own arguments.
+in the home region. ``build`` only composes: it maps the stack config to each component's
+own arguments (the ``*_args`` functions) and decides what an environment means for them
+(:data:`PROFILES`); each component validates its own arguments.
 """
 
 from __future__ import annotations
@@ -12,10 +14,37 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster import GpuCluster, GpuClusterArgs
+from components.cluster import (
+    EksClusterArgs,
+    ExistingClusterArgs,
+    GpuCluster,
+    GpuClusterArgs,
+    GpuPoolArgs,
+    SystemNodesArgs,
+)
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
-from stacks.config import PlatformConfig, RegionConfig
+from stacks.config import ClusterConfig, Environment, GpuPoolConfig, PlatformConfig, RegionConfig
+
+
+@dataclass(frozen=True)
+class EnvironmentProfile:
+    """What an environment decides for the components (the composition's choices; the
+    stack file does not set them)."""
+
+    deletion_protection: bool
+    """Refuse to delete stateful resources (the EKS cluster) until this is turned off."""
+    karpenter_replicas: int
+    """Karpenter controller replicas (one is enough where an outage only delays scaling)."""
+    consolidate_after: str
+    """How long a Karpenter GPU node stays empty or underused before it goes."""
+
+
+PROFILES: dict[Environment, EnvironmentProfile] = {
+    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m"),
+    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m"),
+    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m"),
+}
 
 
 @dataclass
@@ -35,6 +64,48 @@ def region_provider(region: RegionConfig, tags: dict[str, str]) -> aws.Provider:
         f"aws-{region.name}",
         region=region.name,
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+    )
+
+
+def gpu_pool_args(pool: GpuPoolConfig) -> GpuPoolArgs:
+    """A GPU pool of the stack config as the cluster component takes it."""
+    return GpuPoolArgs(
+        name=pool.name,
+        instance_types=tuple(pool.instance_types),
+        capacity_type=pool.capacity_type,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        labels=dict(pool.labels),
+    )
+
+
+def cluster_args(
+    cluster: ClusterConfig, profile: EnvironmentProfile, network: Network | None
+) -> EksClusterArgs | ExistingClusterArgs:
+    """The region's cluster: an existing one, or one created in ``network``."""
+    if cluster.existing is not None:
+        return ExistingClusterArgs(cluster_name=cluster.existing.cluster_name, kubeconfig=cluster.existing.kubeconfig)
+    if network is None:
+        raise ValueError("a created cluster needs the region's network")
+    system = cluster.system_nodes
+    return EksClusterArgs(
+        private_subnet_ids=network.private_subnet_ids,
+        kubernetes_version=cluster.kubernetes_version,
+        endpoint_public_access=cluster.endpoint_public_access,
+        public_access_cidrs=tuple(cluster.public_access_cidrs),
+        creator_admin=cluster.creator_admin,
+        admin_role_arns=tuple(cluster.admin_role_arns),
+        log_retention_days=cluster.log_retention_days,
+        deletion_protection=profile.deletion_protection,
+        system_nodes=SystemNodesArgs(
+            instance_types=tuple(system.instance_types),
+            min_nodes=system.min_nodes,
+            max_nodes=system.max_nodes,
+            disk_gib=system.disk_gib,
+        ),
+        capacity_provider=cluster.capacity_provider,
+        karpenter_replicas=profile.karpenter_replicas,
+        consolidate_after=profile.consolidate_after,
     )
 
 
@@ -64,11 +135,8 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
         GpuClusterArgs(
             region=region.name,
             cluster_name=name,
-            environment=config.environment,
-            cluster=region.cluster,
-            gpu_pools=tuple(region.gpu_pools),
-            vpc_id=network.vpc_id if network else None,
-            private_subnet_ids=network.private_subnet_ids if network else None,
+            cluster=cluster_args(region.cluster, PROFILES[config.environment], network),
+            gpu_pools=() if byo else tuple(gpu_pool_args(p) for p in region.gpu_pools),
             launch_tags=tags,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),

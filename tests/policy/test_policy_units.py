@@ -164,7 +164,7 @@ def test_s3_baseline_links_controls_by_bucket_name() -> None:
 
 def test_gpu_pool_model_reads_node_groups_and_node_pools() -> None:
     group = pools.gpu_pool("aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["g5.xlarge", "g5.12xlarge"], "capacityType": "SPOT", "scalingConfig": {"minSize": 0.0, "maxSize": 3.0}})
-    assert group is not None and group.capacity_types == ("spot",) and group.gpus_per_node == 4 and group.max_gpus == 12
+    assert group is not None and group.capacity_types == ("spot",) and group.max_gpus_per_node == 4 and group.max_gpus == 12
     node_pool = pools.gpu_pool("kubernetes:karpenter.sh/v1:NodePool", {
         "metadata": {"annotations": {"llmops.io/max-nodes": "10", "llmops.io/min-nodes": "0"}},
         "spec": {"template": {"spec": {"requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In", "values": ["g6e.xlarge"]}]}}, "limits": {"nvidia.com/gpu": "3"}},
