@@ -68,8 +68,12 @@ def acm_certificate(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 def eks_cluster(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     issuer_id = digest(s.region, s.id, length=32).upper()
     ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{s.id}\n-----END CERTIFICATE-----\n".encode()).decode()
+    vpc_config = dict(s.inputs.get("vpcConfig") or {})
+    vpc_config.setdefault("clusterSecurityGroupId", f"sg-{digest(s.id, 'cluster')}")
+    vpc_config.setdefault("vpcId", f"vpc-{digest(s.id, 'vpc')}")
     return {
         "endpoint": f"https://{issuer_id}.gr7.{s.region}.eks.{dns_suffix(s.region)}",
+        "vpcConfig": vpc_config,
         "certificateAuthority": {"data": ca},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{s.region}.{dns_suffix(s.region)}/id/{issuer_id}"}]}],
         "platformVersion": "eks.1",

@@ -136,7 +136,7 @@ def minimal_value(hint: Any, pool: Pool, depth: int = 0) -> Any:
 def minimal_kwargs(args_cls: type | None, pool: Pool, depth: int = 0) -> dict[str, Any]:
     if args_cls is None:
         return {}
-    init = args_cls.__init__
+    init = vars(args_cls).get("__init__", object.__init__)
     try:
         hints = typing.get_type_hints(init, globalns=vars(sys.modules[args_cls.__module__]))
     except Exception:
@@ -246,8 +246,9 @@ def test_minimal_registrations_yield_outputs_of_the_declared_types(
     assert len(result.resources) == len(classes) + 1  # and the stack
     problems: list[str] = []
     for path, resource in REGISTERED:
-        for name, hint in _types._raw_return_hints(type(resource)).items():
-            python_name = _types._pulumi_to_py_names_from_py_properties(type(resource)).get(name, name)
+        cls: Any = type(resource)
+        for name, hint in _types._raw_return_hints(cls).items():
+            python_name = _types._pulumi_to_py_names_from_py_properties(cls).get(name, name)
             output = getattr(resource, python_name)
             value = _sync_await(output.future()) if isinstance(output, pulumi.Output) else output
             conforms(value, hint, f"{path}.{name}", problems)
