@@ -319,6 +319,24 @@ _NAME_RULES = {
 _NAME_FREE_KINDS = {"Stage"}
 
 
+# ARNs of other resources that ``<stem>Arn`` properties name, by a word of the stem (first
+# match wins).
+_RELATED_ARNS = (
+    ("kms", "arn:{p}:kms:{r}:{a}:key/{u}"),
+    ("certificate", "arn:{p}:acm:{r}:{a}:certificate/{u}"),
+    ("topic", "arn:{p}:sns:{r}:{a}:{name}"),
+    ("targetgroup", "arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{short}/{h}"),
+    ("loggroup", "arn:{p}:logs:{r}:{a}:log-group:{name}"),
+    ("secret", "arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{s6}"),
+    ("bucket", "arn:{p}:s3:::{lower}"),
+    ("policy", "arn:{p}:iam::{a}:policy/{name}"),
+    ("signing", "arn:{p}:signer:{r}:{a}:/signing-profiles/{name}"),
+    ("role", "arn:{p}:iam::{a}:role/{name}"),
+    ("execution", "arn:{p}:iam::{a}:role/{name}"),
+    ("key", "arn:{p}:kms:{r}:{a}:key/{u}"),
+)
+
+
 def _fields(template: str) -> set[str]:
     return set(re.findall(r"{(\w+)}", template))
 
@@ -478,33 +496,19 @@ class Subject:
         return str(i.get(field) or self.name)
 
     def related_arn(self, stem: str) -> str:
-        """An ARN for a ``<stem>Arn`` property that names another resource."""
-        p, r, a = self.partition, self.region, ACCOUNT_ID
-        name = f"{self.logical}-{kebab(stem)}"
+        """An ARN for a ``<stem>Arn`` property that names another resource (``kmsKeyArn``,
+        ``executionRoleArn``...): the first entry of :data:`_RELATED_ARNS` whose word the
+        stem contains, else one of this resource's service."""
         s = stem.lower()
-        if s.endswith("role") or s in ("execution", "taskrole", "servicerole", "iamrole"):
-            return f"arn:{p}:iam::{a}:role/{name}"
-        if "kms" in s or s.endswith("key"):
-            return f"arn:{p}:kms:{r}:{a}:key/{uuid_from(self.token, self.logical, stem)}"
-        if "certificate" in s:
-            return f"arn:{p}:acm:{r}:{a}:certificate/{uuid_from(self.token, self.logical, stem)}"
-        if "topic" in s:
-            return f"arn:{p}:sns:{r}:{a}:{name}"
-        if "targetgroup" in s:
-            return f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{name[:32]}/{digest(name, length=16)}"
-        if "loggroup" in s:
-            return f"arn:{p}:logs:{r}:{a}:log-group:{name}"
-        if "secret" in s:
-            return f"arn:{p}:secretsmanager:{r}:{a}:secret:{name}-{alnum(name, length=6)}"
-        if "bucket" in s:
-            return f"arn:{p}:s3:::{name.lower()}"
-        if "policy" in s:
-            return f"arn:{p}:iam::{a}:policy/{name}"
-        if "signing" in s:
-            return f"arn:{p}:signer:{r}:{a}:/signing-profiles/{name}"
-        service = self.arn_service
-        region = "" if self.module in _GLOBAL else r
-        return f"arn:{p}:{service}:{region}:{a}:{kebab(stem)}/{name}"
+        name = f"{self.logical}-{kebab(stem)}"
+        template = next((t for word, t in _RELATED_ARNS if word in s), None)
+        if template is None:
+            region = "" if self.module in _GLOBAL else self.region
+            return f"arn:{self.partition}:{self.arn_service}:{region}:{ACCOUNT_ID}:{kebab(stem)}/{name}"
+        return template.format(
+            p=self.partition, r=self.region, a=ACCOUNT_ID, name=name, short=name[:32], lower=name.lower(),
+            u=uuid_from(self.token, self.logical, stem), h=digest(name, length=16), s6=alnum(name, length=6),
+        )
 
     # ------------------------------------------------------------------ endpoints
     def host(self, role: str = "") -> str:
