@@ -550,6 +550,24 @@ def _release_sdk_state() -> None:
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
 
 
+def _program_logger() -> logging.Logger:
+    """Where ``pulumi.log`` messages of the program go: stderr, with their level, as the
+    Pulumi CLI shows them (``warning: ...``)."""
+    logger = logging.getLogger("llmops.engine.program")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_LevelFormatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace(record.levelname, record.levelname.lower(), 1)
+
+
 def _settings(monitor: Any, project: Project, stack: str) -> Any:
     """Fresh SDK settings for one run: a preview (``is_dry_run()``), this project and stack,
     no state left from an earlier run (outputs, RPCs, package refs, callbacks)."""
@@ -558,7 +576,7 @@ def _settings(monitor: Any, project: Project, stack: str) -> Any:
     return MockSettings(  # type: ignore[no-untyped-call]
         monitor=monitor,
         monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-        engine=MockEngine(logging.getLogger("llmops.engine.program")),
+        engine=MockEngine(_program_logger()),
         project=project.name,
         stack=stack,
         root_directory=str(project.root),
