@@ -201,3 +201,11 @@ def test_reads_are_listed_apart_from_creates(planned: dict[str, PlanResult]) -> 
         "aws:iam/role:Role": "deployer",
     }
     assert document["summary"]["resources"] == len(result.resources) - 1  # reads are not counted as creates
+
+
+@pytest.mark.parametrize("program", ["acm-route53", "k8s-services-helm"])
+def test_plans_are_byte_identical_across_runs(planned: dict[str, PlanResult], program: str) -> None:
+    from llmops.engine.report import dumps
+
+    again = plan("test", PROGRAMS / program, _references(PROGRAMS / program))
+    assert dumps(plan_document(again)) == dumps(plan_document(planned[program]))
