@@ -92,6 +92,11 @@ class Promotion:
 
     def to_markdown(self) -> str:
         """The promotion for a pull request body: gates, what changes, the file diff."""
+        if self.up_to_date:
+            return (
+                f"### Release `{self.source.short}` of `{self.source.stack}`\n\n"
+                f"`{self.target}` already pins this release; nothing to change.\n"
+            )
         icon = {"passed": "✅", "failed": "❌", "skipped": "⏭️"}
         lines = [
             f"### Promote release `{self.source.short}` from `{self.source.stack}` to `{self.target}`",

@@ -10,17 +10,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import importlib.util
-import json
-import shutil
 import signal
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,10 +24,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_api import FakeApi
-from promotion_support import write_promotion_project
+from promotion_support import LLMOPS, LiveServer, StandIn, write_promotion_project
 
 HERE = Path(__file__).parent
-LLMOPS = shutil.which("llmops", path=str(Path(sys.executable).parent)) or "llmops"
 
 
 @pytest.fixture(autouse=True)
@@ -43,22 +38,6 @@ def _no_results_override(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return write_promotion_project(tmp_path / "project")
-
-
-@dataclass
-class StandIn:
-    """The stand-in ``pulumi`` on PATH and the calls it received."""
-
-    home: Path
-    log: Path
-
-    def calls(self) -> list[list[str]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line)["args"] for line in self.log.read_text().splitlines()]
-
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
 
 @pytest.fixture
@@ -92,13 +71,6 @@ def fake_api() -> Iterator[FakeApi]:
     server = FakeApi()
     yield server
     server.close()
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    api_key: str
-    home: Path
 
 
 def _missing_runtime() -> str | None:

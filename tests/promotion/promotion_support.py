@@ -4,6 +4,10 @@ files so the tests can see they survive an edit, and helpers to record results."
 
 from __future__ import annotations
 
+import json
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,32 @@ from llmops.release.results import write_result
 from llmops.release.stackfile import read_stack_file
 
 REPO = Path(__file__).resolve().parents[2]
+LLMOPS = shutil.which("llmops", path=str(Path(sys.executable).parent)) or "llmops"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running ``llmops serve``: its URL, its local API key and its home directory."""
+
+    url: str
+    api_key: str
+    home: Path
+
+
+@dataclass
+class StandIn:
+    """The stand-in ``pulumi`` on PATH and the calls it received."""
+
+    home: Path
+    log: Path
+
+    def calls(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line)["args"] for line in self.log.read_text().splitlines()]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
 DEV = """\
 # dev: where every release starts.

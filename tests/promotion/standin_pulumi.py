@@ -40,7 +40,11 @@ def events(args: list[str], changes: dict[str, int]) -> None:
         log.write(json.dumps({"sequence": 2, "timestamp": now, "cancelEvent": {}}) + "\n")
 
 
-def fail(stderr: str, stdout: str = "") -> None:
+def fail(stderr: str, stdout: str = "", args: list[str] | None = None) -> None:
+    path = option(args or [], "--event-log")
+    if path is not None:  # the engine ends its event log on failures too
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"sequence": 9, "timestamp": int(time.time()), "cancelEvent": {}}) + "\n")
     if stdout:
         print(stdout)
     print(stderr, file=sys.stderr)
@@ -70,13 +74,14 @@ def main() -> None:
                 "error: preview failed",
                 "Policy Violations:\n    [mandatory]  llmops-security v0.1.0  kms-encryption-at-rest (aws:s3:Bucket: docs)\n"
                 "    S3 bucket 'docs' is not encrypted with a KMS key; set serverSideEncryptionConfiguration",
+                args,
             )
         print(" +  aws:ec2:Vpc us-east-1-vpc create")
         print("Resources:\n    + 3 to create\n    2 unchanged")
         events(args, CHANGES)
     elif args[:1] == ["up"]:
         if failing == "up-locked":
-            fail("error: [409] Conflict: Another update is currently in progress.")
+            fail("error: [409] Conflict: Another update is currently in progress.", "", args)
         print(f"Updating ({stack}):")
         print(" +  aws:ec2:Vpc us-east-1-vpc created (2s)")
         print("Resources:\n    + 3 created\n    2 unchanged")

@@ -8,8 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import LLMOPS, StandIn
-from promotion_support import REPO
+from promotion_support import LLMOPS, REPO, StandIn
 from typer.testing import CliRunner
 
 from core.errors import LlmopsError

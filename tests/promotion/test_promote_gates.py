@@ -78,13 +78,15 @@ def test_dry_run_runs_the_gates_shows_the_diff_and_writes_nothing(project: Path)
     assert snapshot(project) == before
 
 
-def test_promoting_a_release_the_target_already_pins_changes_nothing(project: Path) -> None:
+def test_promoting_a_release_the_target_already_pins_changes_nothing(project: Path, tmp_path: Path) -> None:
     record_results(project, "dev")
     assert promote(project, "dev", "staging")[0] == 0
     before = snapshot(project)
-    code, out = promote(project, "dev", "staging")
+    body = tmp_path / "promotion.md"
+    code, out = promote(project, "dev", "staging", "--markdown", str(body))
     assert code == 0 and "staging already pins release" in out and "nothing to change" in out
     assert snapshot(project) == before
+    assert "`staging` already pins this release; nothing to change." in body.read_text()
 
 
 def test_json_and_markdown_describe_the_promotion(project: Path, tmp_path: Path) -> None:

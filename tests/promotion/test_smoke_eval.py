@@ -9,9 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import LLMOPS, LiveServer
 from fake_api import FakeApi
-from promotion_support import REPO, pinned, record_results
+from promotion_support import LLMOPS, REPO, LiveServer, pinned, record_results
 from typer.testing import CliRunner
 
 from core.errors import LlmopsError
