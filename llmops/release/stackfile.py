@@ -96,7 +96,7 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     return document
 
 
-# --------------------------------------------------------------------------- text helpers
+# --------------------------------------------------------------------------- lines of text
 
 
 def _indent(line: str) -> int:

