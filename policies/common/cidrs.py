@@ -58,23 +58,31 @@ def parse(cidr: object) -> Network | None:
         return None
 
 
-def _uncovered(version: int, covered: frozenset[Network]) -> Network | None:
-    """A block of globally routable addresses of ``version`` outside ``covered``, if any.
-
-    The special-purpose blocks count as covered, so every block left over after the
-    subtraction holds only internet addresses."""
-    remaining: list[Network] = [WHOLE[version]]
-    for network in ipaddress.collapse_addresses([*covered, *NOT_GLOBAL[version]]):  # type: ignore[type-var]
+def _subtract(blocks: list[Network], networks: Iterable[Network]) -> list[Network]:
+    """``blocks`` with every address of ``networks`` taken out (as CIDR blocks)."""
+    remaining = list(blocks)
+    for network in ipaddress.collapse_addresses(networks):  # type: ignore[type-var]
         next_remaining: list[Network] = []
         for block in remaining:
-            if network.subnet_of(block):  # type: ignore[arg-type]
+            if block.version != network.version:
+                next_remaining.append(block)
+            elif network.subnet_of(block):  # type: ignore[arg-type]
                 next_remaining.extend(block.address_exclude(network))  # type: ignore[arg-type]
             elif not block.subnet_of(network):  # type: ignore[arg-type]
                 next_remaining.append(block)  # disjoint: CIDR blocks nest or do not meet
         remaining = next_remaining
         if not remaining:
-            return None
-    return min(remaining)
+            break
+    return remaining
+
+
+def _uncovered(version: int, covered: frozenset[Network]) -> Network | None:
+    """A block of globally routable addresses of ``version`` outside ``covered``, if any.
+
+    The special-purpose blocks count as covered, so every block left over after the
+    subtraction holds only internet addresses."""
+    remaining = _subtract([WHOLE[version]], [*covered, *NOT_GLOBAL[version]])
+    return min(remaining) if remaining else None
 
 
 @lru_cache(maxsize=4096)
@@ -103,11 +111,9 @@ def internet_families(cidrs: Iterable[object]) -> list[str]:
 
 
 def special_purpose(cidr: object) -> bool:
-    """Whether ``cidr`` lies entirely in non-internet space (private, loopback, ...)."""
+    """Whether ``cidr`` holds no internet address (private, loopback, multicast, ...)."""
     network = parse(cidr)
-    return network is not None and any(
-        network.subnet_of(n) for n in NOT_GLOBAL[network.version]  # type: ignore[arg-type]
-    )
+    return network is not None and not _subtract([network], NOT_GLOBAL[network.version])
 
 
 def inside(cidr: object, allowed: Iterable[object]) -> bool:
