@@ -53,14 +53,25 @@ class ResourcePolicy(ResourceValidationPolicy):
 
 class StackPolicy(StackValidationPolicy):
     """A stack validation policy that reads only ``resource_types`` (every resource when
-    empty: budgets, regions and GPU totals need the whole stack and its parents)."""
+    empty: budgets, regions and GPU totals need the whole stack and its parents).
 
-    def __init__(self, *, resource_types: Iterable[str] = ALL_TYPES, **kwargs: Any) -> None:
+    ``properties_of`` (when given) narrows further: the policy reads the properties of those
+    types only, and every other resource reaches it with its type, name, provider, parent
+    and dependencies but no properties (what a region or parent walk needs)."""
+
+    def __init__(self, *, resource_types: Iterable[str] = ALL_TYPES, properties_of: Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.resource_types = frozenset(resource_types)
+        self.properties_of = frozenset(properties_of) if properties_of is not None else None
 
     def applies_to(self, resource_type: str) -> bool:
         return not self.resource_types or type_matches(self.resource_types, resource_type)
+
+
+def properties_of(policy: object) -> frozenset[str] | None:
+    """The types whose properties a stack policy reads; None: all of its resources'."""
+    types = getattr(policy, "properties_of", None)
+    return types if isinstance(types, frozenset) else None
 
 
 def resource_types_of(policy: object) -> frozenset[str] | None:

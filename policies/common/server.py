@@ -11,7 +11,8 @@ remediation, ``GetAnalyzerInfo``) and only routes:
   policies that check T (policies of :class:`~policies.common.policy.ResourcePolicy` name
   their types; plain SDK policies see every type);
 - ``AnalyzeStack`` goes to one SDK analyzer per typed stack policy, given only the resources
-  of its types, and to one analyzer holding the stack policies that read everything.
+  of its types (and, where it says which types' properties it reads, the others without
+  their properties), and to one analyzer holding the stack policies that read everything.
 
 If the SDK's analyzer class is not where this version expects it, :func:`serve` falls back
 to the SDK's own ``PolicyPack`` (same results, slower).
@@ -36,7 +37,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.common.policy import resource_types_of, type_matches
+from policies.common.policy import properties_of, resource_types_of, type_matches
 
 # The SDK's analyzer servicer: not public API, so looked up rather than imported.
 _SdkAnalyzer: Any = getattr(importlib.import_module("pulumi_policy.policy"), "_PolicyAnalyzerServicer", None)
@@ -69,14 +70,14 @@ class RoutingAnalyzer(analyzer_pb2_grpc.AnalyzerServicer):
         self._everything = self._make(self._policies)
         self._resource_policies = [p for p in self._policies if isinstance(p, ResourceValidationPolicy)]
         stack = [p for p in self._policies if isinstance(p, StackValidationPolicy)]
-        self._stack_routes: list[tuple[frozenset[str] | None, Any]] = []
-        untyped = [p for p in stack if not resource_types_of(p)]
+        self._stack_routes: list[tuple[frozenset[str] | None, frozenset[str] | None, Any]] = []
+        untyped = [p for p in stack if not resource_types_of(p) and properties_of(p) is None]
         if untyped:
-            self._stack_routes.append((None, self._make(untyped)))
+            self._stack_routes.append((None, None, self._make(untyped)))
         for policy in stack:
-            types = resource_types_of(policy)
-            if types:
-                self._stack_routes.append((types, self._make([policy])))
+            types, read = resource_types_of(policy), properties_of(policy)
+            if types or read is not None:
+                self._stack_routes.append((types or None, read, self._make([policy])))
         self._lock = threading.Lock()
         self._by_type: dict[str, Any] = {}
         self._by_subset: dict[tuple[int, ...], Any] = {}
@@ -85,7 +86,7 @@ class RoutingAnalyzer(analyzer_pb2_grpc.AnalyzerServicer):
 
     # ------------------------------------------------------------------ routing
     def _analyzers(self) -> list[Any]:
-        return [self._everything, *(a for _, a in self._stack_routes), *self._by_subset.values()]
+        return [self._everything, *(a for _, _, a in self._stack_routes), *self._by_subset.values()]
 
     def _for_type(self, resource_type: str) -> Any:
         """The analyzer for one resource type (None when no resource policy checks it)."""
@@ -143,18 +144,28 @@ class RoutingAnalyzer(analyzer_pb2_grpc.AnalyzerServicer):
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:
         response = analyzer_pb2.AnalyzeResponse()
-        for types, analyzer in self._stack_routes:
-            if types is None:
+        for types, read, analyzer in self._stack_routes:
+            if types is None and read is None:
                 part = analyzer.AnalyzeStack(request, context)
             else:
-                subset = analyzer_pb2.AnalyzeStackRequest(resources=[r for r in request.resources if type_matches(types, r.type)])
-                part = analyzer.AnalyzeStack(subset, context)
+                resources = [r for r in request.resources if types is None or type_matches(types, r.type)]
+                if read is not None:
+                    resources = [r if type_matches(read, r.type) else _without_properties(r) for r in resources]
+                part = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), context)
             response.diagnostics.extend(part.diagnostics)
             response.not_applicable.extend(part.not_applicable)
         return response
 
     def Remediate(self, request: Any, context: Any) -> Any:
         return self._everything.Remediate(request, context)
+
+
+def _without_properties(resource: Any) -> Any:
+    """An ``AnalyzerResource`` with everything but its properties."""
+    slim = analyzer_pb2.AnalyzerResource()
+    slim.CopyFrom(resource)
+    slim.ClearField("properties")
+    return slim
 
 
 def serve(name: str, description: str, policies: list[Policy], enforcement_level: EnforcementLevel) -> None:
