@@ -66,10 +66,12 @@ def check_command(
         document = {"stack": result.stack, "project": result.project, "policy": report.to_document()}
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
+        from rich.markup import escape
+
         console = Console()
         report.render(console)
         if markdown is not None:
-            console.print(f"markdown report written to {markdown}")
+            console.print(f"markdown report written to {escape(str(markdown))}", highlight=False)
     if not report.passed:
         raise typer.Exit(POLICY_VIOLATION_EXIT_CODE)
 

@@ -91,13 +91,17 @@ Check = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 problem reads after the resource's name ("has no ...; set ...")."""
 
 
-def table_validator(checks: Mapping[str, Check], *settings: Setting) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+def table_validator(
+    checks: Mapping[str, Check], *settings: Setting, environments: Setting | None = None
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     """A validator that dispatches on the resource type through ``checks`` and reports
-    each problem as ``<Type> '<name>' <problem>.``"""
+    each problem as ``<Type> '<name>' <problem>.``; with ``environments`` (a setting listing
+    environments), only for resources of those environments."""
+    from policies.common.context import in_environments
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         check = checks.get(args.resource_type)
-        if check is None:
+        if check is None or (environments is not None and not in_environments(args, environments)):
             return
         values = resolve(args, *settings) if settings else {}
         for problem in check(args.props, values):

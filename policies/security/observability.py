@@ -22,7 +22,6 @@ from pulumi_policy import (
     Severity,
 )
 
-from policies.common.context import in_environments
 from policies.common.policy import ResourcePolicy, table_validator
 from policies.common.props import flag, get, items, number, strings
 from policies.common.settings import ENVIRONMENT, ENVIRONMENTS, Setting, config_schema, resolve
@@ -72,17 +71,17 @@ def log_group_retention() -> ResourcePolicy:
     )
 
 
-def validate_log_group_kms(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Log groups are encrypted with a customer-managed KMS key (in the listed environments)."""
-    if args.resource_type != LOG_GROUP or not in_environments(args, APPLIES_IN):
-        return
-    if not args.props.get("kmsKeyId"):
-        report_violation(
-            f"log group '{args.name}' is encrypted only with CloudWatch's service key; set kms_key_id to a "
-            "customer-managed KMS key whose key policy allows logs.<region>.amazonaws.com (with a "
-            "kms:EncryptionContext:aws:logs:arn condition).",
-            None,
-        )
+def _log_group_key(props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
+    if props.get("kmsKeyId"):
+        return []
+    return [
+        "is encrypted only with CloudWatch's service key; set kms_key_id to a customer-managed KMS key whose key "
+        "policy allows logs.<region>.amazonaws.com (with a kms:EncryptionContext:aws:logs:arn condition)"
+    ]
+
+
+validate_log_group_kms = table_validator({LOG_GROUP: _log_group_key}, environments=APPLIES_IN)
+"""Log groups are encrypted with a customer-managed KMS key (in the listed environments)."""
 
 
 def log_group_kms_in_prod() -> ResourcePolicy:

@@ -19,7 +19,7 @@ from pulumi_policy import (
 )
 
 from policies.common.context import in_environments
-from policies.common.policy import ResourcePolicy, short_type
+from policies.common.policy import Check, ResourcePolicy, short_type, table_validator
 from policies.common.props import flag, get, number
 from policies.common.settings import ENVIRONMENT, ENVIRONMENTS, Setting, config_schema, resolve
 
@@ -148,7 +148,7 @@ def backups() -> ResourcePolicy:
 # --------------------------------------------------------------------------- availability
 
 
-def _multi_az_instance(props: Mapping[str, Any]) -> list[str]:
+def _multi_az_instance(props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
     if props.get("replicateSourceDb"):
         return []
     if flag(props.get("multiAz")) is not True:
@@ -156,7 +156,7 @@ def _multi_az_instance(props: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _replication_group_failover(props: Mapping[str, Any]) -> list[str]:
+def _replication_group_failover(props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
     problems = []
     if flag(props.get("automaticFailoverEnabled")) is not True:
         problems.append("does not fail over by itself; set automatic_failover_enabled=True with at least one replica")
@@ -165,7 +165,7 @@ def _replication_group_failover(props: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _search_domain_masters(props: Mapping[str, Any]) -> list[str]:
+def _search_domain_masters(props: Mapping[str, Any], _: Mapping[str, Any]) -> list[str]:
     config = get(props, "clusterConfig") or {}
     problems = []
     count = number(get(config, "dedicatedMasterCount"))
@@ -176,7 +176,7 @@ def _search_domain_masters(props: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-_AVAILABILITY: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
+_AVAILABILITY: dict[str, Check] = {
     "aws:rds/instance:Instance": _multi_az_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group_failover,
     "aws:opensearch/domain:Domain": _search_domain_masters,
@@ -184,13 +184,8 @@ _AVAILABILITY: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
 }
 
 
-def validate_high_availability(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Databases, caches and search domains survive the loss of a zone (in the listed environments)."""
-    check = _AVAILABILITY.get(args.resource_type)
-    if check is None or not _applies(args):
-        return
-    for problem in check(args.props):
-        report_violation(f"{short_type(args.resource_type)} '{args.name}' {problem}.", None)
+validate_high_availability = table_validator(_AVAILABILITY, environments=APPLIES_IN)
+"""Databases, caches and search domains survive the loss of a zone (in the listed environments)."""
 
 
 def high_availability() -> ResourcePolicy:
