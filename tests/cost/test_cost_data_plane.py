@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmops.cost import CostInput, estimate
+from llmops.cost import CostInput, estimate, estimate_plan
 from tests.support import fixture_prices
 
 REGION = "us-east-1"
@@ -75,3 +75,31 @@ def test_what_the_data_plane_adds_for_free_says_why() -> None:
     assert "replicated write I/O" in str(items["global"].reason)
     assert "destination bucket" in str(items["replication"].reason)
     assert all(items[n].status == "free" and items[n].reason for n in ("global", "replication", "schedule", "access", "users"))
+
+
+# Prod's data plane per region (usage: auroraUtilization 0.1 by default; Pulumi.prod.yaml
+# sets minAcu 2, maxAcu 32 and one reader): each instance 2 + 0.1 x 30 = 5 ACU on average.
+ACU_EXPECTED = 5 * 730 * 0.12  # 438.00 in us-east-1
+ACU_MIN = 2 * 730 * 0.12  # 175.20
+
+
+def test_prod_data_plane_is_priced_from_its_usage_assumptions(prod_plan: Any) -> None:
+    document = estimate_plan(prod_plan, catalogue=fixture_prices()).to_document()  # figures rounded to cents
+    assert document["unpricedCount"] == 0, document["unpricedTypes"]
+    items = [i for i in document["items"] if i["region"] == "us-east-1"]
+    instances = [i for i in items if i["type"] == "aws:rds/clusterInstance:ClusterInstance"]
+    assert len(instances) == 2  # writer and reader
+    assert all(i["expected"] == pytest.approx(ACU_EXPECTED, abs=0.005) and i["min"] == pytest.approx(ACU_MIN, abs=0.005) for i in instances)
+    (cluster,) = [i for i in items if i["type"] == "aws:rds/cluster:Cluster"]
+    assert cluster["expected"] == pytest.approx(20 * 0.10, abs=0.005)  # auroraStorageGb 20
+    (cache,) = [i for i in items if i["type"] == "aws:elasticache/serverlessCache:ServerlessCache"]
+    # 1 GB x 730 h x 0.0837 + 100 million ECPUs x 0.0023
+    assert cache["expected"] == pytest.approx(730 * 0.0837 + 100 * 0.0023, abs=0.005)  # 61.33
+    (gcs,) = [i for i in items if i["type"] == "aws:elasticache/replicationGroup:ReplicationGroup"]
+    assert gcs["expected"] == pytest.approx(2 * 730 * 0.0256, abs=0.005)  # 37.38: primary and replica (prod)
+    buckets = [i for i in items if i["type"] == "aws:s3/bucket:Bucket"]
+    assert len(buckets) == 1 and buckets[0]["expected"] == pytest.approx(50 * 0.023, abs=0.005)
+    # every region runs the same data plane; the global cluster itself is free
+    assert sum(1 for i in document["items"] if i["type"] == "aws:rds/cluster:Cluster") == 3
+    (global_cluster,) = [i for i in document["items"] if i["type"] == "aws:rds/globalCluster:GlobalCluster"]
+    assert global_cluster["free"]
