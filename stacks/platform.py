@@ -90,6 +90,8 @@ class DataProfile:
     """Days of daily cache snapshots (0: none)."""
     force_destroy_documents: bool
     """Empty the document bucket when the stack is destroyed."""
+    document_access_log_days: int
+    """Days of S3 server access logs of the document bucket (0: none)."""
     log_retention_days: int
     """Retention of the database's exported engine log."""
 
@@ -97,15 +99,18 @@ class DataProfile:
 DATA_PROFILES: dict[Environment, DataProfile] = {
     "dev": DataProfile(
         backup_retention_days=1, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
-        cache_replicas=0, cache_snapshot_retention_days=0, force_destroy_documents=True, log_retention_days=14,
+        cache_replicas=0, cache_snapshot_retention_days=0, force_destroy_documents=True, document_access_log_days=0,
+        log_retention_days=14,
     ),
     "staging": DataProfile(
         backup_retention_days=7, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
-        cache_replicas=1, cache_snapshot_retention_days=1, force_destroy_documents=False, log_retention_days=30,
+        cache_replicas=1, cache_snapshot_retention_days=1, force_destroy_documents=False, document_access_log_days=30,
+        log_retention_days=30,
     ),
     "prod": DataProfile(
         backup_retention_days=14, final_snapshot=True, vector_store_readers=1, search_standby_replicas=True,
-        cache_replicas=1, cache_snapshot_retention_days=14, force_destroy_documents=False, log_retention_days=90,
+        cache_replicas=1, cache_snapshot_retention_days=14, force_destroy_documents=False, document_access_log_days=90,
+        log_retention_days=90,
     ),
 }
 
@@ -329,6 +334,7 @@ def build_data_plane(config: PlatformConfig, platform: RegionalPlatform, home: D
             identifier=identifier,
             noncurrent_version_days=data.documents.noncurrent_version_days,
             force_destroy=data_profile.force_destroy_documents,
+            access_log_days=data_profile.document_access_log_days,
             replicate_to=target,
         ),
         opts=opts,

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.data.common import (
     Access,
+    Account,
     account_of,
     attach_policy,
     bounded_name,
@@ -62,6 +64,9 @@ class DocumentStoreArgs:
     """Days after which an unfinished multipart upload is aborted (1 to 365)."""
     force_destroy: bool = False
     """Delete every object (and version) when the bucket is destroyed."""
+    access_log_days: int = 0
+    """Keep S3 server access logs of the bucket this many days, in a log bucket of the
+    component's own (0: no access logs)."""
     replicate_to: ReplicationTarget | None = None
     """Replicate every object to this bucket in another region."""
     access: Access = field(default_factory=Access)
@@ -75,6 +80,8 @@ class DocumentStoreArgs:
         found += self.access.problems("DocumentStoreArgs.access")
         if not 1 <= self.noncurrent_version_days <= 3650:
             found.append(f"DocumentStoreArgs.noncurrent_version_days: must be between 1 and 3650 (got {self.noncurrent_version_days})")
+        if not 0 <= self.access_log_days <= 3650:
+            found.append(f"DocumentStoreArgs.access_log_days: must be between 0 and 3650 (got {self.access_log_days})")
         if not 1 <= self.abort_multipart_days <= 365:
             found.append(f"DocumentStoreArgs.abort_multipart_days: must be between 1 and 365 (got {self.abort_multipart_days})")
         if self.replicate_to is not None and self.replicate_to.region == self.region:
@@ -83,24 +90,43 @@ class DocumentStoreArgs:
             raise ValueError("invalid DocumentStoreArgs:\n  " + "\n  ".join(found))
 
 
-def tls_only_policy(bucket_arn: str) -> str:
-    """Bucket policy: every request without TLS is refused, whoever makes it."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyRequestsWithoutTls",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+def tls_only_policy(bucket_arn: str, *extra: dict[str, Any]) -> str:
+    """Bucket policy: every request without TLS is refused, whoever makes it (plus ``extra``
+    statements)."""
+    deny = {
+        "Sid": "DenyRequestsWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [deny, *extra]}, sort_keys=True)
+
+
+def log_delivery_statement(log_bucket_arn: str, source_bucket_arn: str, account: str) -> dict[str, Any]:
+    """Bucket policy statement: S3 log delivery writes the source bucket's access logs
+    (and nothing else, for no other account)."""
+    return {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/*",
+        "Condition": {"ArnLike": {"aws:SourceArn": source_bucket_arn}, "StringEquals": {"aws:SourceAccount": account}},
+    }
+
+
+def log_delivery_key_statement(source_bucket_arn: str, account: str) -> dict[str, Any]:
+    """Key policy statement: S3 log delivery encrypts the access logs it writes with the key."""
+    return {
+        "Sid": "S3ServerAccessLogDeliveryEncrypts",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "kms:GenerateDataKey",
+        "Resource": "*",
+        "Condition": {"ArnLike": {"aws:SourceArn": source_bucket_arn}, "StringEquals": {"aws:SourceAccount": account}},
+    }
 
 
 def read_write_policy(bucket_arn: str, kms_key_arn: str, region: str) -> str:
@@ -160,6 +186,15 @@ def replication_policy(
     )
 
 
+def _abort_uploads(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-multipart-uploads",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=days),
+    )
+
+
 class DocumentStore(pulumi.ComponentResource):
     """A region's document bucket."""
 
@@ -177,21 +212,80 @@ class DocumentStore(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = account_of(self)
         prefix = bounded_name(args.identifier, "-docs-", 37)
+        bucket = aws.s3.Bucket(name, bucket_prefix=prefix, force_destroy=args.force_destroy, tags=name_tags(tags, name), opts=child)
+        logs = args.access_log_days > 0
         key = kms_key(
             f"{name}-key",
-            description=f"Document store {prefix}*: objects at rest",
+            description=f"Document store {prefix}*: objects and access logs at rest",
             alias=bounded_name(args.identifier, "-documents", 250),
             account=account,
             tags=tags,
             opts=child,
+            extra_statements=pulumi.Output.all(bucket.arn, account.id).apply(lambda v: [log_delivery_key_statement(v[0], v[1])])
+            if logs
+            else (),
         )
-        bucket = aws.s3.Bucket(
+        controls = self._controls(
             name,
-            bucket_prefix=prefix,
-            force_destroy=args.force_destroy,
-            tags=name_tags(tags, name),
+            bucket,
+            key,
+            policy=bucket.arn.apply(tls_only_policy),
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_version_days
+                    ),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
+                ),
+                _abort_uploads(args.abort_multipart_days),
+            ],
+        )
+        if logs:
+            self._access_logs(name, args, bucket, key, account)
+        access = aws.iam.Policy(
+            f"{name}-read-write",
+            description=f"Read and write the documents of {prefix}*",
+            policy=pulumi.Output.all(bucket.arn, key.arn).apply(lambda v: read_write_policy(v[0], v[1], args.region)),
+            tags=name_tags(tags, f"{name}-read-write"),
             opts=child,
         )
+        attach_policy(f"{name}-read-write", access.arn, args.access, child)
+        replication_role = (
+            self._replication(name, args, args.replicate_to, bucket, key, [controls])
+            if args.replicate_to is not None
+            else None
+        )
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.kms_key_arn = key.arn
+        self.access_policy_arn = access.arn
+        self.replication_role_arn = pulumi.Output.from_input(replication_role.arn if replication_role else None)
+        self.register_outputs(
+            {
+                "bucketName": self.bucket_name,
+                "bucketArn": self.bucket_arn,
+                "kmsKeyArn": self.kms_key_arn,
+                "accessPolicyArn": self.access_policy_arn,
+                "replicationRoleArn": self.replication_role_arn,
+            }
+        )
+
+    def _controls(
+        self,
+        name: str,
+        bucket: aws.s3.Bucket,
+        key: aws.kms.Key,
+        *,
+        policy: pulumi.Input[str],
+        rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
+    ) -> aws.s3.BucketVersioning:
+        """What every bucket of the component has: ACLs off, public access blocked,
+        versioning, SSE-KMS with a bucket key, a bucket policy and lifecycle rules. Returns
+        the versioning (replication and lifecycle rules need it first)."""
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
@@ -228,64 +322,57 @@ class DocumentStore(pulumi.ComponentResource):
             opts=on_bucket,
         )
         aws.s3.BucketPolicy(
-            f"{name}-tls-only",
+            f"{name}-policy",
             bucket=bucket.id,
-            policy=bucket.arn.apply(tls_only_policy),
+            policy=policy,
             # S3 refuses policies while the public access block is being written.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access_block]),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-noncurrent-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_version_days
-                    ),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
-                ),
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="abort-incomplete-multipart-uploads",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=args.abort_multipart_days
-                    ),
-                ),
-            ],
+            rules=list(rules),
             # Versioning must be on before rules about noncurrent versions mean anything.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
-        access = aws.iam.Policy(
-            f"{name}-read-write",
-            description=f"Read and write the documents of {prefix}*",
-            policy=pulumi.Output.all(bucket.arn, key.arn).apply(lambda v: read_write_policy(v[0], v[1], args.region)),
-            tags=name_tags(tags, f"{name}-read-write"),
-            opts=child,
-        )
-        attach_policy(f"{name}-read-write", access.arn, args.access, child)
-        replication_role = (
-            self._replication(name, args, args.replicate_to, bucket, key, [versioning])
-            if args.replicate_to is not None
-            else None
-        )
+        return versioning
 
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.kms_key_arn = key.arn
-        self.access_policy_arn = access.arn
-        self.replication_role_arn = pulumi.Output.from_input(replication_role.arn if replication_role else None)
-        self.register_outputs(
-            {
-                "bucketName": self.bucket_name,
-                "bucketArn": self.bucket_arn,
-                "kmsKeyArn": self.kms_key_arn,
-                "accessPolicyArn": self.access_policy_arn,
-                "replicationRoleArn": self.replication_role_arn,
-            }
+    def _access_logs(self, name: str, args: DocumentStoreArgs, bucket: aws.s3.Bucket, key: aws.kms.Key, account: Account) -> None:
+        """S3 server access logs of the documents bucket, in a bucket of their own: encrypted
+        with the same key (its policy lets S3 log delivery use it for this bucket's logs only),
+        written only by S3 log delivery, kept ``access_log_days``."""
+        logs_name = f"{name}-access-logs"
+        log_bucket = aws.s3.Bucket(
+            logs_name,
+            bucket_prefix=bounded_name(args.identifier, "-doclogs-", 37),
+            force_destroy=args.force_destroy,
+            tags=name_tags(args.tags, logs_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._controls(
+            logs_name,
+            log_bucket,
+            key,
+            policy=pulumi.Output.all(log_bucket.arn, bucket.arn, account.id).apply(
+                lambda v: tls_only_policy(v[0], log_delivery_statement(v[0], v[1], v[2]))
+            ),
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.access_log_days),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=1),
+                ),
+                _abort_uploads(args.abort_multipart_days),
+            ],
+        )
+        aws.s3.BucketLogging(
+            f"{name}-access-logging",
+            bucket=bucket.id,
+            target_bucket=log_bucket.id,
+            target_prefix="access/",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_bucket]),
         )
 
     def _replication(

@@ -26,7 +26,7 @@ def replicated() -> Recorded[Any]:
             "euw1-documents",
             DocumentStoreArgs(
                 region="eu-west-1", identifier="llmops-test-eu-west-1", noncurrent_version_days=90, force_destroy=True,
-                replicate_to=target, access=Access({"ingest": INGEST}),
+                access_log_days=30, replicate_to=target, access=Access({"ingest": INGEST}),
             ),
             opts=aws_provider("eu-west-1"),
         )
@@ -36,6 +36,7 @@ def replicated() -> Recorded[Any]:
 
 def test_bucket_is_versioned_kms_encrypted_with_a_bucket_key_and_acl_free(replicated: Recorded[Any]) -> None:
     resources = component_children(replicated, "use1-documents")
+    assert len([r for r in resources if r.type == "aws:s3/bucket:Bucket"]) == 1, "no access-log bucket without access_log_days"
     bucket = only(resources, "aws:s3/bucket:Bucket")
     assert bucket.inputs["bucketPrefix"] == "llmops-test-us-east-1-docs-" and bucket.inputs["forceDestroy"] is False
     controls = [r for r in resources if r.type.startswith("aws:s3/bucket") and r.type != "aws:s3/bucket:Bucket"]
@@ -57,6 +58,7 @@ def test_public_access_is_blocked_and_requests_without_tls_are_refused(replicate
     assert all(block[f] is True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     bucket = only(resources, "aws:s3/bucket:Bucket")
     policy = only(resources, "aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.inputs["bucket"] == bucket.id
     assert only(resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").urn in policy.dependencies
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
     arn = bucket.outputs["arn"]
@@ -78,8 +80,35 @@ def test_lifecycle_expires_old_versions_and_aborts_stale_uploads(replicated: Rec
     assert all(r["status"] == "Enabled" for r in rules.values())
     versioning = only(component_children(replicated, "use1-documents"), "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.urn in home.dependencies
-    other = only(component_children(replicated, "euw1-documents"), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    other = only(component_children(replicated, "euw1-documents"), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "documents-lifecycle")
     assert {r["id"]: r for r in other.inputs["rules"]}["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
+
+
+def test_access_logs_go_to_a_bucket_only_s3_log_delivery_writes_kept_for_the_configured_days(replicated: Recorded[Any]) -> None:
+    resources = component_children(replicated, "euw1-documents")
+    documents = only(resources, "aws:s3/bucket:Bucket", "euw1-documents")
+    logs = only(resources, "aws:s3/bucket:Bucket", "-access-logs")
+    logging = only(resources, "aws:s3/bucketLogging:BucketLogging")
+    assert (logging.inputs["bucket"], logging.inputs["targetBucket"], logging.inputs["targetPrefix"]) == (documents.id, logs.id, "access/")
+    # The log bucket has every control the documents bucket has, and the same key.
+    key = only(resources, "aws:kms/key:Key").outputs["arn"]
+    on_logs = {r.type.rsplit(":", 1)[-1] for r in resources if r.inputs.get("bucket") == logs.id}
+    assert on_logs == {
+        "BucketOwnershipControls", "BucketPublicAccessBlock", "BucketVersioning", "BucketServerSideEncryptionConfiguration",
+        "BucketPolicy", "BucketLifecycleConfiguration",
+    }
+    (rule,) = only(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "-access-logs-encryption").inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key}
+    statements = {s["Sid"]: s for s in json.loads(only(resources, "aws:s3/bucketPolicy:BucketPolicy", "-access-logs-policy").inputs["policy"])["Statement"]}
+    assert statements["DenyRequestsWithoutTls"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    delivery = statements["S3ServerAccessLogDelivery"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"} and delivery["Action"] == "s3:PutObject"
+    assert delivery["Condition"] == {"ArnLike": {"aws:SourceArn": documents.outputs["arn"]}, "StringEquals": {"aws:SourceAccount": "123456789012"}}
+    rules = {r["id"]: r for r in only(resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "-access-logs-lifecycle").inputs["rules"]}
+    assert rules["expire-access-logs"]["expiration"] == {"days": 30} and "abort-incomplete-multipart-uploads" in rules
+    key_policy = {s["Sid"]: s for s in json.loads(only(resources, "aws:kms/key:Key").inputs["policy"])["Statement"]}
+    assert key_policy["S3ServerAccessLogDeliveryEncrypts"]["Condition"]["ArnLike"] == {"aws:SourceArn": documents.outputs["arn"]}
+    assert logs.inputs["forceDestroy"] is True
 
 
 def test_replication_to_the_home_bucket_reencrypts_with_its_key_through_a_narrow_role(replicated: Recorded[Any]) -> None:
@@ -87,7 +116,7 @@ def test_replication_to_the_home_bucket_reencrypts_with_its_key_through_a_narrow
     home_bucket = only(home, "aws:s3/bucket:Bucket").outputs["arn"]
     home_key = only(home, "aws:kms/key:Key").outputs["arn"]
     resources = component_children(replicated, "euw1-documents")
-    source_bucket = only(resources, "aws:s3/bucket:Bucket")
+    source_bucket = only(resources, "aws:s3/bucket:Bucket", "euw1-documents")
     assert source_bucket.inputs["forceDestroy"] is True
     config = only(resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     role = only(resources, "aws:iam/role:Role", "-replication")
@@ -96,7 +125,7 @@ def test_replication_to_the_home_bucket_reencrypts_with_its_key_through_a_narrow
     assert rule["destination"] == {"bucket": home_bucket, "encryptionConfiguration": {"replicaKmsKeyId": home_key}}
     assert rule["deleteMarkerReplication"] == {"status": "Enabled"} and rule["status"] == "Enabled"
     assert rule["sourceSelectionCriteria"] == {"sseKmsEncryptedObjects": {"status": "Enabled"}}
-    assert only(resources, "aws:s3/bucketVersioning:BucketVersioning").urn in config.dependencies
+    assert only(resources, "aws:s3/bucketVersioning:BucketVersioning", "euw1-documents-versioning").urn in config.dependencies
     assert only(home, "aws:s3/bucketVersioning:BucketVersioning").urn in config.dependencies, "the home bucket's versioning first"
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
     statements = {s["Sid"]: s for s in json.loads(only(resources, "aws:iam/rolePolicy:RolePolicy", "-replication").inputs["policy"])["Statement"]}
@@ -109,7 +138,7 @@ def test_replication_to_the_home_bucket_reencrypts_with_its_key_through_a_narrow
 
 def test_read_write_policy_is_scoped_to_the_bucket_and_attached_to_the_roles(replicated: Recorded[Any]) -> None:
     resources = component_children(replicated, "euw1-documents")
-    bucket = only(resources, "aws:s3/bucket:Bucket").outputs["arn"]
+    bucket = only(resources, "aws:s3/bucket:Bucket", "euw1-documents").outputs["arn"]
     policy = only(resources, "aws:iam/policy:Policy", "-read-write")
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     assert statements["ListTheBucket"]["Resource"] == bucket
@@ -136,7 +165,7 @@ def test_tls_only_policy_and_bounded_names() -> None:
 
 def test_args_are_validated_before_children_exist() -> None:
     args = DocumentStoreArgs(
-        region="us-east-1", identifier="-x", noncurrent_version_days=0, abort_multipart_days=0,
+        region="us-east-1", identifier="-x", noncurrent_version_days=0, abort_multipart_days=0, access_log_days=-1,
         replicate_to=ReplicationTarget(region="us-east-1", bucket_arn="arn", kms_key_arn="arn"),
     )
     with pytest.raises(ValueError) as error:
@@ -146,6 +175,7 @@ def test_args_are_validated_before_children_exist() -> None:
         "DocumentStoreArgs.identifier",
         "DocumentStoreArgs.noncurrent_version_days",
         "DocumentStoreArgs.abort_multipart_days",
+        "DocumentStoreArgs.access_log_days",
         "DocumentStoreArgs.replicate_to.region: replication goes to another region",
     ):
         assert expected in message, expected

@@ -78,13 +78,14 @@ def _choices(env: Environment) -> tuple[Any, ...]:
     return (
         PROFILES[env].deletion_protection, data.backup_retention_days, data.final_snapshot, data.vector_store_readers,
         data.cache_replicas, data.cache_snapshot_retention_days, data.force_destroy_documents, data.search_standby_replicas,
+        data.document_access_log_days,
     )
 
 
 def test_environments_decide_backups_protection_readers_replicas_and_cleanup() -> None:
-    assert _choices("dev") == (False, 1, False, 0, 0, 0, True, False)
-    assert _choices("staging") == (False, 7, False, 0, 1, 1, False, False)
-    assert _choices("prod") == (True, 14, True, 1, 1, 14, False, True)
+    assert _choices("dev") == (False, 1, False, 0, 0, 0, True, False, 0)
+    assert _choices("staging") == (False, 7, False, 0, 1, 1, False, False, 30)
+    assert _choices("prod") == (True, 14, True, 1, 1, 14, False, True, 90)
 
 
 def test_the_vector_store_gets_the_config_and_the_environments_choices() -> None:
