@@ -526,7 +526,8 @@ class VectorStore(pulumi.ComponentResource):
                 master_username=spec.master_username,
                 master_password_wo=password,
                 master_password_wo_version=1,
-                opts=self._child(after_logs),
+                # After a switchover this cluster is a secondary and AWS sets its source.
+                opts=self._child(after_logs, ignore_changes=["replication_source_identifier"]),
             )
             writer = self._aurora_instances(name, args, spec, account, base.key, cluster)
             master_secret_arn = self._master_secret(
