@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -369,33 +369,17 @@ class Cache(pulumi.ComponentResource):
         group: aws.ec2.SecurityGroup,
         users: _Users,
     ) -> _Built:
-        subnets = self._subnet_group(f"{name}-subnets", cache_name, args, f"Private subnets of ElastiCache {cache_name}")
-        replicated = args.replicas > 0
-        cache = aws.elasticache.ReplicationGroup(
+        cache = self._node_group(
             name,
-            replication_group_id=cache_name,
+            args,
+            group_id=cache_name,
             description=f"Response and semantic cache ({args.region})",
-            engine=args.engine,
-            engine_version=versions.NODE_CACHE_VERSION[args.engine],
-            cluster_mode="disabled",
             node_type=args.node_type,
-            num_cache_clusters=1 + args.replicas,
-            automatic_failover_enabled=replicated,
-            multi_az_enabled=replicated,
-            port=PORT,
-            subnet_group_name=subnets.name,
-            security_group_ids=[group.id],
-            transit_encryption_enabled=True,
-            transit_encryption_mode="required",
-            at_rest_encryption_enabled=True,
-            kms_key_id=key.arn,
-            user_group_ids=[users.group.id],
-            auto_minor_version_upgrade=True,
-            snapshot_retention_limit=args.snapshot_retention_days,
-            snapshot_window="03:00-04:00" if args.snapshot_retention_days else None,
-            maintenance_window="sun:05:00-sun:06:00",
-            tags=name_tags(args.tags, name),
-            opts=self._child(),
+            replicas=args.replicas,
+            snapshot_retention_days=args.snapshot_retention_days,
+            key=key,
+            security_group=group,
+            auth={"user_group_ids": [users.group.id]},
         )
         return _Built(
             endpoint=cache.primary_endpoint_address,
@@ -404,14 +388,58 @@ class Cache(pulumi.ComponentResource):
             arn=cache.arn,
         )
 
-    def _subnet_group(self, name: str, group_name: str, args: CacheArgs, description: str) -> aws.elasticache.SubnetGroup:
-        return aws.elasticache.SubnetGroup(
-            name,
-            name=group_name,
+    def _node_group(
+        self,
+        name: str,
+        args: CacheArgs,
+        *,
+        group_id: str,
+        description: str,
+        node_type: str,
+        replicas: int,
+        snapshot_retention_days: int,
+        key: aws.kms.Key,
+        security_group: aws.ec2.SecurityGroup,
+        auth: Mapping[str, pulumi.Input[Any]],
+    ) -> aws.elasticache.ReplicationGroup:
+        """A replication group with cluster mode off in its own subnet group of the private
+        subnets: TLS required, KMS at rest, ``replicas`` across zones (automatic failover and
+        Multi-AZ with at least one), minor upgrades, daily snapshots when kept; ``auth`` says
+        how clients authenticate (a user group, or an AUTH token)."""
+        subnets = aws.elasticache.SubnetGroup(
+            f"{name}-subnets",
+            name=group_id,
             subnet_ids=args.placement.subnet_ids,
+            description=f"Private subnets of ElastiCache {group_id}",
+            tags=name_tags(args.tags, f"{name}-subnets"),
+            opts=self._child(),
+        )
+        replicated = replicas > 0
+        return aws.elasticache.ReplicationGroup(
+            name,
+            replication_group_id=group_id,
             description=description,
+            engine=args.engine,
+            engine_version=versions.NODE_CACHE_VERSION[args.engine],
+            cluster_mode="disabled",
+            node_type=node_type,
+            num_cache_clusters=1 + replicas,
+            automatic_failover_enabled=replicated,
+            multi_az_enabled=replicated,
+            port=PORT,
+            subnet_group_name=subnets.name,
+            security_group_ids=[security_group.id],
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            auto_minor_version_upgrade=True,
+            snapshot_retention_limit=snapshot_retention_days,
+            snapshot_window="03:00-04:00" if snapshot_retention_days else None,
+            maintenance_window="sun:05:00-sun:06:00",
             tags=name_tags(args.tags, name),
             opts=self._child(),
+            **auth,
         )
 
     def _gcs(self, name: str, args: CacheArgs, key: aws.kms.Key) -> _Gcs:
@@ -430,37 +458,19 @@ class Cache(pulumi.ComponentResource):
             tags=tags,
             opts=self._child(),
         )
-        subnets = self._subnet_group(f"{name}-gcs-subnets", gcs_name, args, f"Private subnets of ElastiCache {gcs_name}")
         # Read when the group is created and whenever auth_token_version changes (write-only).
         token = generated_password(self, 64)
-        replicated = spec.replicas > 0
-        redis = aws.elasticache.ReplicationGroup(
+        redis = self._node_group(
             f"{name}-gcs",
-            replication_group_id=gcs_name,
+            args,
+            group_id=gcs_name,
             description=f"KubeRay GCS fault tolerance ({args.region})",
-            engine=args.engine,
-            engine_version=versions.NODE_CACHE_VERSION[args.engine],
-            cluster_mode="disabled",
             node_type=spec.node_type,
-            num_cache_clusters=1 + spec.replicas,
-            automatic_failover_enabled=replicated,
-            multi_az_enabled=replicated,
-            port=PORT,
-            subnet_group_name=subnets.name,
-            security_group_ids=[group.id],
-            transit_encryption_enabled=True,
-            transit_encryption_mode="required",
-            at_rest_encryption_enabled=True,
-            kms_key_id=key.arn,
-            auth_token_wo=token,
-            auth_token_wo_version=spec.auth_token_version,
-            auth_token_update_strategy="ROTATE",
-            auto_minor_version_upgrade=True,
-            snapshot_retention_limit=spec.snapshot_retention_days,
-            snapshot_window="03:00-04:00" if spec.snapshot_retention_days else None,
-            maintenance_window="sun:05:00-sun:06:00",
-            tags=name_tags(tags, f"{name}-gcs"),
-            opts=self._child(),
+            replicas=spec.replicas,
+            snapshot_retention_days=spec.snapshot_retention_days,
+            key=key,
+            security_group=group,
+            auth={"auth_token_wo": token, "auth_token_wo_version": spec.auth_token_version, "auth_token_update_strategy": "ROTATE"},
         )
         secret = aws.secretsmanager.Secret(
             f"{name}-gcs-auth",
