@@ -26,6 +26,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.policy": ("policy",),
     "llmops.commands.capacity": ("capacity",),
     "llmops.commands.serving": ("serve", "ingest", "ask", "serve-config", "keys"),
+    "llmops.commands.smoke": ("smoke",),
+    "llmops.commands.eval": ("eval",),
+    "llmops.commands.promote": ("promote", "release"),
+    "llmops.commands.deploy": ("deploy",),
 }
 HELP = "Plan, price, check and run the llmops platform (offline by default: no cloud needed)."
 
@@ -85,8 +89,10 @@ def main() -> None:
         build_app(modules_for(sys.argv[1:]))()
     except LlmopsError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
+        # The message is plain text (config paths such as regions[1] are not markup).
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from core.errors import POLICY_VIOLATION_EXIT_CODE, LlmopsError, UsageError
+from llmops.report.mermaid import PlanFormat
 
 
 def default_program_dir() -> Path:
@@ -40,6 +41,9 @@ def plan_command(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Write a Markdown report (policy violations) for a PR comment to FILE.", dir_okay=False)
     ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="text: a tree by region and component; mermaid: Markdown diagrams of cost and resources.")
+    ] = PlanFormat.text,
     stack_reference: Annotated[
         list[str] | None,
         typer.Option(
@@ -93,15 +97,17 @@ def plan_command(
     if markdown is not None and report is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(report.to_markdown(), encoding="utf-8")
-    if as_json:
-        typer.echo(text, nl=False)
+    if as_json or output_format is PlanFormat.mermaid:
+        typer.echo(text if as_json else output_format.render(document), nl=False)
         if cost_failure:
             typer.echo(f"warning: no cost estimate: {cost_failure}", err=True)
     else:
+        from rich.markup import escape
+
         console = Console()
         print_plan(result, console)
         if cost_failure:
-            console.print(f"[yellow]warning:[/] no cost estimate: {cost_failure}", highlight=False)
+            console.print(f"[yellow]warning:[/] no cost estimate: {escape(cost_failure)}", highlight=False)
         if estimate is not None:
             from llmops.cost import render_summary
 

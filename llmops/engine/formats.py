@@ -517,7 +517,7 @@ class Subject:
         suffix = dns_suffix(r)
         if self.module == "rds":
             cluster = "cluster-ro-" if role == "reader" else "cluster-" if "Cluster" in self.kind and self.kind != "ClusterInstance" else ""
-            return f"{n}.{cluster}{alnum(r, ACCOUNT_ID, length=12)}.{r}.rds.{suffix}"
+            return f"{n}.{cluster}{digest(r, length=12)}.{r}.rds.{suffix}"
         if self.module == "elasticache":
             if self.kind == "ServerlessCache":
                 return f"{n}-{digest(self.id, length=6)}.serverless.{zone_id_prefix(r)}.cache.{suffix}"
@@ -606,7 +606,7 @@ def _id_for(stem: str, subject: Subject, path: str) -> Any:
     if s == "user":
         return "AIDA" + alnum(*seed, length=17, upper=True)
     if s in ("clusterresource", "dbiresource"):
-        return f"{'cluster' if s.startswith('cluster') else 'db'}-{alnum(*seed, length=26, upper=True)}"
+        return f"{'cluster' if s.startswith('cluster') else 'db'}-{digest(subject.id, length=26).upper()}"
     if s == "cluster":
         return subject.name if subject.module in ("eks", "elasticache") else alnum(*seed, length=26)
     if s in ("hostedzonename",):

@@ -22,6 +22,7 @@ from llmops.engine.formats import (
     dns_suffix,
     hosted_zone_id,
     public_ip,
+    uuid_from,
     zone_id_prefix,
 )
 
@@ -92,7 +93,7 @@ def rds_managed_secret(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     return {
         "masterUserSecrets": [
             {
-                "secretArn": f"arn:{s.partition}:secretsmanager:{s.region}:{ACCOUNT_ID}:secret:rds!{'cluster' if 'Cluster' in s.kind else 'db'}-{digest(s.name, length=8)}-{alnum(s.name, length=6)}",
+                "secretArn": f"arn:{s.partition}:secretsmanager:{s.region}:{ACCOUNT_ID}:secret:rds!{'cluster' if 'Cluster' in s.kind else 'db'}-{uuid_from(s.token, s.name)}-{alnum(s.name, length=6)}",
                 "secretStatus": "active",
                 "kmsKeyId": s.inputs.get("masterUserSecretKmsKeyId") or f"arn:{s.partition}:kms:{s.region}:{ACCOUNT_ID}:alias/aws/secretsmanager",
             }
