@@ -587,7 +587,7 @@ def _id_for(stem: str, subject: Subject, path: str) -> Any:
     }
     if s in prefixes:
         return f"{prefixes[s]}-{digest(*seed)}"
-    if s in ("owner", "account", "registry", "sourceaccount", "awsaccount"):
+    if s in ("registry", "sourceaccount", "awsaccount") or "owner" in s or "account" in s:
         return ACCOUNT_ID
     if s in ("hostedzone", "zone", "canonicalhostedzone", "regionalzone", "distributionhostedzone"):
         return _zone_id_for(subject)

@@ -166,6 +166,16 @@ def route53_record(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     return {"fqdn": str(s.inputs.get("name") or s.logical).rstrip(".")}
 
 
+def ec2_route(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
+    """A route has one target; AWS reports the others empty."""
+    return {
+        "instanceId": s.inputs.get("instanceId") or "",
+        "instanceOwnerId": ACCOUNT_ID if s.inputs.get("instanceId") else "",
+        "origin": "CreateRoute",
+        "state": "active",
+    }
+
+
 def ec2_instance(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     public = s.inputs.get("associatePublicIpAddress") is not False
     private_ip, public_ip_ = str(out.get("privateIp") or ""), str(out.get("publicIp") or "")
@@ -247,6 +257,7 @@ RULES: dict[str, Rule] = {
     "aws:route53/zone:Zone": route53_zone,
     "aws:route53/record:Record": route53_record,
     "aws:ec2/instance:Instance": ec2_instance,
+    "aws:ec2/route:Route": ec2_route,
     "aws:ec2/eip:Eip": eip,
     "aws:kms/key:Key": kms_key,
     "aws:kms/alias:Alias": kms_alias,

@@ -57,6 +57,10 @@ def synthesize(props: tuple[Prop, ...], given: dict[str, Any], subject: Subject,
 def _value(prop: Prop, subject: Subject, path: str, *, top_level: bool, depth: int) -> Any:
     shape = prop.shape
     zero = prop.settable and not prop.optional  # a computed default the program could have set
+    if zero and _names_another_resource(prop.name):
+        # A reference the program left out (a route's instanceId next to its natGatewayId, an
+        # instance's kmsKeyId): AWS reports it empty, not as some other resource.
+        return [] if shape.kind == "list" else _zero(shape) if shape.kind in ("str", "int", "float", "bool") else MISSING
     if shape.kind in ("str", "int", "float", "bool"):
         found = semantic(subject, prop.name, shape.kind, path, top_level)
         if found is not MISSING:
@@ -73,6 +77,13 @@ def _value(prop: Prop, subject: Subject, path: str, *, top_level: bool, depth: i
         # required fields at their zero values.
         return _complete(shape, {}, subject, path, depth) if zero else _object(shape.cls, subject, path, depth)
     return MISSING
+
+
+def _names_another_resource(name: str) -> bool:
+    """``natGatewayId``, ``kmsKeyArn``, ``securityGroupIds``: a property naming another resource."""
+    if name in ("id", "arn") or name.startswith(("availabilityZone", "owner", "account")):
+        return False  # where the resource is and whose it is, not a reference
+    return name.endswith(("Id", "ID", "Ids", "IDs", "Arn", "Arns"))
 
 
 def _zero(shape: Shape) -> Any:
@@ -164,7 +175,7 @@ def _complete(shape: Shape, value: Any, subject: Subject, path: str, depth: int)
             if found is not MISSING:
                 added[prop.name] = found
         elif not prop.optional and prop.shape.kind in ("str", "int", "float", "bool"):
-            found = semantic(subject, prop.name, prop.shape.kind, nested_path, False)
+            found = MISSING if _names_another_resource(prop.name) else semantic(subject, prop.name, prop.shape.kind, nested_path, False)
             added[prop.name] = found if found is not MISSING else _zero(prop.shape)
         elif not prop.optional and prop.shape.kind == "list":
             added[prop.name] = []
