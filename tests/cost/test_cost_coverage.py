@@ -14,7 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from core import catalog
-from core.catalog.prices import MissingPriceError, RegionNotPricedError, UnknownInstanceTypeError, load_prices
+from core.catalog.prices import (
+    MissingPriceError,
+    RegionNotPricedError,
+    UnknownInstanceTypeError,
+    load_prices,
+)
 from llmops.cli import app
 from llmops.cost import CostInput, estimate
 from llmops.cost.model.free import free_types
@@ -117,7 +122,7 @@ def test_typo_wins_over_a_missing_region() -> None:
         load_prices().on_demand_hourly("ap-southeast-4", "m7i.larg")
     with pytest.raises(RegionNotPricedError):
         load_prices().on_demand_hourly("ap-southeast-4", "m7i.large")
-    with pytest.raises(MissingPriceError, match="no on-demand price for x8g.large in us-east-1"):
+    with pytest.raises(MissingPriceError, match=r"no on-demand price for x8g\.large in us-east-1"):
         load_prices().on_demand_hourly("us-east-1", "x8g.large")
 
 

@@ -14,7 +14,6 @@ import pytest
 from core.catalog.prices import (
     MissingPriceError,
     PriceCatalogue,
-    PriceLookupError,
     UnknownInstanceTypeError,
     UnknownRegionError,
     load_prices,
