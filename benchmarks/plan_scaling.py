@@ -10,8 +10,7 @@ every registration. Three figures per size, each the median of REPEAT fresh proc
 - floor: the bare script;
 - engine: ``llmops.engine.plan`` (the program, the engine's mocks, recording, regions);
 - full: what ``llmops plan --json`` does: the engine, the plan document, the cost estimate
-  (priced leniently: a region the price catalogue lacks makes its items unpriced instead of
-  stopping the estimate, so every size prices every resource) and the policy packs.
+  and the policy packs.
 
 Wall and CPU time are both printed (CPU includes the policy packs' processes); on a
 machine shared with other work, CPU time is the figure that compares.
@@ -51,14 +50,13 @@ print(json.dumps({"seconds": elapsed, "cpu": time.process_time() - cpu0, "resour
 FULL_CHILD = """
 import json, resource, sys, time
 t0, cpu0 = time.perf_counter(), time.process_time()
-from llmops.cost import estimate, plan_inputs, usage_for_plan
+from llmops.cost import estimate_plan
 from llmops.engine import plan
 from llmops.engine.report import dumps, plan_document
 from llmops.policy import run_policies
 result = plan(sys.argv[1], sys.argv[2])
 document = plan_document(result)
-usage, source = usage_for_plan(result)
-document["cost"] = estimate(plan_inputs(result), usage, strict=False, usage_source=source).to_document()
+document["cost"] = estimate_plan(result).to_document()
 document["policy"] = run_policies(result).to_document()
 text = dumps(document)
 elapsed = time.perf_counter() - t0
