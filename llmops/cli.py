@@ -86,7 +86,9 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Console-script entry point: runs the app and turns project errors into clean exits."""
     try:
-        build_app(modules_for(sys.argv[1:]))()
+        # The full app when something already built or replaced it (tests), else the lean one.
+        application = globals().get("app") or build_app(modules_for(sys.argv[1:]))
+        application()
     except LlmopsError as exc:
         from rich.console import Console
         from rich.markup import escape

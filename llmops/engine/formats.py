@@ -73,7 +73,7 @@ def dns_suffix(region: str) -> str:
 def zone_id_prefix(region: str) -> str:
     """``us-east-1`` -> ``use1``, the prefix of AWS availability-zone ids."""
     parts = region.split("-")
-    return f"{parts[0]}{''.join(p[0] for p in parts[1:-1])}{parts[-1]}"
+    return f"{parts[0]}{''.join(p[:1] for p in parts[1:-1])}{parts[-1]}"
 
 
 @functools.cache

@@ -111,7 +111,8 @@ class PlatformMocks(Mocks):
         inputs = unwrap_secrets(raw_inputs)
         if typ.startswith("pulumi:providers:"):
             return Response(f"{digest(typ, name, length=8)}-{digest(name, length=4)}-provider", inputs)
-        region = self.region_of(provider)
+        own_region = inputs.get("region") if typ.startswith("aws:") else None  # pulumi_aws 7: per-resource region
+        region = str(own_region) if isinstance(own_region, str) and own_region else self.region_of(provider)
         subject = Subject(typ, name, region, inputs, resource_id or None)
         props = resource_props(typ)
         defaulted: list[str] = []

@@ -166,6 +166,12 @@ def route53_record(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     return {"fqdn": str(s.inputs.get("name") or s.logical).rstrip(".")}
 
 
+def secret_rotation(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
+    """Rotation is on when rules are configured, unless the program turns it off."""
+    enabled = s.inputs.get("rotationEnabled")
+    return {"rotationEnabled": bool(s.inputs.get("rotationRules")) if enabled is None else bool(enabled)}
+
+
 def ec2_route(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     """A route has one target; AWS reports the others empty."""
     return {
@@ -258,6 +264,7 @@ RULES: dict[str, Rule] = {
     "aws:route53/record:Record": route53_record,
     "aws:ec2/instance:Instance": ec2_instance,
     "aws:ec2/route:Route": ec2_route,
+    "aws:secretsmanager/secretRotation:SecretRotation": secret_rotation,
     "aws:ec2/eip:Eip": eip,
     "aws:kms/key:Key": kms_key,
     "aws:kms/alias:Alias": kms_alias,

@@ -421,7 +421,10 @@ def _resolve_regions(records: dict[str, ResourceRecord], aws_default_region: str
         if record is None:
             return None
         region: str | None
-        if record.type == "pulumi:providers:aws":
+        own = unwrap_secrets(record.inputs).get("region") if record.type.startswith("aws:") else None
+        if isinstance(own, str) and own:  # pulumi_aws 7: a resource may name its own region
+            region = own
+        elif record.type == "pulumi:providers:aws":
             region = unwrap_secrets(record.inputs).get("region") or aws_default_region
         elif record.provider and record.provider in records:
             region = region_of(record.provider, depth + 1)

@@ -67,6 +67,11 @@ def _value(prop: Prop, subject: Subject, path: str, *, top_level: bool, depth: i
             return found
         if shape.choices:
             return shape.choices[0]
+        if zero and shape.kind == "bool":
+            # A flag the program could set but did not: its default is the provider's to pick
+            # (rotation "defaults to enabled when rules are configured"), so it stays unknown,
+            # as in `pulumi preview`, rather than a guess that reads as the program's choice.
+            return MISSING
         return _zero(shape) if zero else _stand_in(shape, prop.name, subject, path)
     if shape.kind == "list":
         return [] if zero else _list(prop.name, shape.item or Shape("any"), subject, path, depth)

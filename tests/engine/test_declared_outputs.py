@@ -247,10 +247,14 @@ def test_minimal_registrations_yield_outputs_of_the_declared_types(
     problems: list[str] = []
     for path, resource in REGISTERED:
         cls: Any = type(resource)
+        args_cls = _args_class(cls)
+        settable = set(_types.input_type_py_to_pulumi_names(args_cls).values()) if args_cls else set()
         for name, hint in _types._raw_return_hints(cls).items():
             python_name = _types._pulumi_to_py_names_from_py_properties(cls).get(name, name)
             output = getattr(resource, python_name)
             value = _sync_await(output.future()) if isinstance(output, pulumi.Output) else output
+            if value is None and name in settable and _types.unwrap_type(hint) is bool:
+                continue  # a flag the program left to the provider: unknown in a preview, by design
             conforms(value, hint, f"{path}.{name}", problems)
     REGISTERED.clear()
     assert not problems, "\n".join(problems[:40])

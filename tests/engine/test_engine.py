@@ -357,3 +357,11 @@ def test_stack_reference_files_are_checked(tmp_path: Path) -> None:
     ):
         with pytest.raises(UsageError, match=problem):
             load_stack_references([spec])
+
+
+def test_a_resource_can_name_its_own_region(tmp_path: Path) -> None:
+    program = "import pulumi, pulumi_aws as aws\nq = aws.sqs.Queue('jobs', region='ap-southeast-2')\npulumi.export('url', q.url)\n"
+    result = plan("test", _project(tmp_path / "p", program))
+    (queue,) = [r for r in result.resources if r.name == "jobs"]
+    assert queue.region == "ap-southeast-2"
+    assert result.outputs["url"].startswith("https://sqs.ap-southeast-2.amazonaws.com/123456789012/jobs-")
