@@ -453,8 +453,10 @@ def main() -> None:
     print(
         f"machine: {threads} CPUs; torch threads {threads}; redis: {'yes' if redis_url else 'no (in-process cache)'}"
     )
+    pg = None
     try:
-        dsn = start_postgres(paths.pgdata)
+        pg = start_postgres(paths.pgdata)
+        dsn = pg.dsn
         results: dict[str, dict[str, float]] = {}
         if "retrieval" not in args.skip:
             print(
@@ -546,6 +548,8 @@ def main() -> None:
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
+        if pg is not None:
+            pg.stop()
         shutil.rmtree(home, ignore_errors=True)
 
     print("\n== serving benchmark (medians; ratios from this run) ==")

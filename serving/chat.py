@@ -140,6 +140,24 @@ class _Chunks:
         )
 
 
+def _info(
+    prep: _Prepared,
+    backend: str,
+    attempts: tuple[Attempt, ...],
+    extractive: bool,
+    cache: str,
+    cost_usd: float,
+) -> LlmopsInfo:
+    return LlmopsInfo(
+        backend=backend,
+        route=prep.route.reason,
+        extractive=extractive,
+        cache=cache,
+        cost_usd=cost_usd,
+        fallbacks=[a.backend for a in attempts],
+    )
+
+
 def _citations(passages: list[Passage], text: str) -> list[Citation]:
     return [Citation.model_validate(c) for c in citations(passages, text)]
 
@@ -371,14 +389,7 @@ class ChatPipeline:
             ],
             usage=Usage.of(out.prompt_tokens, out.completion_tokens),
             citations=_citations(prep.passages, out.text),
-            llmops=LlmopsInfo(
-                backend=out.backend,
-                route=prep.route.reason,
-                extractive=out.extractive,
-                cache=cache_status,
-                cost_usd=out.cost_usd,
-                fallbacks=[a.backend for a in out.attempts],
-            ),
+            llmops=_info(prep, out.backend, out.attempts, out.extractive, cache_status, out.cost_usd),
         )
 
     # ---------------------------------------------------------------- streams
@@ -462,13 +473,8 @@ class ChatPipeline:
                         ChunkDelta(),
                         finish_reason=ev.finish_reason,
                         citations=_citations(prep.passages, text),
-                        llmops=LlmopsInfo(
-                            backend=opened.backend,
-                            route=prep.route.reason,
-                            extractive=ev.extractive,
-                            cache=cache_status,
-                            cost_usd=ev.cost_usd,
-                            fallbacks=[a.backend for a in opened.attempts],
+                        llmops=_info(
+                            prep, opened.backend, opened.attempts, ev.extractive, cache_status, ev.cost_usd
                         ),
                     )
                     yield chunk(None, usage=Usage.of(ev.prompt_tokens, ev.completion_tokens))

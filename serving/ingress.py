@@ -54,6 +54,7 @@ from serving.auth import ApiKey, AuthError, KeyStore, RateLimiter
 from serving.cache import MemoryCacheBackend, RedisCacheBackend, SemanticCache
 from serving.chat import ChatPipeline, ChatReply, ChatSettings
 from serving.config import INGRESS_DEPLOYMENT, AppConfig, RouterConfig
+from serving.embeddings import truncate
 from serving.handles import EmbedderClient, ModelClient
 from serving.ingest.service import DocumentIngestor
 from serving.loopback import bind_replica_servers_locally
@@ -426,9 +427,7 @@ class RAGIngress:
         self.metrics.embedding_latency.labels(purpose="api").observe(time.perf_counter() - t0)
         vectors = out.vectors
         if dims is not None and dims < vectors.shape[1]:
-            vectors = vectors[:, :dims]
-            norms = (vectors**2).sum(axis=1, keepdims=True) ** 0.5
-            vectors = vectors / norms.clip(min=1e-12)
+            vectors = truncate(vectors, dims)
         self.metrics.account(emb.model_id, meter, out.tokens, 0, 0.0)
         body = EmbeddingList.of(vectors, emb.model_id, out.tokens, req.encoding_format)
         return JSONResponse(body.model_dump(mode="json"))

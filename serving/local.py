@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from serving.auth import ApiKey, KeyStore, generate_key, hash_key
-from serving.loopback import ray_on_loopback
 from serving.config import (
     EMBEDDER_DEPLOYMENT,
     INGRESS_DEPLOYMENT,
@@ -44,6 +43,7 @@ from serving.config import (
     TransformersBackend,
     load_serve_config,
 )
+from serving.loopback import ray_on_loopback
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,9 @@ from typing import Any
 #: Ray's switch for single-node mode, where the node IP is the loopback address.
 SINGLE_NODE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
+#: The function the replica binds its inter-deployment gRPC server with (Ray 2.60).
+_BIND = "add_port_to_grpc_server"
+
 
 def ray_on_loopback() -> None:
     """In the driver, before ``ray.init``: make the node Ray starts listen on loopback.
@@ -34,7 +37,7 @@ def bind_replica_servers_locally() -> None:
         return
     from ray.serve._private import replica
 
-    original: Any = getattr(replica, "add_port_to_grpc_server", None)
+    original: Any = getattr(replica, _BIND, None)
     if original is None or getattr(original, "_llmops_loopback", False):
         return
 
@@ -44,4 +47,4 @@ def bind_replica_servers_locally() -> None:
         return original(server, address)
 
     add_port._llmops_loopback = True  # type: ignore[attr-defined]
-    replica.add_port_to_grpc_server = add_port
+    setattr(replica, _BIND, add_port)

@@ -38,7 +38,7 @@ STOPWORDS = _words(
     "there here what which who whom whose when where why how can could should would will "
     "shall may might must have has had get gets got please tell explain show give way ways "
     "and or but if then so than too very just also some any all each every one use used "
-    "using make makes"
+    "using make makes whats hows wheres whos thats im ive youre"
 )
 
 _PAIRS = [
@@ -82,10 +82,17 @@ def _is_specific(token: str) -> bool:
 
 
 def _stem(word: str) -> str:
-    for suffix in ("ing", "edly", "ed", "es", "s", "ly"):
+    """A light stemmer: plurals and -ing/-ed/-ly forms, then a final ``e`` (so change,
+    changes, changed and changing agree)."""
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    for suffix in ("ing", "edly", "ed", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def _plain(token: str) -> str:
@@ -119,6 +126,8 @@ def _opposed(left: set[str], right: set[str]) -> str | None:
         for b in right:
             if b in _OPPOSITE.get(a, ()):
                 return f"{a!r} vs {b!r}"
+            if a in STOPWORDS or b in STOPWORDS:
+                continue  # "to" / "into" are not opposites
             for prefix in ("un", "dis", "in", "non", "de"):
                 if a == prefix + b or b == prefix + a:
                     return f"{a!r} vs {b!r}"

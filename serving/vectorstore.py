@@ -46,6 +46,11 @@ def _tsvector_sql(column: str) -> str:
         f"to_tsvector({cfg}, regexp_replace({column}, '[./:@]+', ' ', 'g')))"
     )
 
+#: A query term found in more than this share of the chunks (and more than
+#: ``COMMON_TERM_MIN_CHUNKS``) still scores, but does not bring in candidates by itself.
+COMMON_TERM_FRACTION = 0.05
+COMMON_TERM_MIN_CHUNKS = 100
+
 #: What storing a document did (see :class:`UpsertResult`).
 StoreStatus = Literal["created", "updated", "unchanged", "duplicate"]
 
@@ -501,6 +506,10 @@ class PgVectorStore:
         total_row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._chunks)).fetchone()
         total = int(total_row[0]) if total_row else 0
         weighted = [(t, bm25_idf(total, df)) for t, df in terms]
+        # Candidates come from the rarer terms when there are any: chunks that match only
+        # words found everywhere would rank last anyway, and there are many of them.
+        rare_limit = max(COMMON_TERM_MIN_CHUNKS, COMMON_TERM_FRACTION * total)
+        rare = [(t, w) for (t, w), (_, df) in zip(weighted, terms, strict=True) if df <= rare_limit]
         score = sql.SQL(" + ").join(
             sql.SQL("(CASE WHEN tsv @@ {q}::tsquery THEN {w} ELSE 0 END)").format(
                 q=sql.Literal(_quote_lexeme(t)),
@@ -508,7 +517,7 @@ class PgVectorStore:
             )
             for t, w in weighted
         )
-        any_term = " | ".join(_quote_lexeme(t) for t, _ in weighted)
+        any_term = " | ".join(_quote_lexeme(t) for t, _ in (rare or weighted))
         rows = conn.execute(
             sql.SQL(
                 "SELECT id FROM {c}, CAST(%(q)s AS tsquery) AS q WHERE tsv @@ q "

@@ -177,8 +177,13 @@ def _line(item: StoredDocument | Skipped) -> str:
 
     if isinstance(item, Skipped):
         return f"  skipped   {item.source}  ({item.code}: {item.reason})"
-    chunks = f"{item.chunks} chunks" if item.chunks is not None else "skipped"
-    return f"  {item.status:<9} {item.source}  ({chunks})"
+    if item.status == "unchanged":
+        note = "already stored"
+    elif item.status == "duplicate":
+        note = "same text already stored under another name"
+    else:
+        note = f"{item.chunks} chunks"
+    return f"  {item.status:<9} {item.source}  ({note})"
 
 
 def _rate(summary: IngestSummary) -> str:
@@ -211,6 +216,7 @@ def ingest(
     )
 
     from serving.client import ClientError
+    from serving.ingest.records import StoredDocument
 
     client = _client(url, api_key, home)
     interactive = console.is_terminal and not as_json
@@ -243,8 +249,8 @@ def ingest(
                 chunks=summary.chunks_written,
                 rate=f"{summary.chunks_written / summary.seconds:.1f}",
             )
-        elif summary.done < summary.files and any(not hasattr(i, "code") for i in done):
-            console.print(f"progress: {_rate(summary)}", highlight=False)
+        elif summary.done < summary.files and any(isinstance(i, StoredDocument) for i in done):
+            console.print(f"progress: {_rate(summary)}", highlight=False)  # after each batch
 
     try:
         summary = client.ingest_files(path, on_progress)

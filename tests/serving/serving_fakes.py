@@ -12,6 +12,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+#: Documents that differ mostly in an identifier (what hybrid retrieval must find).
+CMAKE_POLICIES = {
+    "CMP0042": "MACOSX_RPATH is enabled by default when building on macOS.",
+    "CMP0048": "The project() command manages the VERSION variables of the project.",
+    "CMP0054": "Only interpret if() arguments as variables or keywords when unquoted.",
+    "CMP0063": "Honor visibility properties for all target types, static libraries included.",
+    "CMP0077": "The option() command honors normal variables of the same name.",
+}
+
 
 def free_port() -> int:
     """A free loopback port outside the ranges Ray allocates from (no race with Ray)."""

@@ -16,6 +16,7 @@ import numpy as np
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from serving_fakes import CMAKE_POLICIES
 
 pytestmark = pytest.mark.slow
 
@@ -869,16 +870,7 @@ def test_fallback_to_extractive_says_the_model_is_down(serve_app: Any, ingested:
     assert body["llmops"]["fallbacks"] == ["primary-a"]
 
 
-HYBRID_DOCS = {
-    f"cmake/{pid}.md": f"# Policy {pid}\n\n{text}"
-    for pid, text in [
-        ("CMP0042", "MACOSX_RPATH is enabled by default when building on macOS."),
-        ("CMP0048", "The project() command manages the VERSION variables of the project."),
-        ("CMP0054", "Only interpret if() arguments as variables or keywords when unquoted."),
-        ("CMP0063", "Honor visibility properties for all target types, static libraries included."),
-        ("CMP0077", "The option() command honors normal variables of the same name."),
-    ]
-}
+HYBRID_DOCS = {f"cmake/{pid}.md": f"# Policy {pid}\n\n{text}" for pid, text in CMAKE_POLICIES.items()}
 
 
 def test_hybrid_retrieval_finds_exact_identifiers(serve_app: Any) -> None:

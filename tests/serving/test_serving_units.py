@@ -267,6 +267,16 @@ def test_build_messages_and_citations() -> None:
     assert [(c["source"], c["cited"]) for c in cites] == [("ray.md", True), ("pg.md", False)]
 
 
+def test_truncated_embeddings_are_unit_length() -> None:
+    import numpy as np
+
+    from serving.embeddings import truncate
+
+    out = truncate(np.array([[3.0, 4.0, 12.0], [0.0, 0.0, 1.0]], dtype=np.float32), 2)
+    assert out.shape == (2, 2) and np.allclose(out[0], [0.6, 0.8])
+    assert np.allclose(out[1], [0.0, 0.0])  # nothing left to normalise: zeros, not NaN
+
+
 def test_apply_stop() -> None:
     assert apply_stop("hello END world", ["END"]) == ("hello ", True)
     assert apply_stop("hello", ["x", ""]) == ("hello", False)
