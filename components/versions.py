@@ -3,6 +3,8 @@ bump here, plan, review the diff, roll through dev -> staging -> prod."""
 
 from __future__ import annotations
 
+from components.helm import Chart
+
 KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
 KARPENTER_VERSION = "1.6.3"
 
@@ -26,3 +28,9 @@ GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 EKS_NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 # ... and these need nodes to schedule on, so they wait for the system node group.
 EKS_WORKLOAD_ADDONS = ("coredns",)
+
+# The charts above as the components install them.
+KARPENTER = Chart(KARPENTER_CHART, KARPENTER_VERSION)
+NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", NVIDIA_DEVICE_PLUGIN_VERSION, NVIDIA_DEVICE_PLUGIN_REPO)
+DCGM_EXPORTER = Chart("dcgm-exporter", DCGM_EXPORTER_VERSION, DCGM_EXPORTER_REPO)
+CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", CLUSTER_AUTOSCALER_VERSION, CLUSTER_AUTOSCALER_REPO)

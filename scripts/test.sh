@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite, from a fresh clone: installs system packages the integration tests
-# run for real (redis-server), sets up .venv, then runs pytest. Extra arguments go to pytest.
+# run for real (redis-server), sets up .venv, runs the static checks (scripts/check.sh: ruff,
+# mypy --strict, import contracts), then pytest with every service required (a test that
+# needs PostgreSQL, Redis or moto fails instead of skipping). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +15,10 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 bash scripts/setup.sh
+bash scripts/check.sh
 
 set +e
-.venv/bin/python -m pytest "$@"
+LLMOPS_REQUIRE_SERVICES=1 .venv/bin/python -m pytest "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

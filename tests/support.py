@@ -1,15 +1,30 @@
-"""Helpers shared by the tests: valid configs to mutate and throwaway Pulumi projects."""
+"""Helpers shared by the tests: valid configs to mutate, throwaway Pulumi projects, the
+fixture price catalogue, and lookups in plan documents."""
 
 from __future__ import annotations
 
 import copy
 import json
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+if TYPE_CHECKING:
+    from core.catalog.prices import PriceCatalogue
+
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE_PRICES = REPO / "tests" / "fixtures" / "prices.json"
+"""A frozen copy of the packaged price catalogue: cost figures computed by hand in the tests
+use these prices, whatever a refresh does to ``core/catalog/data/prices.json``."""
+
+
+@cache
+def fixture_prices() -> PriceCatalogue:
+    from core.catalog.prices import load_prices
+
+    return load_prices(FIXTURE_PRICES)
 
 
 def valid_config() -> dict[str, Any]:
@@ -69,9 +84,40 @@ def write_project(
     return root
 
 
+def of_type(document: dict[str, Any], type_: str, region: str | None = None) -> list[dict[str, Any]]:
+    """The resources of a plan document of ``type_`` (in ``region``, when given)."""
+    return [r for r in document["resources"] if r["type"] == type_ and (region is None or r["region"] == region)]
+
+
+def one(document: dict[str, Any], type_: str, name_suffix: str = "", region: str | None = None) -> dict[str, Any]:
+    """The one resource of ``type_`` whose name ends with ``name_suffix``."""
+    found = [r for r in of_type(document, type_, region) if r["name"].endswith(name_suffix)]
+    assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r['urn'] for r in found]}"
+    return found[0]
+
+
 def inputs_of(document: dict[str, Any], type_: str) -> list[dict[str, Any]]:
-    return [r["inputs"] for r in document["resources"] if r["type"] == type_]
+    return [r["inputs"] for r in of_type(document, type_)]
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def component_children(recorded: Any, name: str) -> list[Any]:
+    """The registrations whose parent is the ``llmops:`` component named ``name``, in a
+    :func:`tests.harness.run` result."""
+    (root,) = [r for r in recorded.resources.values() if r.type.startswith("llmops:") and r.name == name]
+    return [r for r in recorded.resources.values() if r.parent == root.urn]
+
+
+def only(registrations: list[Any], type_: str, name_suffix: str = "") -> Any:
+    """The one registration of ``type_`` whose name ends with ``name_suffix``."""
+    found = [r for r in registrations if r.type == type_ and r.name.endswith(name_suffix)]
+    assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r.urn for r in found]}"
+    return found[0]
+
+
+def provider_urn(recorded: Any, region: str) -> str:
+    """The URN of the explicit AWS provider of ``region`` (``tests.harness.aws_provider``)."""
+    return str(recorded.one("pulumi:providers:aws", f"aws-{region}").urn)

@@ -118,7 +118,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt`` (0-based)."""
-        return self.random() * min(self.max_delay_s, self.base_delay_s * (2**attempt))
+        return self.random() * min(self.max_delay_s, self.base_delay_s * float(2**attempt))
 
     def call(self, fn: Callable[[], T]) -> T:
         """Runs ``fn``, retrying throttling and transient server errors."""

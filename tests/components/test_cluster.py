@@ -10,27 +10,17 @@ import kubernetes_validate
 import pytest
 
 from components import versions
-from components.cluster import (
-    GpuClusterArgs,
+from components.cluster import EksClusterArgs, ExistingClusterArgs, GpuClusterArgs, GpuPoolArgs
+from components.cluster.addons import namespace_manifest
+from components.cluster.karpenter import (
     ec2_node_class_manifest,
     karpenter_controller_policy,
-    namespace_manifest,
     node_pool_manifest,
     pool_limits,
 )
 from llmops.engine import plan
 from llmops.engine.report import plan_document
-from stacks.config import ClusterConfig, GpuPoolConfig
-from tests.support import valid_config, write_project
-
-
-def of_type(document: dict[str, Any], type_: str, region: str | None = None) -> list[dict[str, Any]]:
-    return [r for r in document["resources"] if r["type"] == type_ and (region is None or r["region"] == region)]
-
-
-def one(document: dict[str, Any], type_: str, name_suffix: str = "", region: str | None = None) -> dict[str, Any]:
-    (found,) = [r for r in of_type(document, type_, region) if r["name"].endswith(name_suffix)]
-    return found
+from tests.support import REPO, of_type, one, valid_config, write_project
 
 
 def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_document: dict[str, Any]) -> None:
@@ -47,7 +37,7 @@ def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_doc
     # the in-cluster parts can be installed.
     assert inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
-    key = one(dev_document, "aws:kms/key:Key")
+    key = one(dev_document, "aws:kms/key:Key", "-secrets")
     assert key["inputs"]["enableKeyRotation"] is True
     assert inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
     assert key["urn"] in cluster["dependencies"]
@@ -198,8 +188,6 @@ def test_public_endpoint_only_with_an_allow_list(tmp_path: Path) -> None:
 
 
 def test_bring_your_own_cluster_creates_only_in_cluster_parts() -> None:
-    from tests.support import REPO
-
     document = plan_document(plan("byo", REPO))
     types = {r["type"] for r in document["resources"]}
     assert not {t for t in types if t.startswith("aws:")}, "no AWS resources for a BYO region"
@@ -220,9 +208,29 @@ def test_bring_your_own_kubeconfig_stays_secret(tmp_path: Path) -> None:
     assert not of_type(document, "aws:eks/cluster:Cluster")
 
 
-def test_args_are_validated_before_children_exist() -> None:
-    with pytest.raises(ValueError, match="vpc_id and private_subnet_ids are required"):
-        GpuClusterArgs(region="us-east-1", cluster_name="c", environment="dev", cluster=ClusterConfig()).validate()
+def test_args_are_validated_before_children_exist_every_problem_with_its_path() -> None:
+    args = GpuClusterArgs(
+        region="us-east-1",
+        cluster_name="c",
+        cluster=EksClusterArgs(private_subnet_ids=["subnet-1"], creator_admin=False, consolidate_after="soon"),
+        gpu_pools=(
+            GpuPoolArgs(name="a10g", instance_types=("g5.xlarge",), min_nodes=3, max_nodes=2),
+            GpuPoolArgs(name="a10g", instance_types=("m7i.large",)),
+        ),
+    )
+    with pytest.raises(ValueError) as error:
+        args.validate()
+    message = str(error.value)
+    for expected in (
+        "GpuClusterArgs.cluster.admin_role_arns: with creator_admin off",
+        "GpuClusterArgs.cluster.consolidate_after: 'soon' is not a duration",
+        "GpuClusterArgs.gpu_pools: pool name 'a10g' is used twice",
+        "GpuClusterArgs.gpu_pools[a10g].max_nodes: must be >= 1 and >= min_nodes (3); got 2",
+        "GpuClusterArgs.gpu_pools[a10g].instance_types: 'm7i.large' is not an NVIDIA GPU instance type",
+    ):
+        assert expected in message
+    with pytest.raises(ValueError, match="set exactly one of cluster_name or kubeconfig"):
+        GpuClusterArgs(region="us-east-1", cluster_name="c", cluster=ExistingClusterArgs()).validate()
 
 
 def test_rendered_kubernetes_objects_validate_against_the_kubernetes_schemas() -> None:
@@ -231,9 +239,9 @@ def test_rendered_kubernetes_objects_validate_against_the_kubernetes_schemas() -
 
 
 def test_karpenter_manifests_carry_the_required_fields() -> None:
-    pool = GpuPoolConfig.model_validate({"name": "p", "instanceTypes": ["g5.12xlarge", "g5.xlarge"], "maxNodes": 3})
+    pool = GpuPoolArgs(name="p", instance_types=("g5.12xlarge", "g5.xlarge"), max_nodes=3)
     assert pool_limits(pool) == {"nvidia.com/gpu": "12", "cpu": "144", "memory": "576Gi"}
-    manifest = node_pool_manifest(pool, "gpu", "prod")
+    manifest = node_pool_manifest(pool, "gpu", "5m")
     assert manifest["spec"]["disruption"]["consolidateAfter"] == "5m"
     assert set(manifest["spec"]["template"]["spec"]) >= {"nodeClassRef", "requirements", "taints"}
     node_class = ec2_node_class_manifest("gpu", "c", "role-name")
@@ -285,9 +293,9 @@ def test_explicit_access_entries_instead_of_the_creator_admin(tmp_path: Path) ->
     document = _plan_with(tmp_path, mutate)
     cluster = one(document, "aws:eks/cluster:Cluster", region="us-east-1")["inputs"]
     assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
-    entry = one(document, "aws:eks/accessEntry:AccessEntry", "-admin-0", "us-east-1")["inputs"]
+    entry = one(document, "aws:eks/accessEntry:AccessEntry", "-admin-123456789012-platform-deployer", "us-east-1")["inputs"]
     assert (entry["principalArn"], entry["type"]) == (role, "STANDARD")
-    association = one(document, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "-admin-0", "us-east-1")["inputs"]
+    association = one(document, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "-admin-123456789012-platform-deployer", "us-east-1")["inputs"]
     assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     assert association["accessScope"] == {"type": "cluster"}
 

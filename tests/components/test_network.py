@@ -9,12 +9,7 @@ from typing import Any
 import pytest
 
 from components.network import NetworkArgs, nat_gateway_count, plan_subnets
-
-
-def by_type(document: dict[str, Any], type_: str, region: str | None = None) -> list[dict[str, Any]]:
-    return [
-        r for r in document["resources"] if r["type"] == type_ and (region is None or r["region"] == region)
-    ]
+from tests.support import of_type
 
 
 def test_plan_subnets_splits_a_slash16_into_large_private_and_small_public_blocks() -> None:
@@ -57,10 +52,10 @@ def test_network_args_are_validated_before_anything_is_created(change: dict[str,
 
 
 def test_dev_network_vpc_subnets_and_az_spread(dev_document: dict[str, Any]) -> None:
-    (vpc,) = by_type(dev_document, "aws:ec2/vpc:Vpc")
+    (vpc,) = of_type(dev_document, "aws:ec2/vpc:Vpc")
     assert vpc["inputs"]["cidrBlock"] == "10.10.0.0/16"
     assert vpc["inputs"]["enableDnsHostnames"] is True and vpc["inputs"]["enableDnsSupport"] is True
-    subnets = by_type(dev_document, "aws:ec2/subnet:Subnet")
+    subnets = of_type(dev_document, "aws:ec2/subnet:Subnet")
     private = sorted((s for s in subnets if "-private-" in s["name"]), key=lambda s: s["name"])
     public = sorted((s for s in subnets if "-public-" in s["name"]), key=lambda s: s["name"])
     assert [s["inputs"]["cidrBlock"] for s in private] == ["10.10.0.0/19", "10.10.32.0/19"]
@@ -79,12 +74,12 @@ def test_dev_network_vpc_subnets_and_az_spread(dev_document: dict[str, Any]) -> 
 
 
 def test_dev_has_a_single_nat_and_every_private_route_uses_it(dev_document: dict[str, Any]) -> None:
-    nats = by_type(dev_document, "aws:ec2/natGateway:NatGateway")
+    nats = of_type(dev_document, "aws:ec2/natGateway:NatGateway")
     assert len(nats) == 1
     assert nats[0]["inputs"]["connectivityType"] == "public"
-    igw = by_type(dev_document, "aws:ec2/internetGateway:InternetGateway")[0]["urn"]
+    igw = of_type(dev_document, "aws:ec2/internetGateway:InternetGateway")[0]["urn"]
     assert igw in nats[0]["dependencies"]
-    routes = [r for r in by_type(dev_document, "aws:ec2/route:Route") if "private-default" in r["name"]]
+    routes = [r for r in of_type(dev_document, "aws:ec2/route:Route") if "private-default" in r["name"]]
     assert len(routes) == 2
     for route in routes:
         assert route["inputs"]["destinationCidrBlock"] == "0.0.0.0/0"
@@ -93,17 +88,17 @@ def test_dev_has_a_single_nat_and_every_private_route_uses_it(dev_document: dict
 
 def test_prod_has_one_nat_per_az_and_each_private_route_uses_its_own(prod_document: dict[str, Any]) -> None:
     for region in ("us-east-1", "us-west-2", "eu-west-1"):
-        nats = {n["name"]: n["urn"] for n in by_type(prod_document, "aws:ec2/natGateway:NatGateway", region)}
+        nats = {n["name"]: n["urn"] for n in of_type(prod_document, "aws:ec2/natGateway:NatGateway", region)}
         assert sorted(nats) == [f"{region}-nat-{i}" for i in range(3)]
         for i in range(3):
             (route,) = [
-                r for r in by_type(prod_document, "aws:ec2/route:Route", region) if r["name"] == f"{region}-private-default-{i}"
+                r for r in of_type(prod_document, "aws:ec2/route:Route", region) if r["name"] == f"{region}-private-default-{i}"
             ]
             assert nats[f"{region}-nat-{i}"] in route["dependencies"]
 
 
 def test_endpoints_keep_s3_and_image_pulls_off_nat(dev_document: dict[str, Any]) -> None:
-    endpoints = {e["inputs"]["serviceName"]: e for e in by_type(dev_document, "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    endpoints = {e["inputs"]["serviceName"]: e for e in of_type(dev_document, "aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert sorted(endpoints) == [
         "com.amazonaws.us-east-1.ecr.api",
         "com.amazonaws.us-east-1.ecr.dkr",
@@ -117,7 +112,7 @@ def test_endpoints_keep_s3_and_image_pulls_off_nat(dev_document: dict[str, Any])
         assert endpoint["vpcEndpointType"] == "Interface"
         assert endpoint["privateDnsEnabled"] is True
         assert len(endpoint["subnetIds"]) == 2 and all(s.startswith("subnet-") for s in endpoint["subnetIds"])
-    (rule,) = by_type(dev_document, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    (rule,) = [r for r in of_type(dev_document, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["name"].endswith("-endpoints-https")]
     assert rule["inputs"]["cidrIpv4"] == "10.10.0.0/16"
     assert (rule["inputs"]["fromPort"], rule["inputs"]["toPort"], rule["inputs"]["ipProtocol"]) == (443, 443, "tcp")
 
@@ -125,23 +120,23 @@ def test_endpoints_keep_s3_and_image_pulls_off_nat(dev_document: dict[str, Any])
 def test_flow_logs_go_to_a_retained_log_group_through_a_least_privilege_role(dev_document: dict[str, Any]) -> None:
     import json
 
-    (flow_log,) = by_type(dev_document, "aws:ec2/flowLog:FlowLog")
+    (flow_log,) = of_type(dev_document, "aws:ec2/flowLog:FlowLog")
     assert flow_log["inputs"]["trafficType"] == "ALL"
     assert flow_log["inputs"]["logDestinationType"] == "cloud-watch-logs"
-    (log_group,) = [g for g in by_type(dev_document, "aws:cloudwatch/logGroup:LogGroup") if g["name"].endswith("-flow-logs")]
+    (log_group,) = [g for g in of_type(dev_document, "aws:cloudwatch/logGroup:LogGroup") if g["name"].endswith("-flow-logs")]
     assert log_group["inputs"]["retentionInDays"] == 14  # from the dev stack
     assert log_group["urn"] in flow_log["dependencies"]
-    (policy,) = [p for p in by_type(dev_document, "aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-flow-logs-write")]
+    (policy,) = [p for p in of_type(dev_document, "aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-flow-logs-write")]
     statement = json.loads(policy["inputs"]["policy"])["Statement"][0]
     assert "*" not in json.dumps(statement["Action"])
     assert statement["Resource"][0].startswith("arn:aws:logs:us-east-1:123456789012:log-group:/llmops/vpc-flow-logs/")
-    (role,) = [r for r in by_type(dev_document, "aws:iam/role:Role") if r["name"].endswith("-flow-logs-role")]
+    (role,) = [r for r in of_type(dev_document, "aws:iam/role:Role") if r["name"].endswith("-flow-logs-role")]
     trust = json.loads(role["inputs"]["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
 
 
 def test_default_security_group_is_emptied(dev_document: dict[str, Any]) -> None:
-    (sg,) = by_type(dev_document, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    (sg,) = of_type(dev_document, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert sg["inputs"].get("ingress", []) == [] and sg["inputs"].get("egress", []) == []
 
 
@@ -175,6 +170,22 @@ def test_provider_default_tags_carry_cost_allocation_tags(prod_plan: Any, prod_d
 
 
 def test_regions_get_disjoint_cidrs_in_prod(prod_document: dict[str, Any]) -> None:
-    blocks = [ipaddress.ip_network(v["inputs"]["cidrBlock"]) for v in by_type(prod_document, "aws:ec2/vpc:Vpc")]
+    blocks = [ipaddress.ip_network(v["inputs"]["cidrBlock"]) for v in of_type(prod_document, "aws:ec2/vpc:Vpc")]
     assert len(blocks) == 3
     assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+
+
+def test_network_on_its_own_with_a_single_nat_and_no_flow_logs() -> None:
+    from components.network import Network
+    from tests.harness import aws_provider, run
+
+    args = NetworkArgs(region="eu-west-1", cidr="10.20.0.0/16", az_count=3, cluster_name="c", nat_gateways="single", flow_logs=False)
+    recorded = run(lambda: Network("euw1", args, opts=aws_provider("eu-west-1")))
+    (nat,) = recorded.of_type("aws:ec2/natGateway:NatGateway")
+    private_routes = [r for r in recorded.of_type("aws:ec2/route:Route") if "-private-default-" in r.name]
+    assert len(private_routes) == 3 and {r.inputs["natGatewayId"] for r in private_routes} == {nat.id}
+    assert not recorded.of_type("aws:ec2/flowLog:FlowLog") and not recorded.of_type("aws:cloudwatch/logGroup:LogGroup")
+    outputs = recorded.outputs_of(recorded.one("llmops:network:Network"))
+    assert set(outputs) == {"vpcId", "privateSubnetIds", "publicSubnetIds", "availabilityZones", "natGatewayIds", "endpointSecurityGroupId"}
+    assert outputs["availabilityZones"] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert outputs["natGatewayIds"] == [nat.id]

@@ -101,7 +101,7 @@ pulumi.export("region", region)
 def reference_project(tmp_path: Path):  # type: ignore[no-untyped-def]
     """``make(stack, **ref_config)`` writes the reference program with that stack config
     and returns the project directory."""
-    from support import write_project
+    from tests.support import write_project
 
     def make(stack: str = "ref", **ref_config: Any) -> Path:
         root = tmp_path / stack

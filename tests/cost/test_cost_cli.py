@@ -11,18 +11,20 @@ from typing import Any
 from typer.testing import CliRunner
 
 from llmops.cli import app
+from tests.support import FIXTURE_PRICES
 
 runner = CliRunner()
+PRICES = ["--catalogue", str(FIXTURE_PRICES)]
 
 
 def test_cost_json_and_table(reference_project: Any) -> None:
     project = reference_project(gpuPool=True)
-    result = runner.invoke(app, ["cost", "--stack", "ref", "--program", str(project), "--json"])
+    result = runner.invoke(app, ["cost", "--stack", "ref", "--program", str(project), "--json", *PRICES])
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["currency"] == "USD"
     assert document["total"] == {"min": 109.5, "expected": 415.75}
-    table = runner.invoke(app, ["cost", "--stack", "ref", "--program", str(project), "--details"])
+    table = runner.invoke(app, ["cost", "--stack", "ref", "--program", str(project), "--details", *PRICES])
     assert table.exit_code == 0, table.output
     assert "GpuPool" in table.output and "Platform" in table.output
     assert "$109.50" in table.output and "$415.75" in table.output
@@ -32,13 +34,13 @@ def test_cost_json_and_table(reference_project: Any) -> None:
 def test_cost_compare_writes_the_pr_comment(reference_project: Any, tmp_path: Path) -> None:
     base = reference_project("ref")
     base_json = tmp_path / "base.json"
-    assert runner.invoke(app, ["cost", "-s", "ref", "-p", str(base), "--out", str(base_json), "--json"]).exit_code == 0
+    assert runner.invoke(app, ["cost", "-s", "ref", "-p", str(base), "--out", str(base_json), "--json", *PRICES]).exit_code == 0
     head = base.parent / "head"
     head.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         (head / name).write_text((base / name).read_text())
     (head / "Pulumi.ref.yaml").write_text("config:\n  ref:gpuPool: 'true'\n")
-    result = runner.invoke(app, ["cost", "-s", "ref", "-p", str(head), "--compare", str(base_json)])
+    result = runner.invoke(app, ["cost", "-s", "ref", "-p", str(head), "--compare", str(base_json), *PRICES])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("### Cost change for stack `ref`")
     assert "| added | `a10g-nodepool` | NodePool | us-east-1 |" in result.output

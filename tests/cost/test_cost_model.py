@@ -1,6 +1,7 @@
 """The cost model on hand-built resources: every expected figure is computed by hand from
-the catalogue's list prices (us-east-1 unless stated) and the UsageConfig defaults
-(gpuUtilization 0.25, natDataGbPerMonth 100, hoursPerMonth 730, gpuNodeVolumeGb 100, ...)."""
+the fixture catalogue's list prices (``tests/fixtures/prices.json``; us-east-1 unless
+stated) and the UsageConfig defaults (gpuUtilization 0.25, natDataGbPerMonth 100,
+hoursPerMonth 730, gpuNodeVolumeGb 100, ...)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from core.catalog.prices import (
     UnknownRegionError,
     load_prices,
 )
-from llmops.cost import CostInput, estimate
+from llmops.cost import CostEstimate, CostInput, estimate
 from stacks.config import UsageConfig
+from tests.support import fixture_prices
 
 REGION = "us-east-1"
 
@@ -43,8 +45,14 @@ def nodepool(name: str, types: list[str], capacity: list[str], min_nodes: int | 
     return res("kubernetes:karpenter.sh/v1:NodePool", name, {"metadata": {"name": name, "annotations": annotations}, "spec": spec})
 
 
+def priced(items: list[CostInput], usage: UsageConfig | None = None, **kw: Any) -> CostEstimate:
+    """``estimate`` with the fixture catalogue unless another is given."""
+    kw.setdefault("catalogue", fixture_prices())
+    return estimate(items, usage, **kw)
+
+
 def one(items: list[CostInput], usage: UsageConfig | None = None, **kw: Any):  # type: ignore[no-untyped-def]
-    result = estimate(items, usage, **kw)
+    result = priced(items, usage, **kw)
     return result, {i.name: i for i in result.items}
 
 
@@ -107,7 +115,7 @@ def test_volume_from_ec2nodeclass_in_the_same_region() -> None:
 
 
 def test_recorded_spot_price_overrides_the_discount() -> None:
-    document = json.loads(json.dumps(load_prices().document))
+    document = json.loads(json.dumps(fixture_prices().document))
     document["spot"]["prices"] = {"us-east-1": {"g5.xlarge": 0.35}}
     _, items = one([nodepool("a10g", ["g5.xlarge"], ["spot"], 1, 1)], catalogue=PriceCatalogue(document))
     # 730 x 0.35 = 255.50 + 100 GB x 0.08
@@ -288,37 +296,43 @@ def test_known_type_without_a_price_is_unpriced_with_the_fix() -> None:
 
 def test_unknown_instance_type_is_a_clear_error() -> None:
     with pytest.raises(UnknownInstanceTypeError, match=r"unknown instance type 'g5\.xlarg' in region us-east-1 \(did you mean g5\.xlarge"):
-        estimate([nodepool("typo", ["g5.xlarg"], ["spot"], 0, 2)])
+        priced([nodepool("typo", ["g5.xlarg"], ["spot"], 0, 2)])
 
 
 def test_unknown_region_is_a_clear_error() -> None:
     with pytest.raises(UnknownRegionError, match=r"unknown AWS region 'us-east-9' \(did you mean"):
-        estimate([res("aws:ec2/natGateway:NatGateway", "nat", region="us-east-9")])
+        priced([res("aws:ec2/natGateway:NatGateway", "nat", region="us-east-9")])
     with pytest.raises(UnknownRegionError, match=r"no prices for region 'ap-south-1'.*llmops cost --refresh --region ap-south-1"):
-        estimate([nodepool("p", ["g5.xlarge"], ["spot"], 0, 2).__class__(
+        priced([nodepool("p", ["g5.xlarge"], ["spot"], 0, 2).__class__(
             urn="urn:x", type="kubernetes:karpenter.sh/v1:NodePool", region="ap-south-1",
             inputs=nodepool("p", ["g5.xlarge"], ["spot"], 0, 2).inputs)])
 
 
 def test_lenient_mode_lists_lookup_errors_as_unpriced() -> None:
-    result = estimate([nodepool("typo", ["g5.xlarg"], ["spot"], 0, 2)], strict=False)
+    result = priced([nodepool("typo", ["g5.xlarg"], ["spot"], 0, 2)], strict=False)
     assert result.items[0].status == "unpriced"
     assert "did you mean g5.xlarge" in (result.items[0].reason or "")
 
 
 def test_catalogue_lookups() -> None:
-    prices = load_prices()
+    prices = fixture_prices()
     assert prices.on_demand_hourly("us-east-1", "g6e.xlarge") == 1.861
     assert prices.on_demand_hourly("us-west-2", "p5.48xlarge") == 98.32
     assert prices.hourly("us-east-1", "g5.xlarge", "spot")[0] == pytest.approx(0.4024)
-    for family in ("g5", "g6", "g6e", "p4d", "p5", "inf2"):
-        for region in ("us-east-1", "us-west-2", "eu-west-1"):
-            assert any(name.startswith(family + ".") for name in prices.document["ec2"]["onDemand"][region]), (family, region)
-    assert prices.ec2.taken and prices.spot.taken and prices.services.taken and prices.ec2.source
     with pytest.raises(MissingPriceError):
         prices.on_demand_hourly("us-east-1", "p5en.48xlarge")
     with pytest.raises(PriceLookupError, match="no service price 'nope'"):
         prices.service("nope", "us-east-1")
+
+
+def test_packaged_catalogue_covers_the_gpu_families_and_states_its_sources() -> None:
+    prices = load_prices()
+    for family in ("g5", "g6", "g6e", "p4d", "p5", "inf2"):
+        for region in ("us-east-1", "us-west-2", "eu-west-1"):
+            assert any(name.startswith(family + ".") for name in prices.document["ec2"]["onDemand"][region]), (family, region)
+    assert prices.ec2.taken and prices.spot.taken and prices.services.taken and prices.ec2.source
+    for key, entry in prices.document["services"]["prices"].items():
+        assert entry.get("unit") and entry.get("prices"), key
 
 
 def test_usage_assumptions_drive_expected_figures() -> None:

@@ -1,6 +1,6 @@
 """The cost model on offline plans: a small reference Pulumi program (one region, NAT, EKS
-control plane, optionally a g5.xlarge GPU pool) with hand-computed figures, the PR diff for
-an added pool, and the shipped stacks."""
+control plane, optionally a g5.xlarge GPU pool) with figures computed by hand from the
+fixture catalogue, the PR diff for an added pool, and the shipped stacks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-from llmops.cost import compare, compare_markdown, cost_section, estimate_plan
-from llmops.engine import plan
+from llmops.cost import compare, compare_markdown, estimate_plan
+from llmops.cost import cost_section as _cost_section
+from llmops.engine import PlanResult, plan
+from tests.support import fixture_prices
+
+
+def cost_section(result: PlanResult) -> dict[str, Any]:
+    return _cost_section(result, catalogue=fixture_prices())
 
 # Hand-computed (us-east-1 list prices, UsageConfig defaults):
 NAT_MIN = 730 * 0.045  # 32.85
@@ -26,7 +32,7 @@ def by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_reference_stack_with_spot_pool(reference_project: Any) -> None:
     result = plan("ref", reference_project(gpuPool=True))
-    estimate = estimate_plan(result)
+    estimate = estimate_plan(result, catalogue=fixture_prices())
     document = estimate.to_document()
     items = by_name(document)
     pool = items["a10g-nodepool"]
@@ -109,7 +115,7 @@ def _plan_as(reference_project: Any, stack: str, **config: Any) -> Any:
 
 
 def test_project_stack_uses_its_usage_section(dev_plan: Any) -> None:
-    estimate = estimate_plan(dev_plan)
+    estimate = estimate_plan(dev_plan, catalogue=fixture_prices())
     assert estimate.usage.gpu_utilization == 0.15
     assert estimate.usage.nat_data_gb_per_month == 50
     assert estimate.usage_source == "llmops:usage in Pulumi.dev.yaml"

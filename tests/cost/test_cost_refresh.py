@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from core.catalog.prices import default_path, load_prices
 from llmops.cli import app
 from llmops.cost.refresh import RefreshError, parse_price_record, refresh_catalogue
+from tests.support import FIXTURE_PRICES, fixture_prices
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -43,13 +44,15 @@ def test_parse_skips_windows_reservations_and_sql() -> None:
 
 @pytest.fixture()
 def catalogue_copy(tmp_path: Path) -> Path:
+    """A copy of the fixture catalogue (the refresh rewrites it)."""
     target = tmp_path / "prices.json"
-    shutil.copy(default_path(), target)
+    shutil.copy(FIXTURE_PRICES, target)
     return target
 
 
 def test_refresh_rewrites_prices_from_the_price_list_api(price_list_server: Any, catalogue_copy: Path) -> None:
     url, handler = price_list_server
+    packaged = default_path().read_bytes()
     report = refresh_catalogue(catalogue_copy, ["us-east-1", "eu-west-1"], endpoint_url=url, today=dt.date(2026, 12, 1))
     prices = load_prices(catalogue_copy)
     assert prices.on_demand_hourly("us-east-1", "p5.48xlarge") == 55.04
@@ -73,8 +76,9 @@ def test_refresh_rewrites_prices_from_the_price_list_api(price_list_server: Any,
     assert first == {"regionCode": "us-east-1", "operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
                      "capacitystatus": "Used", "licenseModel": "No License required"}
     assert any(b.get("NextToken") for b in bodies)
-    # the packaged catalogue is untouched
-    assert load_prices().on_demand_hourly("us-east-1", "p5.48xlarge") == 98.32
+    # neither the fixture nor the packaged catalogue is touched
+    assert fixture_prices().on_demand_hourly("us-east-1", "p5.48xlarge") == 98.32
+    assert default_path().read_bytes() == packaged
 
 
 def test_refresh_region_without_prices_is_an_error(price_list_server: Any, catalogue_copy: Path) -> None:

@@ -58,7 +58,7 @@ def test_valid_config_parses_with_defaults_and_derived_values() -> None:
     assert west.flow_logs.enabled and west.flow_logs.retention_days == 30
     pool = west.gpu_pools[0]
     assert pool.scale_to_zero is False  # derived from minNodes 1
-    assert pool.gpus_per_node == 1 and pool.max_gpus == 3
+    assert (pool.min_gpus_per_node, pool.max_gpus_per_node, pool.max_gpus) == (1, 1, 3)
     assert config.budget.thresholds_percent == [50, 80, 100]
     tags = config.cost_tags("dev", "llmops-platform")
     assert tags["Environment"] == "dev" and tags["CostCenter"] == "cc-1" and tags["Stack"] == "dev"
