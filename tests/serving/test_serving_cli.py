@@ -239,6 +239,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.postgres
 def test_stopping_serve_stops_the_embedded_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from serving import local
 
