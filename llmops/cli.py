@@ -25,7 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.cost": ("cost",),
     "llmops.commands.policy": ("policy",),
     "llmops.commands.capacity": ("capacity",),
-    "llmops.commands.serving": ("serve", "ingest", "ask", "serve-config", "keys"),
+    "llmops.commands.serving": ("serve", "ingest", "stats", "ask", "serve-config", "keys"),
     "llmops.commands.smoke": ("smoke",),
     "llmops.commands.eval": ("eval",),
     "llmops.commands.promote": ("promote", "release"),
