@@ -110,7 +110,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
 @given(config=valid_configs())
 def test_random_valid_configs_plan_with_one_network_per_region(tmp_path: Path, config: dict[str, Any]) -> None:
     result = plan("test", write_project(tmp_path / "valid", config=config))
-    vpcs = {r.region: r for r in result.resources if r.type == "aws:ec2/vpc:Vpc"}
+    vpcs = {r.region or "": r for r in result.resources if r.type == "aws:ec2/vpc:Vpc"}
     assert sorted(vpcs) == sorted(r["name"] for r in config["regions"])
     for region in config["regions"]:
         assert unwrap(vpcs[region["name"]].inputs)["cidrBlock"] == region["cidr"]
