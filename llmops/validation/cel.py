@@ -37,6 +37,8 @@ _STANDARD = frozenset(
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 _OLD_SELF = re.compile(r"\boldSelf\b")
+_SELF = re.compile(r"\bself\b")
+_SELF_FIELD = re.compile(r"\bself\.([A-Za-z_][A-Za-z0-9_]*)(\s*\()?")
 
 
 def _kubernetes_functions() -> dict[str, Callable[..., Any]]:
@@ -127,6 +129,22 @@ def missing_functions(rule: str) -> list[str]:
 
 
 @cache
+def self_fields(rule: str) -> frozenset[str] | None:
+    """The fields of ``self`` a rule reads, when it reads ``self`` only as ``self.<field>``
+    (``has(self.role) && ...``); None when it needs all of ``self`` (``self.all(...)``,
+    ``self[k]``, ``self == ...``)."""
+    text = _STRING_LITERAL.sub("''", rule)
+    fields: set[str] = set()
+    for match in _SELF_FIELD.finditer(text):
+        if match.group(2):  # a method called on self
+            return None
+        fields.add(match.group(1))
+    if len(_SELF.findall(text)) != len(_SELF_FIELD.findall(text)):
+        return None
+    return frozenset(fields)
+
+
+@cache
 def _program(rule: str) -> Any:
     missing = missing_functions(rule)
     if missing:
@@ -152,6 +170,9 @@ def evaluate(rule: str, value: Any, schema: Schema | None) -> Any:
     region) many times."""
     import celpy
 
+    fields = self_fields(rule)
+    if fields is not None and isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k in fields}  # same result, less to convert and key on
     key = (rule, id(schema), json.dumps(value, sort_keys=True))
     if key in _RESULTS:
         outcome = _RESULTS[key][1]

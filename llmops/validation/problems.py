@@ -5,8 +5,7 @@ text form)."""
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -74,20 +73,6 @@ class ValidationProblem:
         """``NodePool/gpu spec.limits`` (kind, object name and path)."""
         name = f"{self.kind}/{self.object_name}" if self.object_name else self.kind
         return f"{name} {self.path}" if self.path else name
-
-    def located(self, *, urn: str, resource_name: str) -> ValidationProblem:
-        """The same problem, attributed to a resource of a plan."""
-        return ValidationProblem(
-            kind=self.kind,
-            api_version=self.api_version,
-            object_name=self.object_name,
-            path=self.path,
-            message=self.message,
-            severity=self.severity,
-            urn=urn,
-            resource_name=resource_name,
-            schema=self.schema,
-        )
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -180,7 +165,3 @@ class ValidationReport:
             highlight=False,
         )
 
-
-def counted(kinds: Sequence[str]) -> dict[str, int]:
-    """Kinds -> how many of each."""
-    return dict(Counter(kinds))

@@ -214,3 +214,31 @@ def test_list_types_and_pruning_rules_on_small_schemas() -> None:
     value = {"ports": [{"port": 80}, {"port": 80}], "tags": ["a", "a"], "free": {"x": 1}, "strings": {"k": "v"}, "other": 1}
     assert [path for path, _ in list_type_findings(value, schema)] == [("ports", 1), ("tags", 1)]
     assert list(pruned_fields({"spec": value}, {"type": "object", "properties": {"spec": schema}})) == [("spec", "other")]
+
+
+def test_string_formats_the_api_server_checks() -> None:
+    from llmops.validation.structural import SchemaValidator
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "every": {"type": "string", "format": "duration"},
+            "net": {"type": "string", "format": "cidr"},
+            "count": {"type": "integer", "format": "int32"},
+        },
+    }
+    validator = SchemaValidator(schema)
+    good = {"when": "2026-11-30T12:00:00Z", "every": "1h30m", "net": "10.0.0.0/16", "count": 3}
+    assert list(validator.findings(good)) == []
+    bad = {"when": "yesterday", "every": "90 minutes", "net": "10.0.0.0/33", "count": 3}
+    assert sorted(path for path, _ in validator.findings(bad)) == [("every",), ("net",), ("when",)]
+
+
+def test_cel_results_are_keyed_on_the_fields_a_rule_reads() -> None:
+    from llmops.validation.cel import self_fields
+
+    assert self_fields("(has(self.role) && !has(self.instanceProfile)) || (!has(self.role) && has(self.instanceProfile))") == {"role", "instanceProfile"}
+    assert self_fields("self.amiSelectorTerms.exists(x, has(x.alias)) ? true : has(self.amiFamily)") == {"amiSelectorTerms", "amiFamily"}
+    for whole in ("self.all(x, x != '')", "self != ''", "self['a'] == 1", "self.size() > 0 && self.x == 1"):
+        assert self_fields(whole) is None, whole
