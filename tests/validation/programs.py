@@ -3,6 +3,8 @@ engine and the CLI."""
 
 from __future__ import annotations
 
+from components.versions import KARPENTER_VERSION
+
 HEADER = """
 import pulumi, pulumi_aws as aws, pulumi_kubernetes as k8s
 
@@ -28,13 +30,13 @@ def pool(name, **template_spec):
     )
 
 k8s.helm.v3.Release(
-    "karpenter", name="karpenter", chart="oci://public.ecr.aws/karpenter/karpenter", version="1.6.3",
+    "karpenter", name="karpenter", chart="oci://public.ecr.aws/karpenter/karpenter", version="KARPENTER_VERSION",
     namespace="kube-system", values={"settings": {"clusterName": "c"}, "replicas": 2}, opts=opts,
 )
 k8s.core.v1.Namespace("team", metadata={"name": "team"}, opts=opts)
 k8s.core.v1.Namespace("team-elsewhere", metadata={"name": "team"}, opts=pulumi.ResourceOptions(provider=other))
 pool("gpu")
-"""
+""".replace("KARPENTER_VERSION", KARPENTER_VERSION)
 
 VALID = HEADER
 """Valid objects on a 1.34 EKS cluster and on a cluster the plan knows nothing about."""

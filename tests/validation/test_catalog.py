@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.versions import CLUSTER_AUTOSCALER_VERSION, KARPENTER_VERSION
 from llmops.validation import helm, validate_helm_values
 from llmops.validation.catalog import SCHEMA_ROOT, catalog, choose_crd, scan
 
@@ -56,8 +57,8 @@ def test_the_packaged_catalogue() -> None:
     kinds = {kind for (_, kind) in found.crds}
     assert {"NodePool", "EC2NodeClass", "NodeClaim", "RayService", "RayCluster", "RayJob", "RayCronJob"} <= kinds
     assert {"ServiceMonitor", "PodMonitor", "PrometheusRule", "AlertmanagerConfig", "TargetGroupBinding", "IngressClassParams"} <= kinds
-    assert found.chart("karpenter", "v1.6.3") is not None
-    assert found.chart_versions("cluster-autoscaler") == ["9.50.1", "9.59.0"]
+    assert found.chart("karpenter", "v" + KARPENTER_VERSION) is not None
+    assert {CLUSTER_AUTOSCALER_VERSION, "9.59.0"} <= set(found.chart_versions("cluster-autoscaler"))
     plugin = found.chart("nvidia-device-plugin", "0.17.4")
     assert plugin is not None
     assert [(d.name, d.key, d.conditions) for d in plugin.dependencies] == [("node-feature-discovery", "nfd", ("nfd.enabled", "gfd.enabled"))]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from components.versions import KARPENTER_VERSION
 from llmops.validation import ValidationProblem, validate_object
 from llmops.validation.builtin import bundled_version
 from llmops.validation.structural import apply_defaults, list_type_findings, pruned_fields
@@ -39,7 +40,7 @@ def test_a_misspelled_node_pool_field_is_named_with_its_path(node_pool: dict[str
     pruned = by_path["spec.template.spec.requirments"]
     assert (pruned.kind, pruned.api_version, pruned.object_name) == ("NodePool", "karpenter.sh/v1", "a10g-spot")
     assert "silently drop (prune)" in pruned.message
-    assert pruned.schema == "karpenter-1.6.3/karpenter.sh_nodepools.yaml"
+    assert pruned.schema == f"karpenter-{KARPENTER_VERSION}/karpenter.sh_nodepools.yaml"
     assert by_path["spec.template.spec.requirements"].message == "Required value"
     assert str(pruned).startswith("NodePool/a10g-spot spec.template.spec.requirments: unknown field")
 
