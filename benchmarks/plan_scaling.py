@@ -1,5 +1,8 @@
 """Offline plan time, peak memory and resource count for 1, 3, 10 and 30 regions, beside
 the floor: a bare pulumi_aws script registering as many resources under the same SDK mocks.
+"full" is what `llmops plan` does by default: the plan, its cost estimate, both policy packs
+and the validation of every rendered Kubernetes object and Helm values (target: within 2.5x
+of the floor; "valid s" is the validation's share).
 
 Each measurement is a fresh Python process (imports included, as a user pays them), run
 REPEAT times; the median is reported. Usage: python benchmarks/plan_scaling.py [--repeat N]
@@ -30,6 +33,25 @@ result = plan(sys.argv[1], sys.argv[2])
 elapsed = time.perf_counter() - t0
 count = sum(1 for r in result.resources if r.type != "pulumi:pulumi:Stack")
 print(json.dumps({"seconds": elapsed, "resources": count,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+FULL_CHILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from llmops.engine import plan
+from llmops.cost import estimate_plan
+from llmops.policy import run_policies
+from llmops.validation import validate_plan
+result = plan(sys.argv[1], sys.argv[2])
+estimate_plan(result)
+run_policies(result)
+t1 = time.perf_counter()
+report = validate_plan(result)
+assert report.passed, [str(p) for p in report.errors]
+elapsed = time.perf_counter() - t0
+count = sum(1 for r in result.resources if r.type != "pulumi:pulumi:Stack")
+print(json.dumps({"seconds": elapsed, "resources": count, "validation": elapsed - (t1 - t0),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -97,6 +119,7 @@ def measure(code: str, *args: str, repeat: int) -> dict[str, float]:
         "seconds": statistics.median(r["seconds"] for r in runs),
         "resources": runs[0]["resources"],
         "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+        "validation": statistics.median(r.get("validation", 0.0) for r in runs),
     }
 
 
@@ -115,16 +138,23 @@ def main() -> None:
             (project / f"Pulumi.r{size}.yaml").write_text(yaml.safe_dump({"config": config_for(size)}))
             ours = measure(PLAN_CHILD, f"r{size}", str(project), repeat=args.repeat)
             floor = measure(FLOOR_CHILD, str(ours["resources"]), repeat=args.repeat)
-            rows.append((size, ours, floor))
-    print(f"{'regions':>7} {'resources':>9} {'plan s':>8} {'floor s':>8} {'ratio':>6} {'plan MiB':>9} {'floor MiB':>9} {'ms/res':>7}")
-    for size, ours, floor in rows:
+            full = measure(FULL_CHILD, f"r{size}", str(project), repeat=args.repeat)
+            rows.append((size, ours, floor, full))
+    print(
+        f"{'regions':>7} {'resources':>9} {'plan s':>8} {'floor s':>8} {'ratio':>6} {'full s':>7} {'valid s':>7} "
+        f"{'full/floor':>10} {'plan MiB':>9} {'floor MiB':>9} {'ms/res':>7}"
+    )
+    for size, ours, floor, full in rows:
         print(
             f"{size:>7} {ours['resources']:>9} {ours['seconds']:>8.2f} {floor['seconds']:>8.2f} "
-            f"{ours['seconds'] / floor['seconds']:>6.2f} {ours['peak_mib']:>9.0f} {floor['peak_mib']:>9.0f} "
+            f"{ours['seconds'] / floor['seconds']:>6.2f} {full['seconds']:>7.2f} {full['validation']:>7.2f} "
+            f"{full['seconds'] / floor['seconds']:>10.2f} {ours['peak_mib']:>9.0f} {floor['peak_mib']:>9.0f} "
             f"{1000 * ours['seconds'] / ours['resources']:>7.2f}"
         )
+    worst = max(full["seconds"] / floor["seconds"] for _, _, floor, full in rows)
+    print(f"full plan within 2.5x of the floor: {'met' if worst <= 2.5 else 'MISSED'} (worst {worst:.2f}x)")
     if len(rows) >= 2:
-        (s0, a, _), (s1, b, _) = rows[0], rows[-1]
+        (s0, a, _, _), (s1, b, _, _) = rows[0], rows[-1]
         per_region = (b["seconds"] - a["seconds"]) / (s1 - s0)
         print(f"marginal cost per region: {per_region:.3f} s ({(b['resources'] - a['resources']) / (s1 - s0):.0f} resources)")
     print(f"(median of {args.repeat} fresh processes each)")
