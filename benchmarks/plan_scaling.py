@@ -9,8 +9,9 @@ every registration. Three figures per size, each the median of REPEAT fresh proc
 
 - floor: the bare script;
 - engine: ``llmops.engine.plan`` (the program, the engine's mocks, recording, regions);
-- full: what ``llmops plan --json`` does: the engine, the plan document, the cost estimate
-  and the policy packs.
+- full: what ``llmops plan --json`` does: the engine, the plan document, the cost estimate,
+  the policy packs and the validation of every rendered Kubernetes object and Helm values
+  (its wall-time share is printed as "valid s").
 
 Wall and CPU time are both printed (CPU includes the policy packs' processes); on a
 machine shared with other work, CPU time is the figure that compares.
@@ -54,16 +55,22 @@ from llmops.cost import estimate_plan
 from llmops.engine import plan
 from llmops.engine.report import dumps, plan_document
 from llmops.policy import run_policies
+from llmops.validation import validate_plan
 result = plan(sys.argv[1], sys.argv[2])
 document = plan_document(result)
 document["cost"] = estimate_plan(result).to_document()
 document["policy"] = run_policies(result).to_document()
+t1 = time.perf_counter()
+validation = validate_plan(result)
+assert validation.passed, [str(p) for p in validation.errors]
+document["validation"] = validation.to_document()
+t2 = time.perf_counter()
 text = dumps(document)
 elapsed = time.perf_counter() - t0
 count = sum(1 for r in result.resources if r.type != "pulumi:pulumi:Stack")
 packs = resource.getrusage(resource.RUSAGE_CHILDREN)  # the policy packs run as their own processes
 cpu = time.process_time() - cpu0 + packs.ru_utime + packs.ru_stime
-print(json.dumps({"seconds": elapsed, "cpu": cpu, "resources": count,
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "resources": count, "validation": t2 - t1,
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -201,6 +208,7 @@ def measure(code: str, *args: str, repeat: int) -> dict[str, float]:
         "cpu": statistics.median(r["cpu"] for r in runs),
         "resources": runs[0]["resources"],
         "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+        "validation": statistics.median(r.get("validation", 0.0) for r in runs),
     }
 
 
@@ -228,13 +236,13 @@ def main() -> None:
     for figure, unit in (("seconds", "wall s"), ("cpu", "CPU s")):
         print(
             f"{'regions':>7} {'resources':>9} {'floor ' + unit:>12} {'engine':>7} {'ratio':>6} {'full':>7} {'ratio':>6}"
-            + (f" {'floor MiB':>9} {'engine MiB':>10} {'full MiB':>8}" if figure == "seconds" else "")
+            + (f" {'valid s':>7} {'floor MiB':>9} {'engine MiB':>10} {'full MiB':>8}" if figure == "seconds" else "")
         )
         for size, floor, engine, full in rows:
             print(
                 f"{size:>7} {engine['resources']:>9.0f} {floor[figure]:>12.2f} {engine[figure]:>7.2f} "
                 f"{engine[figure] / floor[figure]:>6.2f} {full[figure]:>7.2f} {full[figure] / floor[figure]:>6.2f}"
-                + (f" {floor['peak_mib']:>9.0f} {engine['peak_mib']:>10.0f} {full['peak_mib']:>8.0f}" if figure == "seconds" else "")
+                + (f" {full['validation']:>7.2f} {floor['peak_mib']:>9.0f} {engine['peak_mib']:>10.0f} {full['peak_mib']:>8.0f}" if figure == "seconds" else "")
             )
     if len(rows) >= 2:
         (s0, _, a, _), (s1, _, b, _) = rows[0], rows[-1]

@@ -55,9 +55,19 @@ def plan_command(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="On a program failure, also print its traceback.")] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Check every rendered Kubernetes object and Helm values against the schemas of the pinned versions "
+            "(exit 4 when the cluster would reject one).",
+        ),
+    ] = True,
 ) -> None:
     """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource,
-    its monthly cost and the policy violations. Exits 3 on any mandatory violation."""
+    its monthly cost, the policy violations and what the cluster would reject. Exits 3 on
+    any mandatory violation, else 4 when a rendered Kubernetes object or Helm value would be
+    rejected (or silently dropped)."""
     from rich.console import Console
 
     from llmops.engine import ProgramError, load_stack_references, plan
@@ -90,6 +100,12 @@ def plan_command(
 
         report = run_policies(result)
         document["policy"] = report.to_document()
+    validation = None
+    if validate:
+        from llmops.validation import validate_plan
+
+        validation = validate_plan(result)
+        document["validation"] = validation.to_document()
     text = dumps(document)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -114,10 +130,19 @@ def plan_command(
             render_summary(estimate, console)
         if report is not None:
             report.render(console)
+        if validation is not None:
+            validation.render(console)
         if out is not None:
             console.print(f"plan written to {out}")
+    if validation is not None and (as_json or output_format is PlanFormat.mermaid):
+        for problem in validation.errors:
+            typer.echo(f"rejected: {problem.resource_name}: {problem}", err=True)
     if report is not None and report.mandatory_count:
         raise typer.Exit(code=POLICY_VIOLATION_EXIT_CODE)
+    if validation is not None and not validation.passed:
+        from llmops.validation import VALIDATION_FAILED_EXIT_CODE
+
+        raise typer.Exit(code=VALIDATION_FAILED_EXIT_CODE)
 
 
 def register(app: typer.Typer) -> None:
