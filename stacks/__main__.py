@@ -12,11 +12,15 @@ import pulumi  # noqa: E402
 
 from stacks import config as stack_config  # noqa: E402
 from stacks.platform import build, stack_outputs  # noqa: E402
+from stacks.preflight import plan_warnings, today  # noqa: E402
 
 try:
     CONFIG = stack_config.from_pulumi()
 except stack_config.ConfigError as error:
     raise pulumi.RunError(str(error)) from None
+
+for warning in plan_warnings(CONFIG, today()):
+    pulumi.log.warn(warning)
 
 for key, value in stack_outputs(CONFIG, build(CONFIG, pulumi.get_stack(), pulumi.get_project())).items():
     pulumi.export(key, value)

@@ -174,15 +174,15 @@ class PlatformMocks(Mocks):
         token = args.token
         a = unwrap_secrets(args.args)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            from core import catalog
-
-            known = catalog.regions().get(region)
-            count = known.availability_zones if known is not None else 3
-            letters = "abcdef"[:count]
+            zones = [
+                (name, zone_id)
+                for name, zone_id in availability_zones(region)
+                if zone_id not in (a.get("excludeZoneIds") or []) and name not in (a.get("excludeNames") or [])
+            ]
             return {
-                "names": [f"{region}{c}" for c in letters],
-                "zoneIds": [f"{zone_id_prefix(region)}-az{i + 1}" for i in range(count)],
-                "groupNames": [region] * count,
+                "names": [name for name, _ in zones],
+                "zoneIds": [zone_id for _, zone_id in zones],
+                "groupNames": [region] * len(zones),
                 "id": region,
                 "state": a.get("state"),
             }, []
@@ -259,6 +259,23 @@ class _Ctx:
         return f"arn:{PARTITION}:{self.service}:{region}:{ACCOUNT_ID}:{resource or f'{self.kind.lower()}/{self.id}'}"
 
 
+RETIRED_ZONE_IDS = {"us-west-1": ("usw1-az2",), "ca-central-1": ("cac1-az3",)}
+"""Zone IDs AWS no longer offers to new accounts (their regions' catalogue count leaves
+them out): zone names map to the remaining IDs in order."""
+
+
+def availability_zones(region: str) -> list[tuple[str, str]]:
+    """(name, zone ID) of the zones the region offers an account: the catalogue's count, in
+    name order, with IDs in ID order skipping retired ones."""
+    from core import catalog
+
+    known = catalog.regions().get(region)
+    count = known.availability_zones if known is not None else 3
+    retired = RETIRED_ZONE_IDS.get(region, ())
+    ids = [zone_id for n in range(1, count + len(retired) + 1) if (zone_id := f"{zone_id_prefix(region)}-az{n}") not in retired]
+    return [(f"{region}{letter}", zone_id) for letter, zone_id in zip("abcdef", ids[:count], strict=False)]
+
+
 def zone_id_prefix(region: str) -> str:
     """``us-east-1`` -> ``use1``, the prefix of AWS availability-zone ids."""
     parts = region.split("-")
@@ -281,7 +298,8 @@ def _vpc(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
 
 def _subnet(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     az = str(inputs.get("availabilityZone") or f"{ctx.region}a")
-    return {"arn": ctx.arn(f"subnet/{ctx.id}"), "availabilityZoneId": f"{zone_id_prefix(ctx.region)}-az{ord(az[-1]) - 96}", "ownerId": ACCOUNT_ID}
+    ids = dict(availability_zones(ctx.region))
+    return {"arn": ctx.arn(f"subnet/{ctx.id}"), "availabilityZoneId": ids.get(az, f"{zone_id_prefix(ctx.region)}-az1"), "ownerId": ACCOUNT_ID}
 
 
 def _eip(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:

@@ -143,7 +143,7 @@ def test_default_security_group_is_emptied(dev_document: dict[str, Any]) -> None
 def test_every_regional_resource_uses_its_regions_explicit_provider(prod_document: dict[str, Any]) -> None:
     providers = {r["urn"]: r for r in prod_document["resources"] if r["type"] == "pulumi:providers:aws"}
     assert sorted(p["inputs"]["region"] for p in providers.values()) == ["eu-west-1", "us-east-1", "us-west-2"]
-    regional = [r for r in prod_document["resources"] if r["type"].startswith("aws:")]
+    regional = [r for r in prod_document["resources"] if r["type"].startswith("aws:") and not r["name"].startswith("account-")]
     assert regional
     for resource in regional:
         provider = providers[resource["provider"]]
@@ -186,6 +186,9 @@ def test_network_on_its_own_with_a_single_nat_and_no_flow_logs() -> None:
     assert len(private_routes) == 3 and {r.inputs["natGatewayId"] for r in private_routes} == {nat.id}
     assert not recorded.of_type("aws:ec2/flowLog:FlowLog") and not recorded.of_type("aws:cloudwatch/logGroup:LogGroup")
     outputs = recorded.outputs_of(recorded.one("llmops:network:Network"))
-    assert set(outputs) == {"vpcId", "privateSubnetIds", "publicSubnetIds", "availabilityZones", "natGatewayIds", "endpointSecurityGroupId"}
+    assert set(outputs) == {
+        "vpcId", "privateSubnetIds", "publicSubnetIds", "availabilityZones", "availabilityZoneIds", "natGatewayIds", "endpointSecurityGroupId",
+    }
     assert outputs["availabilityZones"] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert outputs["availabilityZoneIds"] == ["euw1-az1", "euw1-az2", "euw1-az3"]
     assert outputs["natGatewayIds"] == [nat.id]
