@@ -127,6 +127,26 @@ def capacity_requirements(instance_types: Sequence[str], capacity_type: Capacity
     ]
 
 
+def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, str] = GPU_TAINT) -> bool:
+    """Whether a pod with ``tolerations`` may run on a node tainted ``taint``, by the
+    Kubernetes rules: an empty key with ``Exists`` tolerates everything; otherwise the keys
+    match, the values match unless the operator is ``Exists`` (``Equal`` is the default), and
+    the toleration's effect is empty or the taint's."""
+    for toleration in tolerations:
+        operator = toleration.get("operator") or "Equal"
+        effect = toleration.get("effect") or ""
+        key = toleration.get("key") or ""
+        if effect and effect != taint.get("effect"):
+            continue
+        if not key and operator == "Exists":
+            return True
+        if key != taint.get("key"):
+            continue
+        if operator == "Exists" or str(toleration.get("value", "")) == str(taint.get("value", "")):
+            return True
+    return False
+
+
 def node_group_capacity_type(capacity_type: CapacityType) -> str:
     """The EKS ``capacityType`` of a node group bought as ``capacity_type``."""
     return "SPOT" if capacity_type == "spot" else "ON_DEMAND"

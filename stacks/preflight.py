@@ -93,3 +93,19 @@ def today() -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{TODAY_VARIABLE}={value!r} is not a date; use YYYY-MM-DD") from None
+
+
+ACCOUNT_SINGLETON_TYPES = ("aws:iam/serviceLinkedRole:ServiceLinkedRole",)
+"""Resource types of which an AWS account holds one (per identity): what only the stack that
+owns the account's singletons (``account.singletons``) may create."""
+
+
+def singleton_owners(configs: dict[str, PlatformConfig]) -> dict[str, list[str]]:
+    """Stacks by account id that own the account's account-wide resources (each account
+    needs at most one)."""
+    owners: dict[str, list[str]] = {}
+    for stack, config in sorted(configs.items()):
+        owners.setdefault(config.account.id, [])
+        if config.account.singletons:
+            owners[config.account.id].append(stack)
+    return owners

@@ -52,7 +52,7 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, tunn
     tunnel to the endpoint) and still checks the certificate against the endpoint's name."""
     server: dict[str, str] = {"server": endpoint, "certificate-authority-data": ca_data}
     if tunnel_port is not None:
-        host = urlsplit(endpoint).hostname or endpoint
+        host = urlsplit(endpoint).netloc.rsplit("@", 1)[-1].split(":", 1)[0] or endpoint
         server = {**server, "server": f"https://127.0.0.1:{tunnel_port}", "tls-server-name": host}
     return json.dumps(
         {
