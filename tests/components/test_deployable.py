@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components import versions
-from components.cluster.addons import device_plugin_values, dcgm_exporter_values
+from components.cluster.addons import dcgm_exporter_values, device_plugin_values
 from components.cluster.cluster import kubeconfig
 from core import gpu_pool
 from core.catalog import eks

@@ -223,7 +223,9 @@ def test_the_network_asks_for_zones_without_the_excluded_ids_and_builds_subnets_
     class ShuffledZones(PlatformMocks):
         """An account whose zone names map to other IDs than the offline engine's default."""
 
-        asked: dict[str, Any] = {}
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked: dict[str, Any] = {}
 
         def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
             if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":

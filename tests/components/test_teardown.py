@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from components.account import AccountBaseline, AccountBaselineArgs, spot_role_arn
-from components.cluster import ApiAccessArgs, EksClusterArgs, GpuCluster, GpuClusterArgs, GpuPoolArgs
+from components.cluster import (
+    ApiAccessArgs,
+    EksClusterArgs,
+    GpuCluster,
+    GpuClusterArgs,
+    GpuPoolArgs,
+)
 from components.network import Network, NetworkArgs
 from llmops.engine import load_project, load_stack_config, plan
 from llmops.engine.report import plan_document
@@ -79,7 +85,7 @@ def test_account_singletons_survive_the_destroy_of_their_stack() -> None:
     assert spot_role_arn("111122223333") == (
         "arn:aws:iam::111122223333:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"
     )
-    with pytest.raises(ValueError, match="AccountBaselineArgs.account_id"):
+    with pytest.raises(ValueError, match=r"AccountBaselineArgs\.account_id"):
         AccountBaselineArgs(account_id="1234").validate()
 
 
