@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from core.errors import LlmopsError
 
@@ -18,6 +19,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llmops.commands.policy",
     "llmops.commands.capacity",
     "llmops.commands.serving",
+    "llmops.commands.smoke",
+    "llmops.commands.eval",
+    "llmops.commands.promote",
+    "llmops.commands.deploy",
 )
 
 app = typer.Typer(
@@ -65,7 +70,7 @@ def main() -> None:
     try:
         app()
     except LlmopsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)
 
 

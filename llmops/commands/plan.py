@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from core.errors import POLICY_VIOLATION_EXIT_CODE, UsageError
+from llmops.report.mermaid import PlanFormat
 
 
 def default_program_dir() -> Path:
@@ -40,6 +41,9 @@ def plan_command(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Write a Markdown report (policy violations) for a PR comment to FILE.", dir_okay=False)
     ] = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="text: a tree by region and component; mermaid: Markdown diagrams of cost and resources.")
+    ] = PlanFormat.text,
 ) -> None:
     """Run the stack's Pulumi program offline (SDK mocks, no cloud) and show every resource,
     its monthly cost and the policy violations. Exits 3 on any mandatory violation."""
@@ -72,6 +76,8 @@ def plan_command(
         markdown.write_text(report.to_markdown(), encoding="utf-8")
     if as_json:
         typer.echo(text, nl=False)
+    elif output_format is PlanFormat.mermaid:
+        typer.echo(output_format.render(document), nl=False)
     else:
         console = Console()
         print_plan(result, console)

@@ -1,0 +1,1 @@
+"""Reports of plans for people: Mermaid diagrams (:mod:`llmops.report.mermaid`)."""
