@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llmops.commands.eval",
     "llmops.commands.promote",
     "llmops.commands.deploy",
+    "llmops.commands.doctor",
 )
 
 app = typer.Typer(
