@@ -219,6 +219,8 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "clusterEndpoint": r.cluster.endpoint,
                 "oidcIssuer": r.cluster.oidc_issuer,
                 "nodeRoleArns": r.cluster.node_role_arns,
+                # The SSM tunnel bastion deploys go through (deployFrom: ssmTunnel), else empty.
+                "apiBastionId": r.cluster.api_bastion_id,
             }
             for name, r in regions.items()
         },

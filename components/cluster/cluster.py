@@ -116,6 +116,7 @@ class _Created:
     provider: k8s.Provider
     node_role_arns: pulumi.Output[list[str]]
     system_nodes: aws.eks.NodeGroup
+    api_bastion_id: pulumi.Output[str]
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -128,6 +129,8 @@ class GpuCluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     node_role_arns: pulumi.Output[list[str]]
+    api_bastion_id: pulumi.Output[str]
+    """The SSM tunnel bastion's instance id (empty without one)."""
     k8s_provider: k8s.Provider
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -137,10 +140,12 @@ class GpuCluster(pulumi.ComponentResource):
             access = self._existing(name, args, args.cluster)
             provider = self._kubernetes_provider(name, access.kubeconfig, depends_on=[])
             node_role_arns: pulumi.Output[list[str]] = pulumi.Output.from_input([])
+            bastion_id: pulumi.Output[str] = pulumi.Output.from_input("")
             software_waits_for: list[pulumi.Resource] = []
         else:
             created = self._create(name, args, args.cluster)
             access, provider, node_role_arns = created.access, created.provider, created.node_role_arns
+            bastion_id = created.api_bastion_id
             software_waits_for = [created.system_nodes]
         GpuSoftware(
             f"{name}-gpu-software",
@@ -152,6 +157,7 @@ class GpuCluster(pulumi.ComponentResource):
         self.oidc_issuer = access.oidc_issuer
         self.kubeconfig = access.kubeconfig
         self.node_role_arns = node_role_arns
+        self.api_bastion_id = bastion_id
         self.k8s_provider = provider
         self.register_outputs(
             {
@@ -160,6 +166,7 @@ class GpuCluster(pulumi.ComponentResource):
                 "oidcIssuer": self.oidc_issuer,
                 "kubeconfig": self.kubeconfig,
                 "nodeRoleArns": self.node_role_arns,
+                "apiBastionId": self.api_bastion_id,
             }
         )
 
@@ -200,7 +207,7 @@ class GpuCluster(pulumi.ComponentResource):
         self._admin_entries(name, cluster, spec.admin_role_arns, "admin")
         if spec.access.ci_role_arn is not None:
             self._admin_entries(name, cluster, [spec.access.ci_role_arn], "ci")
-        self._api_paths(name, args, spec, cluster)
+        bastion = self._api_paths(name, args, spec, cluster)
 
         # Managed node groups get their access entry from EKS; Karpenter's nodes use a role of
         # their own with an explicit EC2_LINUX entry (one principal cannot have both).
@@ -303,7 +310,8 @@ class GpuCluster(pulumi.ComponentResource):
                 ),
                 opts=in_cluster,
             )
-        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system)
+        bastion_id = bastion.instance_id if bastion is not None else pulumi.Output.from_input("")
+        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system, bastion_id)
 
     def _control_plane(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs) -> aws.eks.Cluster:
         """The EKS cluster: private endpoint (public only to the listed ranges), Secrets
@@ -380,9 +388,9 @@ class GpuCluster(pulumi.ComponentResource):
         )
         return cluster
 
-    def _api_paths(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs, cluster: aws.eks.Cluster) -> None:
+    def _api_paths(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs, cluster: aws.eks.Cluster) -> ApiBastion | None:
         """The private ways deploys reach the API server: HTTPS from the runners' ranges
-        (each rule keyed by its range), and the tunnel bastion."""
+        (each rule keyed by its range), and the tunnel bastion (returned, when there is one)."""
         sg_id = cluster.vpc_config.cluster_security_group_id
         for cidr in spec.access.private_cidrs:
             aws.vpc.SecurityGroupIngressRule(
@@ -395,19 +403,20 @@ class GpuCluster(pulumi.ComponentResource):
                 cidr_ipv4=cidr,
                 opts=self._child(),
             )
-        if spec.access.ssm_bastion:
-            ApiBastion(
-                f"{name}-api-bastion",
-                ApiBastionArgs(
-                    cluster_name=args.cluster_name,
-                    vpc_id=cluster.vpc_config.vpc_id,
-                    subnet_ids=spec.private_subnet_ids,
-                    cluster_security_group_id=sg_id,
-                    tags=args.tags,
-                    launch_tags=args.launch_tags,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        if not spec.access.ssm_bastion:
+            return None
+        return ApiBastion(
+            f"{name}-api-bastion",
+            ApiBastionArgs(
+                cluster_name=args.cluster_name,
+                vpc_id=cluster.vpc_config.vpc_id,
+                subnet_ids=spec.private_subnet_ids,
+                cluster_security_group_id=sg_id,
+                tags=args.tags,
+                launch_tags=args.launch_tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _addon(
         self,

@@ -61,7 +61,7 @@ def test_the_cluster_obeys_the_knobs_it_is_given() -> None:
 
 def test_each_part_registers_exactly_its_outputs(created: Recorded[GpuCluster]) -> None:
     expected = {
-        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns"},
+        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns", "apiBastionId"},
         "llmops:cluster:Karpenter": {"nodeRoleArn", "interruptionQueueName", "nodePoolNames"},
         "llmops:cluster:GpuNodeGroup": {"nodeGroupName", "launchTemplateId"},
         "llmops:cluster:GpuSoftware": {"namespaces", "metricsPort"},

@@ -123,6 +123,9 @@ def test_staging_tunnels_through_a_bastion_with_no_way_in(staging_document: dict
     server = config["clusters"][0]["cluster"]
     assert server["server"] == "https://127.0.0.1:8443"
     assert server["tls-server-name"].endswith(".gr7.us-east-1.eks.amazonaws.com")
+    # the stack tells deploys which instance to tunnel through
+    bastion = next(r for r in staging_plan.resources if r.type == "aws:ec2/instance:Instance" and r.region == "us-east-1")
+    assert staging_document["outputs"]["regions"]["us-east-1"]["apiBastionId"] == bastion.id
 
 
 def test_a_tunnel_kubeconfig_keeps_checking_the_real_name() -> None:
