@@ -10,12 +10,12 @@ they are given the same date; the stack program passes today, tests pass a fixed
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
+
+from core.catalog import load_data
 
 SupportPhase = Literal["standard", "extended", "unsupported", "unreleased", "unknown"]
 """``standard``: AWS's standard support; ``extended``: the billed extended support
@@ -70,16 +70,10 @@ class SupportStatus:
         return f"Kubernetes {self.version} is not in the project's EKS version table ({known})"
 
 
-def _load(name: str) -> dict[str, Any]:
-    text = resources.files("core.catalog").joinpath("data", name).read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 @cache
 def eks_versions() -> dict[str, EksVersion]:
     """Every version in the table, oldest first."""
-    raw = _load("eks_versions.json")["versions"]
+    raw = load_data("eks_versions.json")["versions"]
     found = {
         version: EksVersion(
             version=version,
@@ -94,7 +88,7 @@ def eks_versions() -> dict[str, EksVersion]:
 
 def table_taken() -> date:
     """The day the version table was taken (refresh it when support phases move)."""
-    return date.fromisoformat(_load("eks_versions.json")["taken"])
+    return date.fromisoformat(load_data("eks_versions.json")["taken"])
 
 
 def _minor(version: str) -> tuple[int, ...]:
@@ -125,5 +119,5 @@ def newest_supported(day: date) -> str | None:
 def unsupported_zone_ids(region: str) -> tuple[str, ...]:
     """Zone IDs of ``region`` where EKS places no control plane (cluster subnets may not be
     there)."""
-    table: dict[str, list[str]] = _load("eks_zones.json")["unsupportedControlPlaneZoneIds"]
+    table: dict[str, list[str]] = load_data("eks_zones.json")["unsupportedControlPlaneZoneIds"]
     return tuple(table.get(region, ()))
