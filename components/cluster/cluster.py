@@ -204,10 +204,14 @@ class GpuCluster(pulumi.ComponentResource):
         addons = {
             addon: self._addon(name, cluster, spec, addon, depends_on=[]) for addon in versions.EKS_NODE_ADDONS
         }
-        self._admin_entries(name, cluster, spec.admin_role_arns, "admin")
+        # What deploys reach the API server through and are authorised by: the Kubernetes
+        # provider depends on all of it, so pulumi destroy removes every in-cluster resource
+        # before it takes any of it away.
+        deploy_paths: list[pulumi.Resource] = [*self._admin_entries(name, cluster, spec.admin_role_arns, "admin")]
         if spec.access.ci_role_arn is not None:
-            self._admin_entries(name, cluster, [spec.access.ci_role_arn], "ci")
-        bastion = self._api_paths(name, args, spec, cluster)
+            deploy_paths += self._admin_entries(name, cluster, [spec.access.ci_role_arn], "ci")
+        runner_rules, bastion = self._api_paths(name, args, spec, cluster)
+        deploy_paths += [*runner_rules, *([bastion] if bastion is not None else [])]
 
         # Managed node groups get their access entry from EKS; Karpenter's nodes use a role of
         # their own with an explicit EC2_LINUX entry (one principal cannot have both).
@@ -266,7 +270,7 @@ class GpuCluster(pulumi.ComponentResource):
                 )
             ),
         )
-        provider = self._kubernetes_provider(name, access.kubeconfig, depends_on=[system])
+        provider = self._kubernetes_provider(name, access.kubeconfig, depends_on=[system, *deploy_paths])
         in_cluster = pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider})
         controllers_wait_for = [system, addons["eks-pod-identity-agent"]]
 
@@ -388,11 +392,13 @@ class GpuCluster(pulumi.ComponentResource):
         )
         return cluster
 
-    def _api_paths(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs, cluster: aws.eks.Cluster) -> ApiBastion | None:
+    def _api_paths(
+        self, name: str, args: GpuClusterArgs, spec: EksClusterArgs, cluster: aws.eks.Cluster
+    ) -> tuple[list[aws.vpc.SecurityGroupIngressRule], ApiBastion | None]:
         """The private ways deploys reach the API server: HTTPS from the runners' ranges
-        (each rule keyed by its range), and the tunnel bastion (returned, when there is one)."""
+        (each rule keyed by its range), and the tunnel bastion when there is one."""
         sg_id = cluster.vpc_config.cluster_security_group_id
-        for cidr in spec.access.private_cidrs:
+        rules = [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-api-from-{_cidr_id(cidr)}",
                 security_group_id=sg_id,
@@ -403,9 +409,11 @@ class GpuCluster(pulumi.ComponentResource):
                 cidr_ipv4=cidr,
                 opts=self._child(),
             )
+            for cidr in spec.access.private_cidrs
+        ]
         if not spec.access.ssm_bastion:
-            return None
-        return ApiBastion(
+            return rules, None
+        return rules, ApiBastion(
             f"{name}-api-bastion",
             ApiBastionArgs(
                 cluster_name=args.cluster_name,

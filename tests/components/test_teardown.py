@@ -143,3 +143,21 @@ def test_log_groups_obey_the_retention_knob(retain: bool) -> None:
     assert kept == ({"use1-control-plane", "use1-flow-logs"} if retain else set())
     bastion = recorded.one("aws:ec2/instance:Instance")
     assert "ami" in bastion.ignore_changes  # a new AMI never replaces the bastion under an open tunnel
+
+
+def test_deploys_keep_their_path_and_rights_until_the_last_in_cluster_resource_is_gone(
+    prod_document: dict[str, Any], staging_plan: Any
+) -> None:
+    # pulumi destroy removes what depends on the Kubernetes provider first: every Helm release
+    # and custom resource goes while the runners' rule, the tunnel and the access entries stand
+    provider = next(r for r in prod_document["resources"] if r["name"] == "us-east-1-k8s")
+    needed = [
+        r["urn"] for r in prod_document["resources"]
+        if r["region"] == "us-east-1" and (r["name"].startswith("us-east-1-api-from-") or r["name"].startswith("us-east-1-ci-"))
+    ]
+    assert len(needed) == 3  # the runners' HTTPS rule, the CI role's entry and its policy association
+    assert set(needed) <= set(provider["dependencies"])
+    staging_provider = next(r for r in staging_plan.resources if r.name == "us-east-1-k8s")
+    bastion = next(r for r in staging_plan.resources if r.type == "aws:ec2/instance:Instance" and r.region == "us-east-1")
+    to_api = next(r for r in staging_plan.resources if r.name == "us-east-1-api-bastion-to-api")
+    assert {bastion.urn, to_api.urn} <= set(staging_provider.dependencies)
