@@ -11,7 +11,7 @@ environment means for them (:data:`PROFILES`); each component validates its own 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -26,12 +26,29 @@ from components.cluster import (
     GpuPoolArgs,
     SystemNodesArgs,
 )
+from components.data import (
+    Access,
+    AuroraArgs,
+    Cache,
+    CacheArgs,
+    DocumentStore,
+    DocumentStoreArgs,
+    GcsStoreArgs,
+    GlobalPrimary,
+    GlobalSecondary,
+    OpenSearchArgs,
+    Placement,
+    ReplicationTarget,
+    VectorStore,
+    VectorStoreArgs,
+)
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
 from core.catalog import eks
 from stacks.config import (
     ClusterAccessConfig,
     ClusterConfig,
+    DataConfig,
     Environment,
     GpuPoolConfig,
     PlatformConfig,
@@ -50,23 +67,71 @@ class EnvironmentProfile:
     """Karpenter controller replicas (one is enough where an outage only delays scaling)."""
     consolidate_after: str
     """How long a Karpenter GPU node stays empty or underused before it goes."""
-    retain_data: bool
-    """What ``pulumi destroy`` does with what holds data. True: log groups (audit trail) are
-    kept and data stores are protected (``retain_on_delete``/``protect``, no
-    ``force_destroy``); False: everything goes, buckets and repositories emptied first
-    (``force_destroy``), so a destroyed stack leaves nothing that bills."""
-
-    @property
-    def force_destroy(self) -> bool:
-        """Empty buckets and repositories on destroy (components' ``force_destroy``)."""
-        return not self.retain_data
+    retain_logs: bool
+    """Keep the control-plane and flow-log groups when the stack is destroyed (the audit
+    trail outlives the stack); elsewhere they go with it. The data stores' own teardown
+    (emptied buckets, final snapshots) is :data:`DATA_PROFILES`'."""
 
 
 PROFILES: dict[Environment, EnvironmentProfile] = {
-    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m", retain_data=False),
-    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m", retain_data=False),
-    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_data=True),
+    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m", retain_logs=False),
+    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m", retain_logs=False),
+    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_logs=True),
 }
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What an environment decides for the data plane (the composition's choices; the stack
+    file does not set them). Deletion protection follows :attr:`EnvironmentProfile.deletion_protection`."""
+
+    backup_retention_days: int
+    """Days of Aurora automated backups."""
+    final_snapshot: bool
+    """Snapshot the Aurora cluster when it is deleted."""
+    vector_store_readers: int
+    """Aurora reader instances besides the writer (a failover target in another zone)."""
+    search_standby_replicas: bool
+    """OpenSearch Serverless standby replicas in another zone."""
+    cache_replicas: int
+    """Replicas of node-based caches (the replication-group mode, the GCS Redis): >= 1 turns
+    on automatic failover and Multi-AZ."""
+    cache_snapshot_retention_days: int
+    """Days of daily cache snapshots (0: none)."""
+    force_destroy_documents: bool
+    """Empty the document bucket when the stack is destroyed."""
+    document_access_log_days: int
+    """Days of S3 server access logs of the document bucket (0: none)."""
+    log_retention_days: int
+    """Retention of the database's exported engine log."""
+
+
+DATA_PROFILES: dict[Environment, DataProfile] = {
+    "dev": DataProfile(
+        backup_retention_days=1, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=0, cache_snapshot_retention_days=0, force_destroy_documents=True, document_access_log_days=0,
+        log_retention_days=14,
+    ),
+    "staging": DataProfile(
+        backup_retention_days=7, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=1, cache_snapshot_retention_days=1, force_destroy_documents=False, document_access_log_days=30,
+        log_retention_days=30,
+    ),
+    "prod": DataProfile(
+        backup_retention_days=14, final_snapshot=True, vector_store_readers=1, search_standby_replicas=True,
+        cache_replicas=1, cache_snapshot_retention_days=14, force_destroy_documents=False, document_access_log_days=90,
+        log_retention_days=90,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """A region's data stores."""
+
+    vector_store: VectorStore
+    cache: Cache
+    documents: DocumentStore
 
 
 @dataclass
@@ -78,6 +143,8 @@ class RegionalPlatform:
     network: Network | None
     """None when the region brings its own cluster (and so its own VPC)."""
     cluster: GpuCluster
+    data: DataPlane | None = None
+    """None when the data plane is off or the region brings its own cluster."""
 
 
 def region_provider(region: RegionConfig, tags: dict[str, str], account_id: str) -> aws.Provider:
@@ -132,7 +199,7 @@ def cluster_args(
         creator_admin=cluster.creator_admin,
         admin_role_arns=tuple(cluster.admin_role_arns),
         log_retention_days=cluster.log_retention_days,
-        retain_logs=profile.retain_data,
+        retain_logs=profile.retain_logs,
         deletion_protection=profile.deletion_protection,
         system_nodes=SystemNodesArgs(
             instance_types=tuple(system.instance_types),
@@ -167,7 +234,7 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
             flow_log_traffic_type=region.flow_logs.traffic_type,
             excluded_zone_ids=eks.unsupported_zone_ids(region.name),
             account_id=config.account.id,
-            retain_logs=profile.retain_data,
+            retain_logs=profile.retain_logs,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
@@ -194,7 +261,178 @@ def build(config: PlatformConfig, stack: str, project: str) -> dict[str, Regiona
             AccountBaselineArgs(account_id=config.account.id),
             opts=pulumi.ResourceOptions(providers=[regions[config.home_region].provider]),
         )
-    return regions
+    planes = build_data_planes(config, regions, stack, project)
+    return {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
+
+
+# --------------------------------------------------------------------------- data plane
+
+
+def node_security_group_id(platform: RegionalPlatform) -> pulumi.Output[str]:
+    """The security group the region's nodes run with: the EKS cluster security group, which
+    managed node groups get and Karpenter's node class selects (by its discovery tag). Read
+    from the cluster once it exists (the lookup waits for it)."""
+    found = aws.eks.get_cluster_output(name=platform.cluster.cluster_name, opts=pulumi.InvokeOutputOptions(provider=platform.provider))
+    return found.vpc_config.cluster_security_group_id
+
+
+def vector_store_args(
+    data: DataConfig, profile: EnvironmentProfile, data_profile: DataProfile, role: GlobalPrimary | GlobalSecondary | None
+) -> AuroraArgs | OpenSearchArgs:
+    """The vector store's engine settings."""
+    if data.vector_store_engine == "opensearch-serverless":
+        return OpenSearchArgs(standby_replicas=data_profile.search_standby_replicas)
+    return AuroraArgs(
+        min_acu=data.min_acu,
+        max_acu=data.max_acu,
+        auto_pause_seconds=data.auto_pause_minutes * 60,
+        readers=data_profile.vector_store_readers,
+        backup_retention_days=data_profile.backup_retention_days,
+        deletion_protection=profile.deletion_protection,
+        final_snapshot=data_profile.final_snapshot,
+        log_retention_days=data_profile.log_retention_days,
+        global_database=role,
+    )
+
+
+def cache_args(data: DataConfig, data_profile: DataProfile, region: str, identifier: str, placement: Placement) -> CacheArgs:
+    """The region's cache, and the GCS fault-tolerance Redis when it is on."""
+    gcs = data.gcs_fault_tolerance
+    return CacheArgs(
+        region=region,
+        identifier=identifier,
+        placement=placement,
+        engine=data.cache_engine,
+        mode=data.cache.mode,
+        max_data_gb=data.cache.max_data_gb,
+        max_ecpu_per_second=data.cache.max_ecpu_per_second,
+        node_type=data.cache.node_type,
+        replicas=data_profile.cache_replicas,
+        snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+        gcs=GcsStoreArgs(
+            node_type=gcs.node_type,
+            replicas=data_profile.cache_replicas,
+            snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+            auth_token_version=gcs.auth_token_version,
+        )
+        if gcs.enabled
+        else None,
+    )
+
+
+def build_data_plane(config: PlatformConfig, platform: RegionalPlatform, home: DataPlane | None, stack: str, project: str) -> DataPlane:
+    """One region's vector store, cache and document bucket, in its private subnets, open to
+    its cluster's nodes. The serving plane attaches the stores' access policies to its role
+    (their ARNs are outputs); until then no role may use them."""
+    assert platform.network is not None
+    region = platform.region
+    data = config.data
+    profile, data_profile = PROFILES[config.environment], DATA_PROFILES[config.environment]
+    identifier = cluster_name(project, stack, region)
+    placement = Placement(
+        vpc_id=platform.network.vpc_id,
+        subnet_ids=platform.network.private_subnet_ids,
+        client_security_group_ids={"nodes": node_security_group_id(platform)},
+    )
+    opts = pulumi.ResourceOptions(providers=[platform.provider])
+    role: GlobalPrimary | GlobalSecondary | None = None
+    if data.global_database:
+        role = (
+            home.vector_store.secondary()
+            if home is not None
+            else GlobalPrimary(global_cluster_identifier=f"{project.removesuffix('-platform')}-{stack}-vectors")
+        )
+    vector_store = VectorStore(
+        f"{region}-vectors",
+        VectorStoreArgs(
+            region=region,
+            identifier=identifier,
+            placement=placement,
+            engine=vector_store_args(data, profile, data_profile, role),
+            access=Access(),
+        ),
+        opts=opts,
+    )
+    cache = Cache(f"{region}-cache", cache_args(data, data_profile, region, identifier, placement), opts=opts)
+    target = None
+    if data.documents.replicate_to_home and home is not None:
+        target = ReplicationTarget(
+            region=config.home_region,
+            bucket_arn=home.documents.bucket_arn,
+            kms_key_arn=home.documents.kms_key_arn,
+            depends_on=[home.documents],
+        )
+    documents = DocumentStore(
+        f"{region}-documents",
+        DocumentStoreArgs(
+            region=region,
+            identifier=identifier,
+            noncurrent_version_days=data.documents.noncurrent_version_days,
+            force_destroy=data_profile.force_destroy_documents,
+            access_log_days=data_profile.document_access_log_days,
+            replicate_to=target,
+        ),
+        opts=opts,
+    )
+    return DataPlane(vector_store=vector_store, cache=cache, documents=documents)
+
+
+def build_data_planes(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, DataPlane]:
+    """The data plane of every region whose network the platform creates, the home region's
+    first (secondaries of a global database and document replication point at it)."""
+    planes: dict[str, DataPlane] = {}
+    if not config.data.enabled:
+        return planes
+    for name in sorted(regions, key=lambda n: n != config.home_region):
+        platform = regions[name]
+        if platform.network is not None:
+            home = planes.get(config.home_region) if name != config.home_region else None
+            planes[name] = build_data_plane(config, platform, home, stack, project)
+    return planes
+
+
+def data_outputs(plane: DataPlane) -> dict[str, object]:
+    """What the serving plane, the migrations and operators need of a region's data stores
+    (secret ARNs, never secrets)."""
+    v, c, d = plane.vector_store, plane.cache, plane.documents
+    return {
+        "vectorStore": {
+            "engine": v.engine,
+            "endpoint": v.endpoint,
+            "readerEndpoint": v.reader_endpoint,
+            "port": v.port,
+            "databaseName": v.database_name,
+            "masterSecretArn": v.master_secret_arn,
+            "iamDbUser": v.iam_db_user,
+            "securityGroupId": v.security_group_id,
+            "kmsKeyArn": v.kms_key_arn,
+            "accessPolicyArn": v.access_policy_arn,
+            "adminPolicyArn": v.admin_policy_arn,
+            "globalClusterId": v.global_cluster_id,
+            "collectionArn": v.collection_arn,
+        },
+        "cache": {
+            "engine": c.engine,
+            "mode": c.mode,
+            "endpoint": c.endpoint,
+            "readerEndpoint": c.reader_endpoint,
+            "port": c.port,
+            "tls": c.tls,
+            "auth": c.auth,
+            "userName": c.user_name,
+            "securityGroupId": c.security_group_id,
+            "accessPolicyArn": c.access_policy_arn,
+            "gcsEndpoint": c.gcs_endpoint,
+            "gcsPort": c.gcs_port,
+            "gcsAuthSecretArn": c.gcs_auth_secret_arn,
+        },
+        "documents": {
+            "bucketName": d.bucket_name,
+            "bucketArn": d.bucket_arn,
+            "kmsKeyArn": d.kms_key_arn,
+            "accessPolicyArn": d.access_policy_arn,
+        },
+    }
 
 
 def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) -> dict[str, object]:
@@ -221,6 +459,7 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "nodeRoleArns": r.cluster.node_role_arns,
                 # The SSM tunnel bastion deploys go through (deployFrom: ssmTunnel), else empty.
                 "apiBastionId": r.cluster.api_bastion_id,
+                **({"data": data_outputs(r.data)} if r.data else {}),
             }
             for name, r in regions.items()
         },

@@ -108,6 +108,7 @@ class ApiBastion(pulumi.ComponentResource):
             vpc_security_group_ids=[group.id],
             iam_instance_profile=profile.name,
             associate_public_ip_address=False,
+            monitoring=True,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
             ),

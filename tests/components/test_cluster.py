@@ -44,7 +44,7 @@ def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_doc
     # the in-cluster parts can be installed.
     assert inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
-    key = one(dev_document, "aws:kms/key:Key")
+    key = one(dev_document, "aws:kms/key:Key", "-secrets")
     assert key["inputs"]["enableKeyRotation"] is True
     assert inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
     assert key["urn"] in cluster["dependencies"]

@@ -24,7 +24,7 @@ from components.network import Network, NetworkArgs
 from llmops.engine import load_project, load_stack_config, plan
 from llmops.engine.report import plan_document
 from stacks.config import namespace_values, parse
-from stacks.platform import PROFILES
+from stacks.platform import DATA_PROFILES, PROFILES
 from stacks.preflight import ACCOUNT_SINGLETON_TYPES, singleton_owners
 from tests.harness import aws_provider, run
 from tests.support import REPO, of_type, write_project
@@ -109,10 +109,12 @@ def test_destroy_removes_node_pools_before_the_controller_and_the_node_class_bef
 
 
 def test_environments_decide_what_destroy_keeps() -> None:
-    assert {env: (p.retain_data, p.force_destroy) for env, p in PROFILES.items()} == {
-        "dev": (False, True),
-        "staging": (False, True),
-        "prod": (True, False),
+    # logs outlive prod; only dev empties its document bucket on destroy (elsewhere a
+    # non-empty bucket stops the destroy), and prod's cluster is deletion-protected
+    assert {env: (p.retain_logs, DATA_PROFILES[env].force_destroy_documents, p.deletion_protection) for env, p in PROFILES.items()} == {
+        "dev": (False, True, False),
+        "staging": (False, False, False),
+        "prod": (True, False, True),
     }
 
 
@@ -151,12 +153,12 @@ def test_deploys_keep_their_path_and_rights_until_the_last_in_cluster_resource_i
     # pulumi destroy removes what depends on the Kubernetes provider first: every Helm release
     # and custom resource goes while the runners' rule, the tunnel and the access entries stand
     provider = next(r for r in prod_document["resources"] if r["name"] == "us-east-1-k8s")
-    needed = [
-        r["urn"] for r in prod_document["resources"]
-        if r["region"] == "us-east-1" and (r["name"].startswith("us-east-1-api-from-") or r["name"].startswith("us-east-1-ci-"))
-    ]
-    assert len(needed) == 3  # the runners' HTTPS rule, the CI role's entry and its policy association
-    assert set(needed) <= set(provider["dependencies"])
+    rule = next(r for r in prod_document["resources"] if r["name"].startswith("us-east-1-api-from-"))
+    ci = [r for r in prod_document["resources"] if r["name"].startswith("us-east-1-ci-")]
+    association = next(r for r in ci if r["type"] == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    entry = next(r for r in ci if r["type"] == "aws:eks/accessEntry:AccessEntry")
+    assert {rule["urn"], association["urn"]} <= set(provider["dependencies"])
+    assert entry["urn"] in association["dependencies"]  # the entry goes after its association
     staging_provider = next(r for r in staging_plan.resources if r.name == "us-east-1-k8s")
     bastion = next(r for r in staging_plan.resources if r.type == "aws:ec2/instance:Instance" and r.region == "us-east-1")
     to_api = next(r for r in staging_plan.resources if r.name == "us-east-1-api-bastion-to-api")
