@@ -136,6 +136,8 @@ config:
       cluster:
         access: {mode: private, deployFrom: vpcRunner, runnerCidrs: [10.100.0.0/24]}
       azCount: 3
+      flowLogs:
+        retentionDays: 90   # the prod security config keeps logs 90 days or more
       gpuPools:
         - name: l40s-base
           instanceTypes: [g6e.2xlarge]

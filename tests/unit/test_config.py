@@ -135,6 +135,9 @@ CASES = [
     ("missing account", _delete(["account"]), "llmops:account", "is required"),
     ("account id not 12 digits", _set(["account", "id"], 12345678901), "llmops:account.id", "not an AWS account id (12 digits)"),
     ("GPU type as a system node", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["g5.xlarge"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("accelerated type the catalogue has no specifications for as a system node", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["g7e.2xlarge"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("typo in a system node type", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["m7i.larg"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "did you mean m7i.large"),
+    ("real EC2 type without GPU specifications in a GPU pool", _set([*POOL, "instanceTypes"], ["g7e.2xlarge"]), "llmops:regions[1].gpuPools[0].instanceTypes[0]", "no specifications for (GPU model and count, memory)"),
     ("maxAcu below minAcu", _set(["data"], {"minAcu": 4, "maxAcu": 2}), "llmops:data.maxAcu", "must be >= minAcu (4)"),
 ]
 
@@ -220,3 +223,10 @@ def test_structured_values_arrive_as_json_text_like_pulumi_passes_them() -> None
     config = parse(namespace_values(raw))
     assert config.budget.monthly_usd == 2000.0
     assert [r.name for r in config.regions] == ["us-east-1", "us-west-2"]
+
+
+def test_a_real_cpu_type_the_catalogue_has_no_specifications_for_is_a_valid_system_node() -> None:
+    config = valid_config()
+    config["regions"][0]["cluster"]["systemNodes"] = {"instanceTypes": ["x8g.large", "m7i.large"]}
+    parsed = parse(config)
+    assert parsed.regions[0].cluster.system_nodes.instance_types == ["x8g.large", "m7i.large"]
