@@ -132,7 +132,6 @@ config:
   llmops:regions:
     - name: us-east-1
       cidr: 10.30.0.0/16
-      flowLogs: {retentionDays: 90}   # prod keeps network logs 90 days (log-group-retention)
       cluster:
         access: {mode: private, deployFrom: vpcRunner, runnerCidrs: [10.100.0.0/24]}
       azCount: 3
