@@ -1,5 +1,7 @@
 """Program entry: what ``pulumi up`` (and the offline engine) runs. Validates the stack
-config before any resource exists, composes the platform, exports its outputs."""
+config before any resource exists, warns about what today's calendar says of it (a
+Kubernetes version out of standard support, :mod:`stacks.preflight`), composes the
+platform, exports its outputs."""
 
 import sys
 from pathlib import Path
