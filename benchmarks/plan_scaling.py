@@ -179,6 +179,7 @@ def config_for(region_count: int) -> dict[str, object]:
             "cidr": f"10.{i}.0.0/16",
             "azCount": 2,
             "natGateways": "single",
+            "cluster": {"access": {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]}},
             "gpuPools": [{"name": "gpu", "instanceTypes": ["g5.xlarge"], "capacityType": "spot", "minNodes": 0, "maxNodes": 2}],
         }
         for i, name in enumerate(names)
@@ -188,6 +189,7 @@ def config_for(region_count: int) -> dict[str, object]:
         "llmops:environment": "dev",
         "llmops:owner": "bench",
         "llmops:costCenter": "cc-bench",
+        "llmops:account": {"id": "123456789012", "singletons": True},
         "llmops:homeRegion": names[0],
         "llmops:regions": regions,
         "llmops:budget": {"monthlyUsd": 100000, "alertEmails": ["bench@example.com"]},

@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.eval": ("eval",),
     "llmops.commands.promote": ("promote", "release"),
     "llmops.commands.deploy": ("deploy",),
+    "llmops.commands.doctor": ("doctor",),
 }
 HELP = "Plan, price, check and run the llmops platform (offline by default: no cloud needed)."
 

@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from core import catalog, gpu_pool
+from core.catalog import eks
 from core.literals import CONFIG_NAMESPACE as NAMESPACE
 from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
 from core.problems import ConfigError as _BaseConfigError
@@ -56,6 +57,7 @@ CapacityType = Literal["spot", "on-demand"]
 NatMode = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "ssm", "secretsmanager"]
 DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = ("ecr.api", "ecr.dkr", "sts")
+DEFAULT_KUBERNETES_VERSION = "1.35"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -259,23 +261,152 @@ class ExistingClusterConfig(_Model):
         return value
 
 
+AccessMode = Literal["publicRestricted", "private"]
+DeployFrom = Literal["vpcRunner", "ssmTunnel"]
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_BROADEST_DEPLOYER_PREFIX = 8
+"""A deployer range broader than this (fewer prefix bits) covers a large share of the
+internet; list the ranges deploys really come from."""
+
+
+_DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+"""RFC 5737 ranges: placeholders in examples (routed nowhere, so ``llmops doctor`` reports
+that a deployer in them has no path)."""
+
+
+def _public(block: ipaddress.IPv4Network) -> bool:
+    return block.is_global or any(block.subnet_of(doc) for doc in _DOCUMENTATION_RANGES)
+
+
+def _ipv4_block(cidr: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        raise ValueError(f"'{cidr}' is not an IPv4 CIDR block (EKS takes IPv4 only); use e.g. 203.0.113.0/24") from None
+
+
+def _check_role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"'{value}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
+    return value
+
+
+class ClusterAccessConfig(_Model):
+    """How the identities that deploy (a laptop, a CI runner) reach the cluster's API server.
+
+    Every Kubernetes resource of the stack (Helm releases, namespaces, Karpenter NodePools)
+    is created through the API server, so a deploy needs a network path to it:
+
+    * ``publicRestricted``: the public endpoint, open only to ``deployerCidrs`` (the
+      egress ranges of the office, VPN or CI runners), plus the private endpoint for nodes;
+    * ``private``: no public endpoint; the deploy runs inside the VPC's reach
+      (``deployFrom: vpcRunner``, a runner in ``runnerCidrs``, i.e. this VPC or a network
+      peered with it) or through an SSM port-forwarding tunnel to a bastion the stack
+      creates (``deployFrom: ssmTunnel``; see docs/deploying.md).
+    """
+
+    mode: AccessMode
+    """``publicRestricted`` or ``private`` (see above)."""
+    deployer_cidrs: list[str] = Field(default_factory=list, validate_default=True)
+    """publicRestricted: public IPv4 ranges allowed to the public endpoint. 0.0.0.0/0 and
+    ranges that together cover the internet are refused."""
+    deploy_from: DeployFrom | None = Field(default=None, validate_default=True)
+    """private: ``vpcRunner`` (the deploy runs on a runner inside the VPC or a network
+    peered with it) or ``ssmTunnel`` (through an SSM-managed bastion, no inbound ports)."""
+    runner_cidrs: list[str] = Field(default_factory=list, validate_default=True)
+    """vpcRunner: private IPv4 ranges the runners deploy from (this VPC's range, or a
+    peered/transit network's); the cluster security group admits HTTPS from them."""
+    tunnel_local_port: int = Field(default=8443, ge=1024, le=65535)
+    """ssmTunnel: the local port the tunnel listens on; the stack's kubeconfig points at
+    https://127.0.0.1:<port> and checks the API server's certificate by its real name."""
+    ci_role_arn: str | None = Field(default=None, validate_default=True)
+    """The IAM role CI deploys with; it gets its own cluster-admin access entry."""
+
+    @field_validator("deployer_cidrs")
+    @classmethod
+    def _deployer_cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        mode = info.data.get("mode")
+        if mode == "private" and value:
+            raise ValueError("only a publicRestricted endpoint has deployer CIDRs; remove them, or set mode: publicRestricted")
+        if mode == "publicRestricted" and not value:
+            raise ValueError(
+                "mode publicRestricted needs the public ranges deploys come from (office, VPN or CI egress), "
+                "e.g. [203.0.113.0/24]; or set mode: private with deployFrom"
+            )
+        blocks = [_ipv4_block(cidr) for cidr in value]
+        for cidr, block in zip(value, blocks, strict=True):
+            if block.prefixlen == 0:
+                raise ValueError("0.0.0.0/0 opens the API server to the internet; list your office, VPN or CI egress ranges")
+            if not _public(block):
+                raise ValueError(
+                    f"{cidr} is not a public range, and only public addresses reach a public endpoint; "
+                    "for deploys from inside the network use mode: private with deployFrom: vpcRunner"
+                )
+            if block.prefixlen < _BROADEST_DEPLOYER_PREFIX:
+                raise ValueError(
+                    f"{cidr} covers a large part of the internet; list the narrower ranges deploys come from "
+                    f"(/{_BROADEST_DEPLOYER_PREFIX} or longer)"
+                )
+        if ipaddress.IPv4Network("0.0.0.0/0") in list(ipaddress.collapse_addresses(blocks)):
+            raise ValueError("these ranges together cover the whole internet; list the ranges deploys come from")
+        return value
+
+    @field_validator("deploy_from")
+    @classmethod
+    def _deploy_from(cls, value: DeployFrom | None, info: ValidationInfo) -> DeployFrom | None:
+        mode = info.data.get("mode")
+        if mode == "private" and value is None:
+            raise ValueError(
+                "a private endpoint needs a path for the deploy: vpcRunner (a runner inside the VPC or a peered "
+                "network, listed in runnerCidrs) or ssmTunnel (an SSM port-forwarding tunnel through a bastion the "
+                "stack creates)"
+            )
+        if mode == "publicRestricted" and value is not None:
+            raise ValueError("deployFrom applies to mode: private; remove it, or set mode: private")
+        return value
+
+    @field_validator("runner_cidrs")
+    @classmethod
+    def _runner_cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        deploy_from = info.data.get("deploy_from")
+        if deploy_from == "vpcRunner" and not value:
+            raise ValueError(
+                "deployFrom vpcRunner needs the private ranges the runners deploy from (this VPC's range or a "
+                "peered network's), e.g. [10.100.0.0/24]"
+            )
+        if deploy_from != "vpcRunner" and value:
+            raise ValueError("runnerCidrs apply to deployFrom: vpcRunner; remove them")
+        for cidr in value:
+            if not _ipv4_block(cidr).is_private:
+                raise ValueError(f"{cidr} is not a private range; runners reach the private endpoint from inside the network")
+        return value
+
+    @field_validator("ci_role_arn")
+    @classmethod
+    def _ci_role(cls, value: str | None) -> str | None:
+        return None if value is None else _check_role_arn(value)
+
+
 class ClusterConfig(_Model):
     """The region's EKS cluster."""
 
-    kubernetes_version: str = "1.33"
-    """EKS Kubernetes version (``1.x``); upgrade deliberately, one minor version at a time."""
-    endpoint_public_access: bool = False
-    """Expose the API server publicly. Off by default: the endpoint is private to the VPC."""
-    public_access_cidrs: list[str] = Field(default_factory=list, validate_default=True)
-    """Allow-list for the public endpoint (required when endpointPublicAccess is true; 0.0.0.0/0 is refused)."""
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    """EKS Kubernetes version (``1.x``, quoted in YAML), one of the project's EKS version
+    table (``core/catalog/data/eks_versions.json``); upgrade one minor version at a time.
+    Plans warn when it is out of standard support; ``llmops doctor`` fails."""
+    access: ClusterAccessConfig | None = None
+    """How deploys reach the API server (required for a created cluster)."""
     capacity_provider: Literal["karpenter", "managedNodeGroups"] = "karpenter"
-    """How GPU pools get nodes: Karpenter NodePools (default) or EKS managed node groups + cluster-autoscaler."""
+    """How GPU pools get nodes: Karpenter NodePools (default; a warm pool keeps its
+    minNodes in a fixed-size managed node group and bursts through a NodePool) or EKS managed
+    node groups + cluster-autoscaler."""
     system_nodes: SystemNodesConfig = Field(default_factory=SystemNodesConfig)
     """The CPU node group for controllers."""
     creator_admin: bool = True
     """Give the identity that creates the cluster (the one running ``pulumi up``) cluster-admin
     through an access entry, so the in-cluster parts can be installed. Set at creation only
-    (changing it replaces the cluster); when false, list the deploying role in adminRoleArns."""
+    (changing it replaces the cluster); when false, list the deploying role in adminRoleArns
+    or access.ciRoleArn."""
     admin_role_arns: list[str] = Field(default_factory=list, validate_default=True)
     """IAM roles granted cluster-admin through EKS access entries."""
     log_retention_days: int = 90
@@ -283,38 +414,32 @@ class ClusterConfig(_Model):
     existing: ExistingClusterConfig | None = None
     """Use an existing cluster instead of creating one."""
 
-    @field_validator("kubernetes_version")
+    @field_validator("kubernetes_version", mode="before")
     @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"1\.(2[89]|3[0-9])", value):
-            raise ValueError(f"'{value}' is not a supported EKS version; use 1.28 to 1.39, e.g. '1.33' (quote it in YAML)")
-        return value
-
-    @field_validator("public_access_cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        for cidr in value:
-            try:
-                network = ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise ValueError(f"'{cidr}' is not a CIDR block; use e.g. 203.0.113.0/24") from None
-            if network.prefixlen == 0:
-                raise ValueError("0.0.0.0/0 opens the API server to the internet; list your office/VPN ranges instead")
-        if info.data.get("endpoint_public_access") and not value:
-            raise ValueError("endpointPublicAccess is true but no CIDRs are allowed; list the ranges that may reach the API server")
+    def _version(cls, value: Any) -> Any:
+        known = list(eks.eks_versions())
+        if isinstance(value, float):
+            raise ValueError(f"{value!r} was read as a number; quote it in YAML, e.g. '{DEFAULT_KUBERNETES_VERSION}'")
+        if value not in known:
+            raise ValueError(
+                catalog.unknown_name_message("EKS Kubernetes version", str(value), known, f"use one of {', '.join(known)}")
+            )
         return value
 
     @field_validator("admin_role_arns")
     @classmethod
     def _arns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("creator_admin") is False and not value:
+        access = info.data.get("access")
+        ci_role = access.ci_role_arn if isinstance(access, ClusterAccessConfig) else None
+        if info.data.get("creator_admin") is False and not value and ci_role is None:
             raise ValueError(
                 "creatorAdmin is false and no admin role is listed, so nothing could install Karpenter or the "
-                "GPU software; add the role that runs pulumi up, or set creatorAdmin: true"
+                "GPU software; add the role that runs pulumi up (or set access.ciRoleArn), or set creatorAdmin: true"
             )
         for arn in value:
-            if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
-                raise ValueError(f"'{arn}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
+            _check_role_arn(arn)
+        if ci_role is not None and ci_role in value:
+            raise ValueError(f"{ci_role} is also access.ciRoleArn, which has its own access entry; list it once")
         return value
 
     @field_validator("log_retention_days")
@@ -575,6 +700,32 @@ class UsageConfig(_Model):
     """Data through each Global Accelerator per month (GB, dominant direction)."""
 
 
+class AccountConfig(_Model):
+    """The AWS account the stack deploys into."""
+
+    id: str
+    """The 12-digit account id (quoted in YAML). Every AWS provider of the stack is limited
+    to it (``allowedAccountIds``), so a deploy with another account's credentials stops
+    before it changes anything."""
+    singletons: bool = False
+    """Whether this stack creates the account's account-wide resources (the EC2 Spot
+    service-linked role Karpenter's spot launches need). Exactly one stack per account sets
+    it, and only when the account does not have them yet: ``llmops doctor`` tells. Stacks
+    that share an account (dev and staging, say) leave it false but one."""
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _account_id(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value.strip()):
+            raise ValueError(
+                f"{value!r} is not an AWS account id (12 digits); quote it in YAML so leading zeros survive, "
+                "e.g. '012345678901'"
+            )
+        return value
+
+
 class PlatformConfig(_Model):
     """The whole ``llmops:`` namespace of a stack."""
 
@@ -584,6 +735,8 @@ class PlatformConfig(_Model):
     """Owning team, carried as the ``Owner`` tag on every resource."""
     cost_center: str = Field(min_length=1, max_length=128)
     """Cost center, carried as the ``CostCenter`` cost-allocation tag."""
+    account: AccountConfig
+    """The AWS account the stack deploys into, and whether it owns the account-wide resources."""
     regions: list[RegionConfig] = Field(min_length=1, max_length=64)
     """Regions the platform runs in; each is an independent failure domain."""
     home_region: str
@@ -688,6 +841,7 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
                     )
                     break
             networks.append((index, network))
+        problems += _cluster_problems(index, region, network)
         pools = region.get("gpuPools")
         if isinstance(pools, list):
             pool_names: dict[str, int] = {}
@@ -738,6 +892,63 @@ def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:
     return problems
 
 
+MOVED_CLUSTER_KEYS = {
+    "endpointPublicAccess": "access.mode (publicRestricted or private)",
+    "publicAccessCidrs": "access.deployerCidrs (with access.mode: publicRestricted)",
+}
+"""Cluster keys that became part of ``cluster.access``."""
+
+
+def _cluster_problems(index: int, region: Mapping[str, Any], network: ipaddress.IPv4Network | None) -> list[Problem]:
+    """A created cluster says how deploys reach its API server; keys that moved into
+    ``access`` say where they went; runner ranges either sit inside the VPC or beside it."""
+    cluster = region.get("cluster")
+    cluster = cluster if isinstance(cluster, Mapping) else {}
+    problems = []
+    if cluster.get("existing") is None and cluster.get("access") is None:
+        problems.append(
+            Problem(
+                _format_path(("regions", index, "cluster", "access")),
+                "is required: say how deploys reach the API server, e.g. {mode: publicRestricted, deployerCidrs: "
+                "[203.0.113.0/24]} or {mode: private, deployFrom: ssmTunnel} (see docs/deploying.md)",
+            )
+        )
+    access = cluster.get("access")
+    runners = access.get("runnerCidrs") if isinstance(access, Mapping) else None
+    if network is not None and isinstance(runners, list):
+        for runner_index, cidr in enumerate(runners):
+            try:
+                block = ipaddress.IPv4Network(str(cidr), strict=True)
+            except ValueError:
+                continue  # reported by the field itself
+            if block.overlaps(network) and not block.subnet_of(network):
+                problems.append(
+                    Problem(
+                        _format_path(("regions", index, "cluster", "access", "runnerCidrs", runner_index)),
+                        f"{block} overlaps the region's VPC ({network}) without lying inside it; a runner network "
+                        "peered with the VPC needs a range of its own",
+                    )
+                )
+    return problems
+
+
+def _moved_keys(raw: Mapping[str, Any]) -> list[Problem]:
+    """Keys of an older schema, each with where it went (instead of "unknown key")."""
+    regions = raw.get("regions")
+    problems = []
+    for index, region in enumerate(regions if isinstance(regions, list) else []):
+        cluster = region.get("cluster") if isinstance(region, Mapping) else None
+        for key, where in MOVED_CLUSTER_KEYS.items():
+            if isinstance(cluster, Mapping) and key in cluster:
+                problems.append(
+                    Problem(
+                        format_path(("regions", index, "cluster", key), root=NAMESPACE, key_style=to_camel, raw_last=True),
+                        f"moved to {where}; e.g. access: {{mode: publicRestricted, deployerCidrs: [203.0.113.0/24]}}",
+                    )
+                )
+    return problems
+
+
 def _free_block(prefix: int, taken: list[ipaddress.IPv4Network]) -> str:
     for candidate in ipaddress.IPv4Network("10.0.0.0/8").subnets(new_prefix=prefix):
         if not any(candidate.overlaps(t) for t in taken):
@@ -750,11 +961,14 @@ def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
 
     Raises :class:`ConfigError` listing every problem; returns the typed config otherwise.
     """
-    problems = _cross_checks(raw)
+    moved = _moved_keys(raw)
+    problems = _cross_checks(raw) + moved
     try:
         config = PlatformConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig) + problems
+        explained = {p.path for p in moved}
+        found = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig)
+        problems = [p for p in found if p.path not in explained] + problems
         config = None
     if problems:
         raise ConfigError(sorted(problems, key=sort_key), source)

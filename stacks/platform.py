@@ -1,10 +1,12 @@
 """Composition: what a stack is made of, per region and globally.
 
 For every configured region: one explicit ``aws.Provider`` (default tags carry the
-cost-allocation tags), then the region's components with that provider. Global pieces live
-in the home region. ``build`` only composes: it maps the stack config to each component's
-own arguments (the ``*_args`` functions) and decides what an environment means for them
-(:data:`PROFILES`); each component validates its own arguments.
+cost-allocation tags; ``allowedAccountIds`` holds the stack's account, so credentials for
+another account fail before anything changes), then the region's components with that
+provider. Global pieces live in the home region, and so do the account-wide ones when the
+stack owns them (``account.singletons``). ``build`` only composes: it maps the stack config
+to each component's own arguments (the ``*_args`` functions) and decides what an
+environment means for them (:data:`PROFILES`); each component validates its own arguments.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass, replace
 import pulumi
 import pulumi_aws as aws
 
+from components.account import AccountBaseline, AccountBaselineArgs
 from components.cluster import (
+    ApiAccessArgs,
     EksClusterArgs,
     ExistingClusterArgs,
     GpuCluster,
@@ -40,7 +44,9 @@ from components.data import (
 )
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
+from core.catalog import eks
 from stacks.config import (
+    ClusterAccessConfig,
     ClusterConfig,
     DataConfig,
     Environment,
@@ -61,12 +67,16 @@ class EnvironmentProfile:
     """Karpenter controller replicas (one is enough where an outage only delays scaling)."""
     consolidate_after: str
     """How long a Karpenter GPU node stays empty or underused before it goes."""
+    retain_logs: bool
+    """Keep the control-plane and flow-log groups when the stack is destroyed (the audit
+    trail outlives the stack); elsewhere they go with it. The data stores' own teardown
+    (emptied buckets, final snapshots) is :data:`DATA_PROFILES`'."""
 
 
 PROFILES: dict[Environment, EnvironmentProfile] = {
-    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m"),
-    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m"),
-    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m"),
+    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m", retain_logs=False),
+    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m", retain_logs=False),
+    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_logs=True),
 }
 
 
@@ -137,12 +147,25 @@ class RegionalPlatform:
     """None when the data plane is off or the region brings its own cluster."""
 
 
-def region_provider(region: RegionConfig, tags: dict[str, str]) -> aws.Provider:
-    """The explicit provider every resource in ``region`` uses."""
+def region_provider(region: RegionConfig, tags: dict[str, str], account_id: str) -> aws.Provider:
+    """The explicit provider every resource in ``region`` uses, limited to the stack's
+    account."""
     return aws.Provider(
         f"aws-{region.name}",
         region=region.name,
+        allowed_account_ids=[account_id],
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+    )
+
+
+def access_args(access: ClusterAccessConfig) -> ApiAccessArgs:
+    """The deployers' paths to the API server, as the cluster component takes them."""
+    return ApiAccessArgs(
+        public_cidrs=tuple(access.deployer_cidrs) if access.mode == "publicRestricted" else (),
+        private_cidrs=tuple(access.runner_cidrs) if access.deploy_from == "vpcRunner" else (),
+        ssm_bastion=access.deploy_from == "ssmTunnel",
+        tunnel_local_port=access.tunnel_local_port,
+        ci_role_arn=access.ci_role_arn,
     )
 
 
@@ -166,15 +189,17 @@ def cluster_args(
         return ExistingClusterArgs(cluster_name=cluster.existing.cluster_name, kubeconfig=cluster.existing.kubeconfig)
     if network is None:
         raise ValueError("a created cluster needs the region's network")
+    if cluster.access is None:
+        raise ValueError("a created cluster needs cluster.access (the stack config requires it)")
     system = cluster.system_nodes
     return EksClusterArgs(
         private_subnet_ids=network.private_subnet_ids,
+        access=access_args(cluster.access),
         kubernetes_version=cluster.kubernetes_version,
-        endpoint_public_access=cluster.endpoint_public_access,
-        public_access_cidrs=tuple(cluster.public_access_cidrs),
         creator_admin=cluster.creator_admin,
         admin_role_arns=tuple(cluster.admin_role_arns),
         log_retention_days=cluster.log_retention_days,
+        retain_logs=profile.retain_logs,
         deletion_protection=profile.deletion_protection,
         system_nodes=SystemNodesArgs(
             instance_types=tuple(system.instance_types),
@@ -191,7 +216,8 @@ def cluster_args(
 def build_region(config: PlatformConfig, region: RegionConfig, stack: str, project: str) -> RegionalPlatform:
     """Everything one region runs."""
     tags = config.cost_tags(stack, project)
-    provider = region_provider(region, tags)
+    provider = region_provider(region, tags, config.account.id)
+    profile = PROFILES[config.environment]
     name = cluster_name(project, stack, region.name)
     byo = region.cluster.existing is not None
     network = None if byo else Network(
@@ -206,6 +232,9 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
             flow_logs=region.flow_logs.enabled,
             flow_log_retention_days=region.flow_logs.retention_days,
             flow_log_traffic_type=region.flow_logs.traffic_type,
+            excluded_zone_ids=eks.unsupported_zone_ids(region.name),
+            account_id=config.account.id,
+            retain_logs=profile.retain_logs,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
@@ -214,7 +243,7 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
         GpuClusterArgs(
             region=region.name,
             cluster_name=name,
-            cluster=cluster_args(region.cluster, PROFILES[config.environment], network),
+            cluster=cluster_args(region.cluster, profile, network),
             gpu_pools=() if byo else tuple(gpu_pool_args(p) for p in region.gpu_pools),
             launch_tags=tags,
         ),
@@ -226,6 +255,12 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
 def build(config: PlatformConfig, stack: str, project: str) -> dict[str, RegionalPlatform]:
     """The whole platform for a stack; returns the regional pieces by region."""
     regions = {region.name: build_region(config, region, stack, project) for region in config.regions}
+    if config.account.singletons:
+        AccountBaseline(
+            "account",
+            AccountBaselineArgs(account_id=config.account.id),
+            opts=pulumi.ResourceOptions(providers=[regions[config.home_region].provider]),
+        )
     planes = build_data_planes(config, regions, stack, project)
     return {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
 
@@ -413,6 +448,7 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                         "privateSubnetIds": r.network.private_subnet_ids,
                         "publicSubnetIds": r.network.public_subnet_ids,
                         "availabilityZones": r.network.availability_zones,
+                        "availabilityZoneIds": r.network.availability_zone_ids,
                     }
                     if r.network
                     else {}
@@ -421,6 +457,8 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "clusterEndpoint": r.cluster.endpoint,
                 "oidcIssuer": r.cluster.oidc_issuer,
                 "nodeRoleArns": r.cluster.node_role_arns,
+                # The SSM tunnel bastion deploys go through (deployFrom: ssmTunnel), else empty.
+                "apiBastionId": r.cluster.api_bastion_id,
                 **({"data": data_outputs(r.data)} if r.data else {}),
             }
             for name, r in regions.items()

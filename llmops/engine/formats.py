@@ -86,8 +86,27 @@ def availability_zones(region: str) -> tuple[str, ...]:
     return tuple(f"{region}{letter}" for letter in "abcdef"[:count])
 
 
+RETIRED_ZONE_IDS = {"us-west-1": ("usw1-az2",), "ca-central-1": ("cac1-az3",)}
+"""Zone IDs AWS no longer offers to new accounts (their regions' catalogue count leaves
+them out): zone names map to the remaining IDs in order."""
+
+
+@functools.cache
+def zone_ids(region: str) -> dict[str, str]:
+    """Zone name -> zone ID for the zones the region offers an account: IDs in ID order,
+    skipping retired ones."""
+    zones = availability_zones(region)
+    retired = RETIRED_ZONE_IDS.get(region, ())
+    prefix = zone_id_prefix(region)
+    ids = [z for n in range(1, len(zones) + len(retired) + 1) if (z := f"{prefix}-az{n}") not in retired]
+    return dict(zip(zones, ids, strict=False))
+
+
 def zone_id(zone: str) -> str:
     region, letter = zone[:-1], zone[-1]
+    known = zone_ids(region).get(zone)
+    if known is not None:
+        return known
     return f"{zone_id_prefix(region)}-az{ord(letter) - 96 if letter.isalpha() else 1}"
 
 

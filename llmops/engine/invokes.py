@@ -36,7 +36,9 @@ def _filters(args: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def availability_zones_answer(args: dict[str, Any], region: str) -> dict[str, Any]:
-    zones = list(availability_zones(region))
+    excluded_ids = {str(z) for z in _as_list(args.get("excludeZoneIds"))}
+    excluded_names = {str(z) for z in _as_list(args.get("excludeNames"))}
+    zones = [z for z in availability_zones(region) if z not in excluded_names and zone_id(z) not in excluded_ids]
     return {
         "names": zones,
         "zoneIds": [zone_id(z) for z in zones],

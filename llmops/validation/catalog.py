@@ -1,7 +1,7 @@
 """The vendored schemas, found by scanning ``llmops/validation/schemas/``.
 
 Each directory is one upstream project or chart at one version, named ``<name>-<version>``
-(``karpenter-1.6.3``). In it:
+(``karpenter-1.14.1``). In it:
 
 - any ``*.yaml`` holding ``CustomResourceDefinition`` documents: each CRD says its own group,
   kind and served versions, so a CRD is found by what it defines, not by its file name;
@@ -62,7 +62,7 @@ class CrdSource:
     group: str
     kind: str
     label: str
-    """The file relative to the schema root: ``karpenter-1.6.3/karpenter.sh_nodepools.yaml``."""
+    """The file relative to the schema root: ``karpenter-1.14.1/karpenter.sh_nodepools.yaml``."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class ChartSource:
     version: str
     directory: Path
     label: str
-    """Its values file relative to the schema root: ``karpenter-1.6.3/values.yaml``."""
+    """Its values file relative to the schema root: ``karpenter-1.14.1/values.yaml``."""
     dependencies: tuple[Dependency, ...] = ()
 
 

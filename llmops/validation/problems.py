@@ -65,7 +65,7 @@ class ValidationProblem:
     resource_name: str = ""
     """The Pulumi resource's name."""
     schema: str = ""
-    """What it was checked against: ``karpenter-1.6.3/karpenter.sh_nodepools.yaml``,
+    """What it was checked against: ``karpenter-1.14.1/karpenter.sh_nodepools.yaml``,
     ``kubernetes 1.35 (kubernetes-validate)``, ``nvidia-device-plugin-0.17.4/values.yaml``."""
 
     @property

@@ -54,10 +54,13 @@ config:
   llmops:environment: dev
   llmops:owner: ml-platform
   llmops:costCenter: cc-dev
+  llmops:account: {id: "111122223333"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.10.0.0/16
+      cluster:
+        access: {mode: publicRestricted, deployerCidrs: [203.0.113.0/24]}
       azCount: 2
       natGateways: single
       gpuPools:
@@ -86,10 +89,13 @@ config:
   llmops:environment: staging
   llmops:owner: ml-platform   # the owning team
   llmops:costCenter: cc-staging
+  llmops:account: {id: "111122223333"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.20.0.0/16
+      cluster:
+        access: {mode: private, deployFrom: ssmTunnel}
       azCount: 2
       natGateways: single
       gpuPools:
@@ -121,10 +127,13 @@ config:
   llmops:environment: prod
   llmops:owner: ml-platform
   llmops:costCenter: cc-prod
+  llmops:account: {id: "444455556666"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.30.0.0/16
+      cluster:
+        access: {mode: private, deployFrom: vpcRunner, runnerCidrs: [10.100.0.0/24]}
       azCount: 3
       flowLogs:
         retentionDays: 90   # the prod security config keeps logs 90 days or more

@@ -58,6 +58,6 @@ def test_the_shipped_dev_stack_validates_and_help_documents_the_exit_code() -> N
     assert proc.returncode == 0, proc.stderr
     section = json.loads(proc.stdout)["validation"]
     assert section["summary"]["passed"] is True
-    assert section["summary"]["checked"] == {"EC2NodeClass": 1, "Namespace": 2, "NodePool": 1, "Release": 3}
+    assert section["summary"]["checked"] == {"EC2NodeClass": 1, "Namespace": 2, "NodePool": 1, "Release": 4}
     help_text = " ".join(run("plan", "--help").stdout.split())
     assert "--no-validate" in help_text and "exit 4" in help_text
