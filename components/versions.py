@@ -17,6 +17,15 @@ DCGM_EXPORTER_VERSION = "4.5.2"
 CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
 CLUSTER_AUTOSCALER_VERSION = "9.50.1"
 
+# The serving plane: Ray (the serving image and every RayService's rayVersion; the `serving`
+# extra in pyproject.toml pins the same), the KubeRay operator and the AWS Load Balancer
+# Controller (chart 3.5.0 is controller v3.5.0, appVersion of the chart at that tag).
+RAY_VERSION = "2.60.0"
+KUBERAY_REPO = "https://ray-project.github.io/kuberay-helm/"
+KUBERAY_VERSION = "1.7.0"
+AWS_LOAD_BALANCER_CONTROLLER_REPO = "https://aws.github.io/eks-charts"
+AWS_LOAD_BALANCER_CONTROLLER_VERSION = "3.5.0"
+
 # Karpenter EC2NodeClass AMI alias: AL2023 pinned to a release; Karpenter selects the
 # NVIDIA-accelerated variant of this release for GPU instance types.
 GPU_AMI_ALIAS = "al2023@v20251023"
@@ -34,3 +43,14 @@ KARPENTER = Chart(KARPENTER_CHART, KARPENTER_VERSION)
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", NVIDIA_DEVICE_PLUGIN_VERSION, NVIDIA_DEVICE_PLUGIN_REPO)
 DCGM_EXPORTER = Chart("dcgm-exporter", DCGM_EXPORTER_VERSION, DCGM_EXPORTER_REPO)
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", CLUSTER_AUTOSCALER_VERSION, CLUSTER_AUTOSCALER_REPO)
+KUBERAY_OPERATOR = Chart("kuberay-operator", KUBERAY_VERSION, KUBERAY_REPO)
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", AWS_LOAD_BALANCER_CONTROLLER_VERSION, AWS_LOAD_BALANCER_CONTROLLER_REPO
+)
+
+SERVING_CHART_VERSIONS: dict[str, tuple[str, ...]] = {
+    "kuberay-operator": (KUBERAY_VERSION,),
+    "aws-load-balancer-controller": (AWS_LOAD_BALANCER_CONTROLLER_VERSION,),
+}
+"""Chart versions a release may name (``llmops:serving.release.chartVersions``): those whose
+CRDs and values the project carries and validates against (the first is the default)."""
