@@ -123,6 +123,10 @@ class PlatformMocks(Mocks):
             "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
             "aws:route53/healthCheck:HealthCheck": _generic,
             "aws:globalaccelerator/accelerator:Accelerator": _accelerator,
+            "aws:acm/certificate:Certificate": _acm_certificate,
+            "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+            "aws:lb/targetGroup:TargetGroup": _target_group,
+            "aws:route53/record:Record": _route53_record,
         }
 
     # ------------------------------------------------------------------ resources
@@ -415,6 +419,46 @@ def _launch_template(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
 
 def _accelerator(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     return {"dnsName": f"{_digest(ctx.id, length=16)}.awsglobalaccelerator.com", "hostedZoneId": "Z2BJ6XQ5FK7U4H"}
+
+
+def _acm_certificate(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    domain = str(inputs.get("domainName") or "example.com")
+    token = _digest(ctx.id, domain, length=32)
+    return {
+        "arn": ctx.arn(f"certificate/{_digest(ctx.id, length=8)}-{_digest(ctx.id, 'b', length=4)}-{_digest(ctx.id, 'c', length=12)}"),
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{token}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest(token, length=32)}.acm-validations.aws.",
+            }
+        ],
+        "status": "PENDING_VALIDATION",
+    }
+
+
+def _load_balancer(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    kind = "net" if inputs.get("loadBalancerType") == "network" else "app"
+    name = str(inputs.get("name") or ctx.id)[:32]
+    suffix = f"{kind}/{name}/{_digest(ctx.id, length=16)}"
+    scheme = "internal-" if inputs.get("internal") else ""
+    zones = {"net": "Z26RNL4JYFTOTI", "app": "Z35SXDOTRQ7X7K"}  # us-east-1's; enough for aliases offline
+    return {
+        "arn": ctx.arn(f"loadbalancer/{suffix}"),
+        "arnSuffix": suffix,
+        "dnsName": f"{scheme}{name}-{_digest(ctx.id, length=10)}.elb.{ctx.region}.amazonaws.com",
+        "zoneId": zones[kind],
+    }
+
+
+def _target_group(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    suffix = f"targetgroup/{str(inputs.get('name') or ctx.id)[:32]}/{_digest(ctx.id, length=16)}"
+    return {"arn": ctx.arn(suffix), "arnSuffix": suffix}
+
+
+def _route53_record(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    return {"fqdn": str(inputs.get("name") or ctx.id).rstrip(".")}
 
 
 def _kubernetes_or_other(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
