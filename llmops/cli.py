@@ -15,6 +15,7 @@ from core.errors import LlmopsError
 # Modules that contribute commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "llmops.commands.plan",
+    "llmops.commands.render",
     "llmops.commands.cost",
     "llmops.commands.policy",
     "llmops.commands.capacity",
