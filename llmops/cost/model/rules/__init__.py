@@ -21,6 +21,7 @@ RULES: dict[str, Rule] = {
     "aws:route53/healthCheck:HealthCheck": network.price_health_check,
     "aws:route53/zone:Zone": network.price_zone,
     "aws:globalaccelerator/accelerator:Accelerator": network.price_accelerator,
+    "aws:wafv2/webAcl:WebAcl": network.price_web_acl,
     "kubernetes:core/v1:Service": network.price_k8s_service,
     "aws:rds/cluster:Cluster": data.price_rds_cluster,
     "aws:rds/clusterInstance:ClusterInstance": data.price_rds_instance,
@@ -34,6 +35,7 @@ RULES: dict[str, Rule] = {
     "aws:secretsmanager/secret:Secret": operations.price_secret,
     "aws:sqs/queue:Queue": operations.price_queue,
     "aws:sns/topic:Topic": operations.price_topic,
+    "aws:ecr/repository:Repository": operations.price_repository,
 }
 
 __all__ = ["RULES", "Context", "Priced", "Rule", "Unpriced"]
