@@ -70,6 +70,33 @@ def template_role_policy(repository_arn_pattern: str, key_arns: list[str]) -> st
     )
 
 
+def repository_key_policy(account: str, region: str) -> str:
+    """A repository key: administered by the account; used for images only through ECR."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ImagesThroughEcr",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ecr.{region}.amazonaws.com"}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 @dataclass(frozen=True)
 class ContainerRegistryArgs:
     """Arguments of :class:`ContainerRegistry`."""
@@ -203,13 +230,14 @@ class ContainerRegistry(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _key(name: str, repository: str, region: str, tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.kms.Key:
+    def _key(self, name: str, repository: str, region: str, tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.kms.Key:
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=opts.provider)).account_id
         key = aws.kms.Key(
             f"{name}-key",
             description=f"ECR repository {repository} in {region}: images at rest",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=account.apply(lambda a: repository_key_policy(a, region)),
             tags=name_tags(tags, f"{name}-key"),
             opts=opts,
         )

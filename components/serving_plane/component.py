@@ -243,7 +243,7 @@ class ServingPlane(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             namespace=manifests.LOAD_BALANCER_CONTROLLER_NAMESPACE,
             service_account=manifests.LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
-            policy=iam.load_balancer_controller_policy(),
+            policy=iam.load_balancer_controller_policy(args.region),
             tags=tags,
             opts=self._child(),
         )

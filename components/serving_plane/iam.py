@@ -4,11 +4,12 @@
   secrets, and decrypts with exactly the named keys;
 * :func:`model_copy_policy`: the model copy Job writes the model's prefix of the model bucket
   only, and reads the hub token;
-* :func:`load_balancer_controller_policy`: the AWS Load Balancer Controller's policy, copied
-  unmodified from upstream: kubernetes-sigs/aws-load-balancer-controller, tag v3.5.0
-  (commit 11eb202c97e4ae2ee45e0658c4cde9a4b59f33d4), ``docs/install/iam_policy.json``,
-  sha256 16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a. Stored beside
-  this module as ``aws_load_balancer_controller_iam_policy.json``; bump it with the chart.
+* :func:`load_balancer_controller_policy`: the AWS Load Balancer Controller's policy from
+  upstream, kubernetes-sigs/aws-load-balancer-controller, tag v3.5.0 (commit
+  11eb202c97e4ae2ee45e0658c4cde9a4b59f33d4), ``docs/install/iam_policy.json``, sha256
+  16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a, stored unmodified beside
+  this module as ``aws_load_balancer_controller_iam_policy.json`` (bump it with the chart);
+  the role gets it narrowed to the cluster's region.
 """
 
 from __future__ import annotations
@@ -85,6 +86,20 @@ def load_balancer_controller_document() -> dict[str, Any]:
     return document
 
 
-def load_balancer_controller_policy() -> str:
-    """The upstream controller policy as compact JSON (fits an inline role policy)."""
-    return json.dumps(load_balancer_controller_document(), separators=(",", ":"))
+def load_balancer_controller_policy(region: str) -> str:
+    """The upstream controller policy, as compact JSON (it fits an inline role policy),
+    narrowed to the cluster's region: every statement upstream leaves unconditioned gets
+    ``aws:RequestedRegion``, except its IAM reads (IAM is global; they stay unconditioned)."""
+    statements: list[dict[str, Any]] = []
+    for statement in load_balancer_controller_document()["Statement"]:
+        if "Condition" in statement:
+            statements.append(statement)
+            continue
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        global_actions = [a for a in actions if a.startswith("iam:")]
+        regional = [a for a in actions if not a.startswith("iam:")]
+        if global_actions:
+            statements.append({**statement, "Action": global_actions})
+        if regional:
+            statements.append({**statement, "Action": regional, "Condition": {"StringEquals": {"aws:RequestedRegion": region}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
