@@ -4,6 +4,12 @@ bump here, plan, review the diff, roll through dev -> staging -> prod."""
 from __future__ import annotations
 
 from components.helm import Chart
+from core.serving_pins import (
+    AWS_LOAD_BALANCER_CONTROLLER_VERSION as AWS_LOAD_BALANCER_CONTROLLER_VERSION,
+)
+from core.serving_pins import KUBERAY_VERSION as KUBERAY_VERSION
+from core.serving_pins import RAY_VERSION as RAY_VERSION
+from core.serving_pins import SERVING_CHART_VERSIONS as SERVING_CHART_VERSIONS
 
 KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
 KARPENTER_VERSION = "1.6.3"
@@ -17,14 +23,11 @@ DCGM_EXPORTER_VERSION = "4.5.2"
 CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
 CLUSTER_AUTOSCALER_VERSION = "9.50.1"
 
-# The serving plane: Ray (the serving image and every RayService's rayVersion; the `serving`
-# extra in pyproject.toml pins the same), the KubeRay operator and the AWS Load Balancer
-# Controller (chart 3.5.0 is controller v3.5.0, appVersion of the chart at that tag).
-RAY_VERSION = "2.60.0"
+# The serving plane: Ray (the serving image and every RayService's rayVersion), the KubeRay
+# operator and the AWS Load Balancer Controller; the versions live in core.serving_pins,
+# which the stack config checks releases against.
 KUBERAY_REPO = "https://ray-project.github.io/kuberay-helm/"
-KUBERAY_VERSION = "1.7.0"
 AWS_LOAD_BALANCER_CONTROLLER_REPO = "https://aws.github.io/eks-charts"
-AWS_LOAD_BALANCER_CONTROLLER_VERSION = "3.5.0"
 
 # Karpenter EC2NodeClass AMI alias: AL2023 pinned to a release; Karpenter selects the
 # NVIDIA-accelerated variant of this release for GPU instance types.
@@ -47,10 +50,3 @@ KUBERAY_OPERATOR = Chart("kuberay-operator", KUBERAY_VERSION, KUBERAY_REPO)
 AWS_LOAD_BALANCER_CONTROLLER = Chart(
     "aws-load-balancer-controller", AWS_LOAD_BALANCER_CONTROLLER_VERSION, AWS_LOAD_BALANCER_CONTROLLER_REPO
 )
-
-SERVING_CHART_VERSIONS: dict[str, tuple[str, ...]] = {
-    "kuberay-operator": (KUBERAY_VERSION,),
-    "aws-load-balancer-controller": (AWS_LOAD_BALANCER_CONTROLLER_VERSION,),
-}
-"""Chart versions a release may name (``llmops:serving.release.chartVersions``): those whose
-CRDs and values the project carries and validates against (the first is the default)."""

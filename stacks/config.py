@@ -40,6 +40,7 @@ from core.literals import CONFIG_NAMESPACE as NAMESPACE
 from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
 from core.problems import ConfigError as _BaseConfigError
 from core.problems import Problem, format_path, problems_from, sort_key
+from core.serving_pins import RAY_VERSION, SERVING_CHART_VERSIONS
 
 __all__ = [
     "COST_ALLOCATION_TAG_KEYS",
@@ -483,8 +484,6 @@ class ReleaseConfig(_Model):
     @field_validator("ray_version")
     @classmethod
     def _ray_version(cls, value: str | None, info: ValidationInfo) -> str | None:
-        from components.versions import RAY_VERSION
-
         derived = image_ray_version(str(info.data.get("image") or ""))
         if value is not None and derived is not None and value != derived:
             raise ValueError(f"is {value}, but the image's tag says Ray {derived}; drop rayVersion (it is derived from the tag)")
@@ -513,8 +512,6 @@ class ReleaseConfig(_Model):
     @field_validator("chart_versions")
     @classmethod
     def _charts(cls, value: dict[str, str]) -> dict[str, str]:
-        from components.versions import SERVING_CHART_VERSIONS
-
         problems = []
         for chart, version in value.items():
             known = SERVING_CHART_VERSIONS.get(chart)
@@ -538,8 +535,6 @@ class ReleaseConfig(_Model):
 
     def chart_version(self, chart: str) -> str:
         """The version of ``chart`` this release installs (its pin when the release names none)."""
-        from components.versions import SERVING_CHART_VERSIONS
-
         return self.chart_versions.get(chart) or SERVING_CHART_VERSIONS[chart][0]
 
 

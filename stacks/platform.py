@@ -192,12 +192,16 @@ def build(config: PlatformConfig, stack: str, project: str) -> dict[str, Regiona
         home = regions[config.home_region].provider
         if serving.registry.manage:
             ContainerRegistry(
-                "serving-image",
+                f"{config.home_region}-serving-image",
                 registry_args(config, regions, stack, project),
                 opts=pulumi.ResourceOptions(providers=[home]),
             )
         if serving.entry is not None:
-            GlobalEntry("serving-entry", global_entry_args(config, regions), opts=pulumi.ResourceOptions(providers=[home]))
+            GlobalEntry(
+                f"{config.home_region}-serving-entry",
+                global_entry_args(config, regions),
+                opts=pulumi.ResourceOptions(providers=[home]),
+            )
     return regions
 
 

@@ -117,6 +117,7 @@ def base_serve_config(serving: ServingConfig) -> tuple[ServeConfig | None, list[
             parse_app_config(settings)
         except ConfigError as error:
             problems += _serve_problems(error, f"{SERVING}.release.appSettings")
+            settings = {}  # reported where they are set, not again in every application
     data = _merge({}, dict(serving.serve))
     problems += _fill_release(serving, data)
     if settings and isinstance(data.get("applications"), list):
@@ -126,7 +127,8 @@ def base_serve_config(serving: ServingConfig) -> tuple[ServeConfig | None, list[
     try:
         config = parse_serve_config(data)
     except ConfigError as error:
-        return None, problems + _serve_problems(error, SERVE)
+        reported = {p.path for p in problems}
+        return None, problems + [p for p in _serve_problems(error, SERVE) if p.path not in reported]
     return (config if not problems else None), problems
 
 

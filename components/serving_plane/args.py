@@ -50,13 +50,17 @@ def _types_problems(path: str, types: Sequence[str], gpu: bool) -> list[str]:
     return found
 
 
-def _fit_problems(path: str, types: Sequence[str], cpu: float, memory_gib: float, reserve: sizing.Resources) -> list[str]:
+def _fit_problems(path: str, types: Sequence[str], cpu: float | None, memory_gib: float | None, reserve: sizing.Resources) -> list[str]:
     """A pod of ``cpu`` / ``memory_gib`` (plus ``reserve`` for its other containers) fits the
-    smallest of ``types``."""
+    smallest of ``types`` (None: what a pod that takes the whole node requests)."""
     known = catalog.instance_types()
     if not types or any(t not in known for t in types):
         return []
-    want = sizing.Resources(int(cpu * 1000), int(memory_gib * 1024)) + reserve
+    whole = sizing.whole_node(list(types), sizing.Resources(0, 0))
+    want = sizing.Resources(
+        int(cpu * 1000) if cpu is not None else whole.cpu_m,
+        int(memory_gib * 1024) if memory_gib is not None else whole.memory_mib,
+    ) + reserve
     room = sizing.smallest(list(types))
     if want.fits_in(room):
         return []
@@ -70,7 +74,7 @@ class HeadArgs:
     instance_types: Sequence[str]
     """Instance types of the nodes it lands on (its requests must fit the smallest)."""
     node_selector: Mapping[str, str]
-    """Labels of those nodes."""
+    """Labels of those nodes (empty in a cluster brought as it is: any untainted node)."""
     cpu: float = 0.5
     """CPU cores requested (GCS, dashboard, Serve controller; no CPU limit)."""
     memory_gib: float = 2.0
@@ -78,8 +82,6 @@ class HeadArgs:
 
     def problems(self, path: str) -> list[str]:
         found = _types_problems(f"{path}.instance_types", self.instance_types, gpu=False)
-        if not self.node_selector:
-            found.append(f"{path}.node_selector: name the labels of the system nodes")
         if self.cpu <= 0 or self.memory_gib <= 0:
             found.append(f"{path}: cpu and memory_gib must be > 0")
         return found
@@ -162,7 +164,8 @@ class CpuWorkersArgs:
     node_pool: CpuNodePoolArgs | None = None
     """A NodePool of its own (each pod takes a node); None: the system nodes."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """The system nodes' labels (used without a node pool)."""
+    """The system nodes' labels, used without a node pool (empty in a cluster brought as it
+    is: any untainted node)."""
     ray_resources: Mapping[str, int] = field(default_factory=dict)
     """Custom Ray resources its nodes advertise (see :attr:`WorkerGroupArgs.ray_resources`)."""
     cpu: float | None = None
@@ -175,8 +178,6 @@ class CpuWorkersArgs:
         found = _types_problems(f"{path}.instance_types", self.instance_types, gpu=False)
         if self.min_replicas < 0 or self.max_replicas < max(self.min_replicas, 1):
             found.append(f"{path}.max_replicas: must be >= 1 and >= min_replicas ({self.min_replicas}); got {self.max_replicas}")
-        if self.node_pool is None and not self.system_node_selector:
-            found.append(f"{path}.system_node_selector: without a node pool the group runs on the system nodes; name their labels")
         if self.node_pool is not None:
             if list(self.node_pool.instance_types) != list(self.instance_types):
                 found.append(f"{path}.node_pool.instance_types: must be the group's instance_types")
@@ -398,11 +399,11 @@ class ServingPlaneArgs:
         for group in self.gpu_workers:
             found += group.problems(f"{path}.gpu_workers[{group.name}]")
             if group.cpu is not None or group.memory_gib is not None:
-                found += _fit_problems(f"{path}.gpu_workers[{group.name}]", group.instance_types, group.cpu or 0,
-                                       group.memory_gib or 0, NO_SIDECARS)
+                found += _fit_problems(f"{path}.gpu_workers[{group.name}]", group.instance_types, group.cpu,
+                                       group.memory_gib, NO_SIDECARS)
         if self.cpu_workers.cpu is not None or self.cpu_workers.memory_gib is not None:
-            found += _fit_problems(f"{path}.cpu_workers", self.cpu_workers.instance_types, self.cpu_workers.cpu or 0,
-                                   self.cpu_workers.memory_gib or 0, NO_SIDECARS)
+            found += _fit_problems(f"{path}.cpu_workers", self.cpu_workers.instance_types, self.cpu_workers.cpu,
+                                   self.cpu_workers.memory_gib, NO_SIDECARS)
         if not _DNS_1035.match(self.name) or len(self.name) > MAX_RAYSERVICE_NAME:
             found.append(f"{path}.name: {self.name!r} must be a DNS-1035 label of at most {MAX_RAYSERVICE_NAME} characters")
         if not _DNS_LABEL.match(self.namespace) or len(self.namespace) > 63:

@@ -461,6 +461,7 @@ def expose(name: str, args: ExposureArgs, region: str, parent: pulumi.Resource, 
     namespace = "AWS/ApplicationELB" if public else "AWS/NetworkELB"
     alarm = aws.cloudwatch.MetricAlarm(
         f"{name}-no-healthy-targets",
+        name=f"{args.load_balancer_name}-no-healthy-targets",
         alarm_description=f"No healthy Serve target behind {args.load_balancer_name}: the region serves nothing",
         namespace=namespace,
         metric_name="HealthyHostCount",

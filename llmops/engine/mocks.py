@@ -221,7 +221,11 @@ class PlatformMocks(Mocks):
                 "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
                 "version": "1.33",
                 "status": "ACTIVE",
-                "vpcConfig": {"clusterSecurityGroupId": f"sg-{_digest(name, 'cluster')}", "vpcId": f"vpc-{_digest(name, 'vpc')}"},
+                "vpcConfig": {
+                    "clusterSecurityGroupId": f"sg-{_digest(name, 'cluster')}",
+                    "vpcId": f"vpc-{_digest(name, 'vpc')}",
+                    "subnetIds": [f"subnet-{_digest(name, 'subnet', str(i))}" for i in range(2)],
+                },
             }, []
         if token == "aws:eks/getClusterAuth:getClusterAuth":
             return {"name": a.get("name"), "token": "k8s-aws-v1.offline-token", "id": a.get("name")}, []
