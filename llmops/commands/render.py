@@ -8,11 +8,13 @@ it down::
 
     llmops render --stack dev --kind RayService
     llmops render --stack prod --region eu-west-1
+    llmops render --stack dev --serve-config > serve.yaml && llmops serve --config serve.yaml
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -126,13 +128,42 @@ def render_yaml(objects: Iterable[tuple[ResourceRecord, str | None, dict[str, An
     return "---\n".join(documents)
 
 
+def serve_config_yaml(program_dir: Path, stack: str, region: str | None) -> str:
+    """The region's serve config (default: the home region's) as the document ``llmops serve
+    --config`` reads: the object the RayService's ``serveConfigV2`` is rendered from."""
+    import yaml
+
+    from llmops.engine import load_project, load_stack_config
+    from stacks import serve_config
+    from stacks.config import namespace_values, parse
+
+    stack_config = load_stack_config(load_project(program_dir), stack)
+    config = parse(namespace_values(stack_config.values), source=stack_config.source.name)
+    if config.serving is None:
+        raise UsageError(f"stack {stack} has no llmops:serving section, so no serve config")
+    name = region or config.home_region
+    if name not in [r.name for r in config.regions]:
+        raise UsageError(f"--region {name}: stack {stack} has regions {', '.join(r.name for r in config.regions)}")
+    base, _ = serve_config.base_serve_config(config.serving)
+    assert base is not None  # parse() refused the stack config otherwise
+    rendered = serve_config.region_serve_config(base, serve_config.placements(config, base, config.region(name)))
+    return yaml.safe_dump(rendered.model_dump(mode="json"), sort_keys=False)
+
+
 def render_command(
     stack: StackOption = "dev",
     program: ProgramOption = None,
     region: Annotated[str | None, typer.Option("--region", "-r", help="Only the objects of this region's cluster.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only objects of this kind (RayService, NodePool, Release ...).")] = None,
+    serve_config: Annotated[
+        bool,
+        typer.Option("--serve-config", help="Print the region's serve config instead (what `llmops serve --config` runs locally)."),
+    ] = False,
 ) -> None:
     """Print the Kubernetes objects the stack would apply, as YAML (offline; secrets masked)."""
+    if serve_config:
+        typer.echo(serve_config_yaml(program or default_program_dir(), stack, region), nl=False)
+        return
     from llmops.engine import plan
 
     result = plan(stack, program or default_program_dir())

@@ -48,3 +48,19 @@ def test_render_errors_name_what_exists() -> None:
     assert "RayService" in str(result.exception)
     result = runner.invoke(app, ["render", "--stack", "dev", "--region", "eu-west-1", "--program", str(REPO)])
     assert isinstance(result.exception, UsageError) and "--region eu-west-1: stack dev has regions us-east-1" in str(result.exception)
+
+
+def test_the_serve_config_llmops_serve_runs_is_the_one_in_the_rayservice(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from serving.config import load_serve_config
+
+    result = runner.invoke(app, ["render", "--stack", "dev", "--serve-config", "--program", str(REPO)])
+    assert result.exit_code == 0, result.output
+    path = Path(str(tmp_path)) / "serve.yaml"
+    path.write_text(result.output, encoding="utf-8")
+    local = load_serve_config(path)
+    rendered = runner.invoke(app, ["render", "--stack", "dev", "--kind", "RayService", "--program", str(REPO)])
+    (rayservice,) = documents(rendered.output)
+    document = yaml.safe_load(rayservice["spec"]["serveConfigV2"])  # type: ignore[index]
+    assert [a["args"] for a in document["applications"]] == [a.model_dump(mode="json", exclude={"runtime_env"}) for a in local.applications]
