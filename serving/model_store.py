@@ -66,11 +66,6 @@ class S3Location:
         return f"{self.prefix}{relative}"
 
 
-def model_prefix(model_id: str, revision: str) -> str:
-    """The key prefix of a model revision in a model bucket: ``models/<id>/<revision>/``."""
-    return f"models/{model_id.strip('/')}/{revision}/"
-
-
 def _client(client: Any) -> Any:
     if client is not None:
         return client

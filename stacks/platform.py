@@ -9,7 +9,7 @@ own arguments (the ``*_args`` functions) and decides what an environment means f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -25,18 +25,37 @@ from components.cluster import (
 )
 from components.cluster.karpenter import NODE_CLASS
 from components.cluster.nodes import SYSTEM_NODE_LABELS
+from components.data import (
+    Access,
+    AuroraArgs,
+    Cache,
+    CacheArgs,
+    DocumentStore,
+    DocumentStoreArgs,
+    GcsStoreArgs,
+    GlobalPrimary,
+    GlobalSecondary,
+    OpenSearchArgs,
+    Placement,
+    ReplicationTarget,
+    VectorStore,
+    VectorStoreArgs,
+)
 from components.global_entry import GlobalEntry, GlobalEntryArgs, RegionalEndpoint
 from components.helm import Chart
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.serving_plane import (
+    AccessArgs,
     AutoscalerArgs,
     CertificateArgs,
     CpuNodePoolArgs,
     CpuWorkersArgs,
     ExposureArgs,
+    GcsArgs,
     HeadArgs,
+    ModelCopyArgs,
     SecretRef,
     ServingPlane,
     ServingPlaneArgs,
@@ -47,6 +66,7 @@ from serving.config import render_serve_config_yaml
 from stacks import serve_config as serving_section
 from stacks.config import (
     ClusterConfig,
+    DataConfig,
     Environment,
     GpuPoolConfig,
     PlatformConfig,
@@ -78,6 +98,60 @@ PROFILES: dict[Environment, EnvironmentProfile] = {
 }
 
 
+@dataclass(frozen=True)
+class DataProfile:
+    """What an environment decides for the data plane (the composition's choices; the stack
+    file does not set them). Deletion protection follows :attr:`EnvironmentProfile.deletion_protection`."""
+
+    backup_retention_days: int
+    """Days of Aurora automated backups."""
+    final_snapshot: bool
+    """Snapshot the Aurora cluster when it is deleted."""
+    vector_store_readers: int
+    """Aurora reader instances besides the writer (a failover target in another zone)."""
+    search_standby_replicas: bool
+    """OpenSearch Serverless standby replicas in another zone."""
+    cache_replicas: int
+    """Replicas of node-based caches (the replication-group mode, the GCS Redis): >= 1 turns
+    on automatic failover and Multi-AZ."""
+    cache_snapshot_retention_days: int
+    """Days of daily cache snapshots (0: none)."""
+    force_destroy_documents: bool
+    """Empty the document bucket when the stack is destroyed."""
+    document_access_log_days: int
+    """Days of S3 server access logs of the document bucket (0: none)."""
+    log_retention_days: int
+    """Retention of the database's exported engine log."""
+
+
+DATA_PROFILES: dict[Environment, DataProfile] = {
+    "dev": DataProfile(
+        backup_retention_days=1, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=0, cache_snapshot_retention_days=0, force_destroy_documents=True, document_access_log_days=0,
+        log_retention_days=14,
+    ),
+    "staging": DataProfile(
+        backup_retention_days=7, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=1, cache_snapshot_retention_days=1, force_destroy_documents=False, document_access_log_days=30,
+        log_retention_days=30,
+    ),
+    "prod": DataProfile(
+        backup_retention_days=14, final_snapshot=True, vector_store_readers=1, search_standby_replicas=True,
+        cache_replicas=1, cache_snapshot_retention_days=14, force_destroy_documents=False, document_access_log_days=90,
+        log_retention_days=90,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """A region's data stores."""
+
+    vector_store: VectorStore
+    cache: Cache
+    documents: DocumentStore
+
+
 @dataclass
 class RegionalPlatform:
     """The resources a region ends up with."""
@@ -87,6 +161,8 @@ class RegionalPlatform:
     network: Network | None
     """None when the region brings its own cluster (and so its own VPC)."""
     cluster: GpuCluster
+    data: DataPlane | None = None
+    """None when the data plane is off or the region brings its own cluster."""
     serving: ServingPlane | None = None
     """None when the stack has no serving plane."""
 
@@ -174,35 +250,185 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
-    serving = None
-    if config.serving is not None and config.serving.enabled:
-        serving = ServingPlane(
-            f"{region.name}-serving",
-            serving_plane_args(config, region, stack, project, network, cluster, provider),
-            opts=pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": cluster.k8s_provider}),
-        )
-    return RegionalPlatform(region=region.name, provider=provider, network=network, cluster=cluster, serving=serving)
+    return RegionalPlatform(region=region.name, provider=provider, network=network, cluster=cluster)
 
 
 def build(config: PlatformConfig, stack: str, project: str) -> dict[str, RegionalPlatform]:
     """The whole platform for a stack; returns the regional pieces by region."""
     regions = {region.name: build_region(config, region, stack, project) for region in config.regions}
-    serving = config.serving
-    if serving is not None and serving.enabled:
-        home = regions[config.home_region].provider
-        if serving.registry.manage:
-            ContainerRegistry(
-                f"{config.home_region}-serving-image",
-                registry_args(config, regions, stack, project),
-                opts=pulumi.ResourceOptions(providers=[home]),
-            )
-        if serving.entry is not None:
-            GlobalEntry(
-                f"{config.home_region}-serving-entry",
-                global_entry_args(config, regions),
-                opts=pulumi.ResourceOptions(providers=[home]),
-            )
-    return regions
+    planes = build_data_planes(config, regions, stack, project)
+    regions = {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
+    return build_serving(config, regions, stack, project)
+
+
+# --------------------------------------------------------------------------- data plane
+
+
+def node_security_group_id(platform: RegionalPlatform) -> pulumi.Output[str]:
+    """The security group the region's nodes run with: the EKS cluster security group, which
+    managed node groups get and Karpenter's node class selects (by its discovery tag). Read
+    from the cluster once it exists (the lookup waits for it)."""
+    found = aws.eks.get_cluster_output(name=platform.cluster.cluster_name, opts=pulumi.InvokeOutputOptions(provider=platform.provider))
+    return found.vpc_config.cluster_security_group_id
+
+
+def vector_store_args(
+    data: DataConfig, profile: EnvironmentProfile, data_profile: DataProfile, role: GlobalPrimary | GlobalSecondary | None
+) -> AuroraArgs | OpenSearchArgs:
+    """The vector store's engine settings."""
+    if data.vector_store_engine == "opensearch-serverless":
+        return OpenSearchArgs(standby_replicas=data_profile.search_standby_replicas)
+    return AuroraArgs(
+        min_acu=data.min_acu,
+        max_acu=data.max_acu,
+        auto_pause_seconds=data.auto_pause_minutes * 60,
+        readers=data_profile.vector_store_readers,
+        backup_retention_days=data_profile.backup_retention_days,
+        deletion_protection=profile.deletion_protection,
+        final_snapshot=data_profile.final_snapshot,
+        log_retention_days=data_profile.log_retention_days,
+        global_database=role,
+    )
+
+
+def cache_args(data: DataConfig, data_profile: DataProfile, region: str, identifier: str, placement: Placement) -> CacheArgs:
+    """The region's cache, and the GCS fault-tolerance Redis when it is on."""
+    gcs = data.gcs_fault_tolerance
+    return CacheArgs(
+        region=region,
+        identifier=identifier,
+        placement=placement,
+        engine=data.cache_engine,
+        mode=data.cache.mode,
+        max_data_gb=data.cache.max_data_gb,
+        max_ecpu_per_second=data.cache.max_ecpu_per_second,
+        node_type=data.cache.node_type,
+        replicas=data_profile.cache_replicas,
+        snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+        gcs=GcsStoreArgs(
+            node_type=gcs.node_type,
+            replicas=data_profile.cache_replicas,
+            snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+            auth_token_version=gcs.auth_token_version,
+        )
+        if gcs.enabled
+        else None,
+    )
+
+
+def build_data_plane(config: PlatformConfig, platform: RegionalPlatform, home: DataPlane | None, stack: str, project: str) -> DataPlane:
+    """One region's vector store, cache and document bucket, in its private subnets, open to
+    its cluster's nodes. The serving plane attaches the stores' access policies to its role
+    (their ARNs are outputs); until then no role may use them."""
+    assert platform.network is not None
+    region = platform.region
+    data = config.data
+    profile, data_profile = PROFILES[config.environment], DATA_PROFILES[config.environment]
+    identifier = cluster_name(project, stack, region)
+    placement = Placement(
+        vpc_id=platform.network.vpc_id,
+        subnet_ids=platform.network.private_subnet_ids,
+        client_security_group_ids={"nodes": node_security_group_id(platform)},
+    )
+    opts = pulumi.ResourceOptions(providers=[platform.provider])
+    role: GlobalPrimary | GlobalSecondary | None = None
+    if data.global_database:
+        role = (
+            home.vector_store.secondary()
+            if home is not None
+            else GlobalPrimary(global_cluster_identifier=f"{project.removesuffix('-platform')}-{stack}-vectors")
+        )
+    vector_store = VectorStore(
+        f"{region}-vectors",
+        VectorStoreArgs(
+            region=region,
+            identifier=identifier,
+            placement=placement,
+            engine=vector_store_args(data, profile, data_profile, role),
+            access=Access(),
+        ),
+        opts=opts,
+    )
+    cache = Cache(f"{region}-cache", cache_args(data, data_profile, region, identifier, placement), opts=opts)
+    target = None
+    if data.documents.replicate_to_home and home is not None:
+        target = ReplicationTarget(
+            region=config.home_region,
+            bucket_arn=home.documents.bucket_arn,
+            kms_key_arn=home.documents.kms_key_arn,
+            depends_on=[home.documents],
+        )
+    documents = DocumentStore(
+        f"{region}-documents",
+        DocumentStoreArgs(
+            region=region,
+            identifier=identifier,
+            noncurrent_version_days=data.documents.noncurrent_version_days,
+            force_destroy=data_profile.force_destroy_documents,
+            access_log_days=data_profile.document_access_log_days,
+            replicate_to=target,
+        ),
+        opts=opts,
+    )
+    return DataPlane(vector_store=vector_store, cache=cache, documents=documents)
+
+
+def build_data_planes(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, DataPlane]:
+    """The data plane of every region whose network the platform creates, the home region's
+    first (secondaries of a global database and document replication point at it)."""
+    planes: dict[str, DataPlane] = {}
+    if not config.data.enabled:
+        return planes
+    for name in sorted(regions, key=lambda n: n != config.home_region):
+        platform = regions[name]
+        if platform.network is not None:
+            home = planes.get(config.home_region) if name != config.home_region else None
+            planes[name] = build_data_plane(config, platform, home, stack, project)
+    return planes
+
+
+def data_outputs(plane: DataPlane) -> dict[str, object]:
+    """What the serving plane, the migrations and operators need of a region's data stores
+    (secret ARNs, never secrets)."""
+    v, c, d = plane.vector_store, plane.cache, plane.documents
+    return {
+        "vectorStore": {
+            "engine": v.engine,
+            "endpoint": v.endpoint,
+            "readerEndpoint": v.reader_endpoint,
+            "port": v.port,
+            "databaseName": v.database_name,
+            "masterSecretArn": v.master_secret_arn,
+            "iamDbUser": v.iam_db_user,
+            "securityGroupId": v.security_group_id,
+            "kmsKeyArn": v.kms_key_arn,
+            "accessPolicyArn": v.access_policy_arn,
+            "adminPolicyArn": v.admin_policy_arn,
+            "globalClusterId": v.global_cluster_id,
+            "collectionArn": v.collection_arn,
+        },
+        "cache": {
+            "engine": c.engine,
+            "mode": c.mode,
+            "endpoint": c.endpoint,
+            "readerEndpoint": c.reader_endpoint,
+            "port": c.port,
+            "tls": c.tls,
+            "auth": c.auth,
+            "userName": c.user_name,
+            "securityGroupId": c.security_group_id,
+            "accessPolicyArn": c.access_policy_arn,
+            "gcsEndpoint": c.gcs_endpoint,
+            "gcsPort": c.gcs_port,
+            "gcsAuthSecretArn": c.gcs_auth_secret_arn,
+        },
+        "documents": {
+            "bucketName": d.bucket_name,
+            "bucketArn": d.bucket_arn,
+            "kmsKeyArn": d.kms_key_arn,
+            "accessPolicyArn": d.access_policy_arn,
+        },
+    }
 
 
 # --------------------------------------------------------------------------- serving
@@ -235,32 +461,117 @@ def _secret_ref(value: str) -> SecretRef:
     return SecretRef(arn=arn, key=key or None)
 
 
-def region_serve_config_yaml(config: PlatformConfig, region: RegionConfig) -> tuple[str, dict[str, dict[str, int]]]:
-    """The region's ``serveConfigV2`` and the custom Ray resources of each worker group."""
+def model_prefix(model_id: str, revision: str) -> str:
+    """Where a model revision lives in a region's document bucket (the copy job writes it,
+    replicas read it): ``models/<id>/<revision>/``."""
+    return f"models/{model_id.strip('/')}/{revision}/"
+
+
+def region_serve_config_yaml(
+    config: PlatformConfig, region: RegionConfig, model_bucket: pulumi.Input[str] | None = None
+) -> tuple[pulumi.Input[str], dict[str, dict[str, int]]]:
+    """The region's ``serveConfigV2`` and the custom Ray resources of each worker group. With
+    a model bucket, the release model's backends load its copy there (``s3_uri``)."""
     serving = config.serving
     assert serving is not None
     base, problems = serving_section.base_serve_config(serving)
     if base is None:
         raise ValueError("the serve config has problems: " + "; ".join(map(str, problems)))
     placed = serving_section.placements(config, base, region)
-    rendered = serving_section.region_serve_config(base, placed)
-    return render_serve_config_yaml(rendered), serving_section.group_resources(placed)
+    resources = serving_section.group_resources(placed)
+    release = serving.release
+    if model_bucket is None or release.model_id is None or release.model_revision is None:
+        return render_serve_config_yaml(serving_section.region_serve_config(base, placed)), resources
+    key, prefix = f"{release.model_id}@{release.model_revision}", model_prefix(release.model_id, release.model_revision)
+    rendered = pulumi.Output.from_input(model_bucket).apply(
+        lambda bucket: render_serve_config_yaml(serving_section.region_serve_config(base, placed, {key: f"s3://{bucket}/{prefix}"}))
+    )
+    return rendered, resources
 
 
-def serving_plane_args(
-    config: PlatformConfig,
-    region: RegionConfig,
-    stack: str,
-    project: str,
-    network: Network | None,
-    cluster: GpuCluster,
-    provider: aws.Provider,
-) -> ServingPlaneArgs:
+def _text(value: object) -> str:
+    """An output of a data store as text (numbers as integers; empty while unknown)."""
+    if value is None:
+        return ""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+@dataclass(frozen=True)
+class DataBindings:
+    """What a region's data plane gives its serving plane."""
+
+    env: dict[str, pulumi.Input[str]]
+    secret_env: dict[str, SecretRef]
+    access: AccessArgs
+    gcs: GcsArgs | None
+    model_copy: ModelCopyArgs | None
+    model_bucket: pulumi.Input[str] | None
+
+
+def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) -> DataBindings:
+    """The serving plane's view of the region's data stores: the document bucket (read; the
+    release model's copy under ``models/``), the vector store (libpq's environment, the user
+    and password from the database's master secret), the GCS Redis and its token."""
+    serving = config.serving
+    assert serving is not None
+    if plane is None:
+        return DataBindings({}, {}, AccessArgs(), None, None, None)
+    data = config.data
+    release = serving.release
+    documents, cache, vectors = plane.documents, plane.cache, plane.vector_store
+    env: dict[str, pulumi.Input[str]] = {}
+    secrets: dict[str, SecretRef] = {}
+    keys: dict[str, pulumi.Input[str]] = {"documents": documents.kms_key_arn}
+    # A global database's secondary regions are read-only replicas without a secret of their own.
+    writer = not data.global_database or region == config.home_region
+    if data.vector_store_engine == "aurora-pgvector" and writer:
+        env.update(
+            LLMOPS_PG_DSN="sslmode=require",
+            PGHOST=vectors.endpoint.apply(_text),
+            PGPORT=vectors.port.apply(_text),
+            PGDATABASE=vectors.database_name.apply(_text),
+        )
+        secret = vectors.master_secret_arn.apply(_text)
+        secrets.update(PGUSER=SecretRef(secret, "username"), PGPASSWORD=SecretRef(secret, "password"))
+        keys["vectors"] = vectors.kms_key_arn
+    gcs = None
+    if data.gcs_fault_tolerance.enabled:
+        address = pulumi.Output.all(cache.gcs_endpoint, cache.gcs_port).apply(lambda v: f"rediss://{_text(v[0])}:{_text(v[1])}")
+        gcs = GcsArgs(redis_address=address, password=SecretRef(cache.gcs_auth_secret_arn.apply(_text), "password"))
+        keys["cache"] = cache.kms_key_arn
+    copy = None
+    if release.model_id is not None and release.model_revision is not None:
+        size = release.model_parameter_count_b
+        copy = ModelCopyArgs(
+            model_id=release.model_id,
+            revision=release.model_revision,
+            bucket_name=documents.bucket_name,
+            bucket_arn=documents.bucket_arn,
+            prefix=model_prefix(release.model_id, release.model_revision),
+            hub_token=_secret_ref(serving.hub_token_secret) if serving.hub_token_secret else None,
+            kms_key_arn=documents.kms_key_arn,
+            # 16-bit weights plus the hub's download cache, with room.
+            disk_gib=max(50, int(size * 2 * 2.5) + 20) if size is not None else 100,
+        )
+    return DataBindings(
+        env=env,
+        secret_env=secrets,
+        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys),
+        gcs=gcs,
+        model_copy=copy,
+        model_bucket=documents.bucket_name if copy is not None else None,
+    )
+
+
+def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack: str, project: str) -> ServingPlaneArgs:
     """The region's serving plane as the component takes it."""
     serving = config.serving
     assert serving is not None
+    region = config.region(platform.region)
+    network, cluster, provider = platform.network, platform.cluster, platform.provider
     profile = PROFILES[config.environment]
-    serve_yaml, resources = region_serve_config_yaml(config, region)
+    bound = data_bindings(config, region.name, platform.data)
+    serve_yaml, resources = region_serve_config_yaml(config, region, bound.model_bucket)
     created = region.cluster.existing is None
     system = region.cluster.system_nodes
     workers = (serving.regions[region.name].cpu_workers if region.name in serving.regions else None) or serving.cpu_workers
@@ -320,12 +631,16 @@ def serving_plane_args(
         ),
         autoscaler=AutoscalerArgs(idle_timeout_seconds=serving.idle_timeout_seconds),
         upgrade_strategy=serving.upgrade_strategy,
-        secret_env={name: _secret_ref(value) for name, value in serving.secrets.items()},
+        gcs=bound.gcs,
+        secret_env={**bound.secret_env, **{name: _secret_ref(value) for name, value in serving.secrets.items()}},
+        env=bound.env,
+        access=bound.access,
+        model_copy=bound.model_copy,
         exposure=ExposureArgs(
             scheme=serving.exposure.scheme,
             vpc_id=vpc_id,
             subnet_ids=subnets,
-            node_security_group_id=found.vpc_config.cluster_security_group_id,
+            node_security_group_id=node_security_group_id(platform),
             load_balancer_name=_bounded(cluster_name(project, stack, region.name), 32),
             client_cidrs=(region.cidr, *serving.exposure.client_cidrs),
             certificate=CertificateArgs(domain_name=entry.record_name, zone_id=entry.hosted_zone_id) if public and entry else None,
@@ -344,6 +659,39 @@ def serving_plane_args(
         vpc_id=vpc_id,
         depends_on=[cluster],
     )
+
+
+def build_serving(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, RegionalPlatform]:
+    """Every region's serving plane (on its data plane), the image repository when the
+    stack manages it, and the global entry."""
+    serving = config.serving
+    if serving is None or not serving.enabled:
+        return regions
+    served = {
+        name: replace(
+            platform,
+            serving=ServingPlane(
+                f"{name}-serving",
+                serving_plane_args(config, platform, stack, project),
+                opts=pulumi.ResourceOptions(providers={"aws": platform.provider, "kubernetes": platform.cluster.k8s_provider}),
+            ),
+        )
+        for name, platform in regions.items()
+    }
+    home = served[config.home_region].provider
+    if serving.registry.manage:
+        ContainerRegistry(
+            f"{config.home_region}-serving-image",
+            registry_args(config, served, stack, project),
+            opts=pulumi.ResourceOptions(providers=[home]),
+        )
+    if serving.entry is not None:
+        GlobalEntry(
+            f"{config.home_region}-serving-entry",
+            global_entry_args(config, served),
+            opts=pulumi.ResourceOptions(providers=[home]),
+        )
+    return served
 
 
 def registry_args(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> ContainerRegistryArgs:
@@ -416,6 +764,7 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "clusterEndpoint": r.cluster.endpoint,
                 "oidcIssuer": r.cluster.oidc_issuer,
                 "nodeRoleArns": r.cluster.node_role_arns,
+                **({"data": data_outputs(r.data)} if r.data else {}),
                 **({"serving": serving_outputs(r.serving)} if r.serving is not None else {}),
             }
             for name, r in regions.items()

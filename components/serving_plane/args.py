@@ -340,9 +340,9 @@ class ServingPlaneArgs:
     """The serving image by digest (``registry/repository[:tag]@sha256:...``) for every Ray pod."""
     ray_version: str
     """The image's Ray version (the RayService's ``rayVersion``)."""
-    serve_config: str
+    serve_config: pulumi.Input[str]
     """The Serve config document as YAML (``serveConfigV2``), rendered from the stack's
-    serve config."""
+    serve config (an output when it names the region's model bucket)."""
     head: HeadArgs
     """The head pod."""
     cpu_workers: CpuWorkersArgs
@@ -366,8 +366,9 @@ class ServingPlaneArgs:
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
     """Environment variables every Ray pod reads from Secrets Manager at start (the database
     DSN, upstream API keys, the hashed client keys)."""
-    env: Mapping[str, str] = field(default_factory=dict)
-    """Plain environment variables of every Ray container (no secrets)."""
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain environment variables of every Ray container (no secrets: the database's host,
+    say, whose user and password come through ``secret_env``)."""
     access: AccessArgs = field(default_factory=AccessArgs)
     """What the serving pods' role may read."""
     model_copy: ModelCopyArgs | None = None
@@ -416,7 +417,7 @@ class ServingPlaneArgs:
             found.append(f"{path}.upgrade_strategy: must be 'NewCluster' or 'None' (NewClusterWithIncrementalUpgrade needs the Gateway API)")
         if self.autoscaler.idle_timeout_seconds < 0:
             found.append(f"{path}.autoscaler.idle_timeout_seconds: must be >= 0")
-        if not self.serve_config.strip():
+        if isinstance(self.serve_config, str) and not self.serve_config.strip():
             found.append(f"{path}.serve_config: the Serve config document is empty")
         for name in list(self.secret_env) + list(self.env):
             if not _ENV_NAME.match(name):

@@ -105,8 +105,16 @@ class ServingPlane(pulumi.ComponentResource):
         refs = secret_refs(args)
         secrets_json: pulumi.Input[str | None] = _resolved_refs(refs).apply(manifests.secret_arns_document) if refs else None
         redis: pulumi.Input[str | None] = args.gcs.redis_address if args.gcs is not None else None
-        spec = pulumi.Output.all(secrets_json, redis).apply(
-            lambda v: manifests.rayservice_manifest(args, groups, secret_arns_json=v[0], redis_address=v[1])["spec"]
+        env_names = sorted(args.env)
+        spec = pulumi.Output.all(secrets_json, redis, args.serve_config, *(args.env[n] for n in env_names)).apply(
+            lambda v: manifests.rayservice_manifest(
+                args,
+                groups,
+                serve_config=v[2],
+                env=dict(zip(env_names, v[3:], strict=True)),
+                secret_arns_json=v[0],
+                redis_address=v[1],
+            )["spec"]
         )
         ray_service = k8s.apiextensions.CustomResource(
             f"{name}-rayservice",

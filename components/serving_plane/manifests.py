@@ -311,15 +311,18 @@ def rayservice_manifest(
     args: ServingPlaneArgs,
     groups: Sequence[GroupSpec],
     *,
+    serve_config: str,
+    env: Mapping[str, str],
     secret_arns_json: str | None,
     redis_address: str | None,
 ) -> dict[str, Any]:
-    """The RayService (``ray.io/v1``) of the serving plane."""
+    """The RayService (``ray.io/v1``) of the serving plane (``serve_config`` and ``env``: the
+    args' own, resolved)."""
     ctx = PodContext(
         image=args.image,
         namespace=args.namespace,
         instance=args.name,
-        env=args.env,
+        env=env,
         secret_arns_json=secret_arns_json,
         region=args.region,
     )
@@ -348,7 +351,7 @@ def rayservice_manifest(
         "kind": "RayService",
         "metadata": {"name": args.name, "namespace": args.namespace, "labels": labels(args.name)},
         "spec": {
-            "serveConfigV2": args.serve_config,
+            "serveConfigV2": serve_config,
             "upgradeStrategy": {"type": args.upgrade_strategy},
             "excludeHeadPodFromServeSvc": True,
             "rayClusterConfig": cluster,

@@ -52,7 +52,9 @@ def dev_app(serve_app: Any, shipped: Any, tiny_llm_path: Any) -> Any:
         on_this_machine(settings)
     release_model = args["models"][0]["backends"][0]
     assert (release_model["kind"], release_model["model_id"]) == ("transformers", "Qwen/Qwen2.5-7B-Instruct")
-    release_model.update(model_id=str(tiny_llm_path), device="cpu", max_new_tokens=12)
+    # On the cluster the release model comes from the region's bucket (s3_uri); here, from disk.
+    assert release_model["s3_uri"] is not None and release_model["s3_uri"].endswith("/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28/")
+    release_model.update(model_id=str(tiny_llm_path), s3_uri=None, device="cpu", max_new_tokens=12)
     args["vector_store"]["dsn"] = serve_app.dsn
     args["cache"].update(url=serve_app.redis.url)
     args["auth"]["keys_file"] = str(serve_app.paths.keys_file)

@@ -44,7 +44,7 @@ def test_render_narrows_to_a_region_and_masks_nothing_it_should_not() -> None:
 def test_render_errors_name_what_exists() -> None:
     result = runner.invoke(app, ["render", "--stack", "dev", "--kind", "Deployment", "--program", str(REPO)])
     assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
-    assert "no Kubernetes object of kind Deployment in stack dev; kinds: EC2NodeClass, Namespace" in str(result.exception)
+    assert "no Kubernetes object of kind Deployment in stack dev; kinds: EC2NodeClass, Job, Namespace" in str(result.exception)
     assert "RayService" in str(result.exception)
     result = runner.invoke(app, ["render", "--stack", "dev", "--region", "eu-west-1", "--program", str(REPO)])
     assert isinstance(result.exception, UsageError) and "--region eu-west-1: stack dev has regions us-east-1" in str(result.exception)
@@ -63,4 +63,17 @@ def test_the_serve_config_llmops_serve_runs_is_the_one_in_the_rayservice(tmp_pat
     rendered = runner.invoke(app, ["render", "--stack", "dev", "--kind", "RayService", "--program", str(REPO)])
     (rayservice,) = documents(rendered.output)
     document = yaml.safe_load(rayservice["spec"]["serveConfigV2"])  # type: ignore[index]
-    assert [a["args"] for a in document["applications"]] == [a.model_dump(mode="json", exclude={"runtime_env"}) for a in local.applications]
+    on_cluster = [a["args"] for a in document["applications"]]
+    # The one difference: on the cluster the release model loads from the region's bucket.
+    copies = [b.pop("s3_uri") for app in on_cluster for m in app["models"] for b in m["backends"] if b.get("s3_uri")]
+    assert len(copies) == 1 and copies[0].endswith("/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28/")
+    for app in on_cluster:
+        for m in app["models"]:
+            for b in m["backends"]:
+                b.pop("s3_uri", None)
+    local_args = [a.model_dump(mode="json", exclude={"runtime_env"}) for a in local.applications]
+    for app in local_args:
+        for m in app["models"]:
+            for b in m["backends"]:
+                b.pop("s3_uri", None)
+    assert on_cluster == local_args
