@@ -120,3 +120,52 @@ def test_prod_without_waf_on_a_public_alb_is_a_violation(tmp_path: Path) -> None
     report = run_policies(plan("test", write_project(tmp_path / "project", config=as_prod(config))))
     waf = [v for v in report.violations if v.policy == "waf-on-public-load-balancers-in-prod"]
     assert len(waf) == 2 and all(v.level == "mandatory" for v in waf)
+
+
+def _policy(document: dict[str, Any], name: str) -> dict[str, Any]:
+    import json
+
+    return json.loads(one(document, "aws:iam/rolePolicy:RolePolicy", name)["inputs"]["policy"])
+
+
+def test_the_serving_role_reads_exactly_the_regions_bucket_and_secrets(shipped: Any) -> None:
+    document = plan_document(shipped.plan("staging"))
+    statements = {s["Sid"]: s for s in _policy(document, "us-west-2-serving-ray")["Statement"]}
+    bucket = next(r for r in shipped.plan("staging").resources if r.name == "us-west-2-documents" and r.type == "aws:s3/bucket:Bucket").outputs["arn"]
+    assert statements["ListNamedBuckets"]["Resource"] == [bucket]
+    assert statements["ReadNamedBuckets"]["Resource"] == [f"{bucket}/*"]
+    secrets = set(statements["ReadNamedSecrets"]["Resource"])
+    assert {s for s in secrets if ":secret:llmops/" in s} == {
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/openai-Q1w2E3",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/client-keys-R4t5Y6",
+    }
+    assert len(secrets) == 4  # and the region's database master secret and GCS token
+    assert all(s["Effect"] == "Allow" and "*" not in json_resources(s) for s in statements.values())
+
+
+def json_resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+def test_gcs_fault_tolerance_follows_the_data_plane(shipped: Any) -> None:
+    dev = one(plan_document(shipped.plan("dev")), "kubernetes:ray.io/v1:RayService")["inputs"]["spec"]["rayClusterConfig"]
+    assert "gcsFaultToleranceOptions" not in dev  # dev has no GCS Redis
+    staging = plan_document(shipped.plan("staging"))
+    for region in ("us-east-1", "us-west-2"):
+        spec = one(staging, "kubernetes:ray.io/v1:RayService", f"{region}-serving-rayservice")["inputs"]["spec"]["rayClusterConfig"]
+        options = spec["gcsFaultToleranceOptions"]
+        assert options["redisAddress"].startswith("rediss://") and options["redisPassword"]["valueFrom"]["fileKeyRef"]["key"] == "REDIS_PASSWORD"
+
+
+def test_gcs_fault_tolerance_needs_kubernetes_1_35() -> None:
+    from stacks.config import ConfigError
+
+    config = serving_config()
+    config["data"] = {"gcsFaultTolerance": {"enabled": True}}
+    config["regions"][0]["cluster"] = {"kubernetesVersion": "1.33"}
+    config["regions"][1]["cluster"] = {"kubernetesVersion": "1.35"}
+    with pytest.raises(ConfigError) as error:
+        parse(config)
+    (problem,) = error.value.problems
+    assert str(problem).startswith("llmops:regions[0].cluster.kubernetesVersion: is 1.33, but the Ray head reads the GCS Redis token")
