@@ -1,11 +1,11 @@
 """The pricing rules, one function per resource type, grouped by family: :mod:`.compute`,
-:mod:`.network`, :mod:`.data` and :mod:`.operations`. :data:`RULES` maps each priced type
+:mod:`.network`, :mod:`.data`, :mod:`.operations` and :mod:`.workloads`. :data:`RULES` maps each priced type
 to its rule; a type with no rule is free (:mod:`llmops.cost.model.free`) or unpriced."""
 
 from __future__ import annotations
 
 from core.gpu_pool import NODE_GROUP_TYPE, NODE_POOL_TYPES
-from llmops.cost.model.rules import compute, data, network, operations
+from llmops.cost.model.rules import compute, data, network, operations, workloads
 from llmops.cost.model.rules.base import Context, Priced, Rule, Unpriced
 
 RULES: dict[str, Rule] = {
@@ -39,6 +39,13 @@ RULES: dict[str, Rule] = {
     "aws:sqs/queue:Queue": operations.price_queue,
     "aws:sns/topic:Topic": operations.price_topic,
     "aws:ecr/repository:Repository": operations.price_repository,
+    "aws:autoscaling/group:Group": workloads.price_autoscaling_group,
+    "aws:ecs/service:Service": workloads.price_ecs_service,
+    "aws:kinesis/stream:Stream": workloads.price_kinesis_stream,
+    "aws:lambda/function:Function": workloads.price_lambda_function,
+    "aws:rds/instance:Instance": workloads.price_db_instance,
+    "aws:redshift/cluster:Cluster": workloads.price_redshift_cluster,
+    "aws:cloudfront/distribution:Distribution": workloads.price_cloudfront_distribution,
 }
 
 __all__ = ["RULES", "Context", "Priced", "Rule", "Unpriced"]
