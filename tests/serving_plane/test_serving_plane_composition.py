@@ -169,3 +169,21 @@ def test_gcs_fault_tolerance_needs_kubernetes_1_35() -> None:
         parse(config)
     (problem,) = error.value.problems
     assert str(problem).startswith("llmops:regions[0].cluster.kubernetesVersion: is 1.33, but the Ray head reads the GCS Redis token")
+
+
+def test_the_cost_model_prices_the_repository_waf_and_entry(shipped: Any, public_prod: Any) -> None:
+    from llmops.cost import estimate_plan
+    from tests.support import fixture_prices
+
+    dev = {(i.type, i.name): i for i in estimate_plan(shipped.plan("dev"), catalogue=fixture_prices()).items}
+    repository = dev[("aws:ecr/repository:Repository", "us-east-1-serving-image")]
+    assert repository.expected == pytest.approx(100 * 0.10)  # registryStorageGb x $0.10/GB-month
+    balancer = dev[("aws:lb/loadBalancer:LoadBalancer", "us-east-1-serving-lb")]
+    assert balancer.expected == pytest.approx(730 * 0.0225 + 730 * 0.006)  # NLB hours and one NLCU
+    public = {(i.type, i.name): i for i in estimate_plan(public_prod, catalogue=fixture_prices()).items}
+    acl = public[("aws:wafv2/webAcl:WebAcl", "us-east-1-serving-waf")]
+    assert acl.expected == pytest.approx(5 + 4 * 1 + 10 * 0.60)  # web ACL, 4 rules, 10M requests
+    checks = [i for (kind, _), i in public.items() if kind == "aws:route53/healthCheck:HealthCheck"]
+    assert len(checks) == 2 and all(c.expected and c.expected > 0 for c in checks)
+    staging = estimate_plan(shipped.plan("staging"), catalogue=fixture_prices())
+    assert "aws:route53/zoneAssociation:ZoneAssociation" not in staging.to_document()["unpricedTypes"]
