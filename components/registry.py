@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.data.common import account_of, kms_key
 from components.iam import assume_role_policy, policy_json
 from components.naming import TYPE_PREFIX, name_tags
 
@@ -70,31 +71,16 @@ def template_role_policy(repository_arn_pattern: str, key_arns: list[str]) -> st
     )
 
 
-def repository_key_policy(account: str, region: str) -> str:
-    """A repository key: administered by the account; used for images only through ECR."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "ImagesThroughEcr",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ecr.{region}.amazonaws.com"}},
-                },
-            ],
-        },
-        sort_keys=True,
-    )
+def ecr_key_statement(account: str, region: str) -> dict[str, object]:
+    """Lets the account's principals use a repository key for images, through ECR only."""
+    return {
+        "Sid": "ImagesThroughEcr",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ecr.{region}.amazonaws.com"}},
+    }
 
 
 @dataclass(frozen=True)
@@ -231,15 +217,14 @@ class ContainerRegistry(pulumi.ComponentResource):
         )
 
     def _key(self, name: str, repository: str, region: str, tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.kms.Key:
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=opts.provider)).account_id
-        key = aws.kms.Key(
+        """A repository key of ``region``: administered by the account, used through ECR."""
+        account = account_of(self)
+        return kms_key(
             f"{name}-key",
             description=f"ECR repository {repository} in {region}: images at rest",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=account.apply(lambda a: repository_key_policy(a, region)),
-            tags=name_tags(tags, f"{name}-key"),
+            alias=f"ecr-{repository.replace('/', '-')}",
+            account=account,
+            tags=tags,
             opts=opts,
+            extra_statements=account.id.apply(lambda a: [ecr_key_statement(a, region)]),
         )
-        aws.kms.Alias(f"{name}-key", name=f"alias/ecr-{repository.replace('/', '-')}", target_key_id=key.key_id, opts=opts)
-        return key

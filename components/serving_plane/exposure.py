@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.data.common import account_of, bucket_controls, kms_key
 from components.naming import name_tags
 from components.serving_plane.args import ExposureArgs
 from components.serving_plane.manifests import SERVE_PORT
@@ -103,31 +104,16 @@ def log_bucket_policy(bucket_arn: str, region: str, account: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def log_key_policy(account: str) -> str:
-    """The NLB log bucket's key: administered by the account; log delivery may encrypt with it."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "LogDeliveryEncrypts",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
-            ],
-        },
-        sort_keys=True,
-    )
+def log_delivery_key_statement(account: str) -> dict[str, Any]:
+    """Lets log delivery (NLB access logs) encrypt with the log bucket's key, for this account."""
+    return {
+        "Sid": "LogDeliveryEncrypts",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+    }
 
 
 def web_acl_rules(rate_limit: int, metric_prefix: str) -> list[aws.wafv2.WebAclRuleArgs]:
@@ -192,62 +178,38 @@ class Exposure:
 
 
 def _log_bucket(name: str, args: ExposureArgs, region: str, parent: pulumi.Resource, tags: dict[str, str]) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
+    """The access-log bucket: the platform's bucket controls, SSE-S3 for an ALB (the only
+    encryption its log delivery takes), else a key of its own that log delivery may use."""
     child = pulumi.ResourceOptions(parent=parent)
+    logs = f"{name}-lb-logs"
     bucket = aws.s3.Bucket(
-        f"{name}-lb-logs",
+        logs,
         bucket_prefix=f"{args.load_balancer_name[:24].lower()}-logs-",
         force_destroy=args.force_destroy_logs,
-        tags=name_tags(tags, f"{name}-lb-logs"),
+        tags=name_tags(tags, logs),
         opts=child,
     )
-    on_bucket = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
-    aws.s3.BucketOwnershipControls(
-        f"{name}-lb-logs-ownership",
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=on_bucket,
-    )
-    access_block = aws.s3.BucketPublicAccessBlock(
-        f"{name}-lb-logs-public-access",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=on_bucket,
-    )
-    versioning = aws.s3.BucketVersioning(
-        f"{name}-lb-logs-versioning",
-        bucket=bucket.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-        opts=on_bucket,
-    )
-    account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent)).account_id
+    account = account_of(parent)
     if args.scheme == "internet-facing":
-        # Application Load Balancers deliver access logs to SSE-S3 buckets only.
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256")
+        encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256")
     else:
-        key = aws.kms.Key(
-            f"{name}-lb-logs",
+        key = kms_key(
+            logs,
             description=f"Access logs of {args.load_balancer_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=account.apply(log_key_policy),
-            tags=name_tags(tags, f"{name}-lb-logs"),
+            alias=f"{args.load_balancer_name}-lb-logs",
+            account=account,
+            tags=tags,
             opts=child,
+            extra_statements=account.id.apply(lambda a: [log_delivery_key_statement(a)]),
         )
-        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+        encryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
             sse_algorithm="aws:kms", kms_master_key_id=key.arn
         )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-lb-logs-encryption",
-        bucket=bucket.id,
-        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default, bucket_key_enabled=True)],
-        opts=on_bucket,
-    )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{name}-lb-logs-lifecycle",
-        bucket=bucket.id,
+    controls = bucket_controls(
+        logs,
+        bucket,
+        encryption=encryption,
+        policy=pulumi.Output.all(bucket.arn, account.id).apply(lambda v: log_bucket_policy(v[0], region, v[1])),
         rules=[
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="expire-access-logs",
@@ -260,16 +222,10 @@ def _log_bucket(name: str, args: ExposureArgs, region: str, parent: pulumi.Resou
                 ),
             )
         ],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+        parent=parent,
     )
-    policy = aws.s3.BucketPolicy(
-        f"{name}-lb-logs-policy",
-        bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, account).apply(lambda v: log_bucket_policy(v[0], region, v[1])),
-        # S3 refuses policies while the public access block is being written.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[access_block]),
-    )
-    return bucket, [policy]
+    # Enabling access logs checks that delivery may write: the bucket policy comes first.
+    return bucket, [controls.policy]
 
 
 def _certificate(name: str, args: ExposureArgs, parent: pulumi.Resource, tags: dict[str, str]) -> pulumi.Output[str]:

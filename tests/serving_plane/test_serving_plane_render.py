@@ -65,15 +65,9 @@ def test_the_serve_config_llmops_serve_runs_is_the_one_in_the_rayservice(tmp_pat
     document = yaml.safe_load(rayservice["spec"]["serveConfigV2"])  # type: ignore[index]
     on_cluster = [a["args"] for a in document["applications"]]
     # The one difference: on the cluster the release model loads from the region's bucket.
-    copies = [b.pop("s3_uri") for app in on_cluster for m in app["models"] for b in m["backends"] if b.get("s3_uri")]
+    copies = [b.pop("s3_uri") for a in on_cluster for m in a["models"] for b in m["backends"] if b.get("s3_uri")]
     assert len(copies) == 1 and copies[0].endswith("/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28/")
-    for app in on_cluster:
-        for m in app["models"]:
-            for b in m["backends"]:
-                b.pop("s3_uri", None)
     local_args = [a.model_dump(mode="json", exclude={"runtime_env"}) for a in local.applications]
-    for app in local_args:
-        for m in app["models"]:
-            for b in m["backends"]:
-                b.pop("s3_uri", None)
+    for backend in (b for a in [*on_cluster, *local_args] for m in a["models"] for b in m["backends"]):
+        backend.pop("s3_uri", None)
     assert on_cluster == local_args
