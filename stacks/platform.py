@@ -496,6 +496,14 @@ def _text(value: object) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
+def env_files_supported(region: RegionConfig) -> bool:
+    """Whether the region's cluster reads environment variables from files (EnvFiles, on by
+    default from Kubernetes 1.35); a cluster brought as it is is taken to."""
+    if region.cluster.existing is not None:
+        return True
+    return tuple(int(p) for p in region.cluster.kubernetes_version.split(".")) >= (1, 35)
+
+
 @dataclass(frozen=True)
 class DataBindings:
     """What a region's data plane gives its serving plane."""
@@ -535,7 +543,13 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
         secrets.update(PGUSER=SecretRef(secret, "username"), PGPASSWORD=SecretRef(secret, "password"))
         keys["vectors"] = vectors.kms_key_arn
     gcs = None
-    if data.gcs_fault_tolerance.enabled:
+    if data.gcs_fault_tolerance.enabled and not env_files_supported(config.region(region)):
+        pulumi.log.warn(
+            f"{region}: the GCS Redis exists but the RayService does not use it: the Ray head reads its token through "
+            "an env file (valueFrom.fileKeyRef), which Kubernetes runs from 1.35; set the region's "
+            "cluster.kubernetesVersion to '1.35' to turn GCS fault tolerance on"
+        )
+    elif data.gcs_fault_tolerance.enabled:
         address = pulumi.Output.all(cache.gcs_endpoint, cache.gcs_port).apply(lambda v: f"rediss://{_text(v[0])}:{_text(v[1])}")
         gcs = GcsArgs(redis_address=address, password=SecretRef(cache.gcs_auth_secret_arn.apply(_text), "password"))
         keys["cache"] = cache.kms_key_arn

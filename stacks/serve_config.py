@@ -412,17 +412,6 @@ def serving_problems(config: PlatformConfig) -> list[Problem]:
                 Problem(f"{SERVING}.entry.routing", "a Global Accelerator is reachable from the internet; an internal entry uses latency or failover")
             )
     for index, region in enumerate(config.regions):
-        if config.data.enabled and config.data.gcs_fault_tolerance.enabled and region.cluster.existing is None:
-            version = tuple(int(p) for p in region.cluster.kubernetes_version.split("."))
-            if version < (1, 35):
-                problems.append(
-                    Problem(
-                        f"{CONFIG_NAMESPACE}:regions[{index}].cluster.kubernetesVersion",
-                        f"is {region.cluster.kubernetes_version}, but the Ray head reads the GCS Redis token "
-                        "(llmops:data.gcsFaultTolerance) through an env file (valueFrom.fileKeyRef), which Kubernetes "
-                        "runs from 1.35; set kubernetesVersion: '1.35', or turn gcsFaultTolerance off",
-                    )
-                )
         existing = region.cluster.existing
         if existing is not None and existing.kubeconfig is not None:
             problems.append(

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from components.global_entry import ACCELERATOR_ZONE_ID, GlobalEntry, GlobalEntryArgs, RegionalEndpoint
+from components.global_entry import (
+    ACCELERATOR_ZONE_ID,
+    GlobalEntry,
+    GlobalEntryArgs,
+    RegionalEndpoint,
+)
 from tests.harness import Recorded, aws_provider, run
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

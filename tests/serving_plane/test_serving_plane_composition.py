@@ -158,17 +158,15 @@ def test_gcs_fault_tolerance_follows_the_data_plane(shipped: Any) -> None:
         assert options["redisAddress"].startswith("rediss://") and options["redisPassword"]["valueFrom"]["fileKeyRef"]["key"] == "REDIS_PASSWORD"
 
 
-def test_gcs_fault_tolerance_needs_kubernetes_1_35() -> None:
-    from stacks.config import ConfigError
-
+def test_gcs_fault_tolerance_waits_for_kubernetes_1_35(tmp_path: Path) -> None:
     config = serving_config()
     config["data"] = {"gcsFaultTolerance": {"enabled": True}}
     config["regions"][0]["cluster"] = {"kubernetesVersion": "1.33"}
     config["regions"][1]["cluster"] = {"kubernetesVersion": "1.35"}
-    with pytest.raises(ConfigError) as error:
-        parse(config)
-    (problem,) = error.value.problems
-    assert str(problem).startswith("llmops:regions[0].cluster.kubernetesVersion: is 1.33, but the Ray head reads the GCS Redis token")
+    document = _plan(tmp_path, config)
+    specs = {r["name"]: r["inputs"]["spec"]["rayClusterConfig"] for r in of_type(document, "kubernetes:ray.io/v1:RayService")}
+    assert "gcsFaultToleranceOptions" not in specs["us-east-1-serving-rayservice"]  # its Redis exists, unused until 1.35
+    assert "gcsFaultToleranceOptions" in specs["us-west-2-serving-rayservice"]
 
 
 def test_the_cost_model_prices_the_repository_waf_and_entry(shipped: Any, public_prod: Any) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from components.serving_plane import sizing
 from core import catalog, gpu_pool
-from stacks.config import parse
 from stacks.config import namespace_values as _namespace_values
+from stacks.config import parse
 from tests.support import REPO, of_type
 
 KUBERAY_WAIT_GCS = (200, 256)
@@ -95,7 +95,10 @@ def test_every_pod_fits_the_smallest_node_it_can_land_on(stack: str, shipped: An
             if r["name"].startswith(f"{region.name}-serving")
         }
 
-        def types_for(selector: dict[str, str]) -> list[str]:
+        def types_for(
+            selector: dict[str, str], pools: dict[str, dict[str, list[str]]] = pools, system: list[str] = system,
+            node_pools: dict[str, Any] = node_pools,
+        ) -> list[str]:
             if selector.get(gpu_pool.POOL_LABEL):
                 return pools[gpu_pool.POOL_LABEL][selector[gpu_pool.POOL_LABEL]]
             if selector.get("llmops.io/pool") == "system":

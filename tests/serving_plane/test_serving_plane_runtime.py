@@ -54,7 +54,7 @@ def test_a_revision_is_copied_once_with_its_marker_last(s3: Any) -> None:
     assert keys == [f"{PREFIX}{model_store.MARKER}", f"{PREFIX}config.json", f"{PREFIX}weights/model.safetensors"]
     again = model_store.copy_from_hub("org/tiny", "a" * 40, uri, client=s3, snapshot=fake_snapshot(calls))
     assert again == marker and len(calls) == 1 and calls[0]["token"] == "hf-token"
-    with pytest.raises(model_store.ModelStoreError, match="holds org/tiny@a+, not org/other@"):
+    with pytest.raises(model_store.ModelStoreError, match=r"holds org/tiny@a+, not org/other@"):
         model_store.copy_from_hub("org/other", "b" * 40, uri, client=s3, snapshot=fake_snapshot(calls))
 
 
