@@ -193,6 +193,16 @@ def config_for(region_count: int) -> dict[str, object]:
         "llmops:homeRegion": names[0],
         "llmops:regions": regions,
         "llmops:budget": {"monthlyUsd": 100000, "alertEmails": ["bench@example.com"]},
+        # Every region serves (KubeRay, the RayService, an NLB) under one name.
+        "llmops:serving": {
+            "release": {
+                "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-0123456789ab@sha256:" + "0" * 64,
+                "modelId": "Qwen/Qwen2.5-7B-Instruct",
+                "modelRevision": "a09a35458c702b33eeacc393d103063234e8bc28",
+                "modelParameterCountB": 7.6,
+            },
+            "entry": {"hostedZoneId": "Z0761438V1CZ8EXAMPLE", "recordName": "llm.bench.example.com"},
+        },
     }
 
 

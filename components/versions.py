@@ -19,6 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.helm import Chart
+from core.serving_pins import (
+    AWS_LOAD_BALANCER_CONTROLLER_VERSION as AWS_LOAD_BALANCER_CONTROLLER_VERSION,
+)
+from core.serving_pins import KUBERAY_VERSION as KUBERAY_VERSION
+from core.serving_pins import RAY_VERSION as RAY_VERSION
+from core.serving_pins import SERVING_CHART_VERSIONS as SERVING_CHART_VERSIONS
 
 KARPENTER_CHART = "oci://public.ecr.aws/karpenter/karpenter"
 KARPENTER_CRD_CHART = "oci://public.ecr.aws/karpenter/karpenter-crd"
@@ -50,6 +56,13 @@ node groups pin the same release through :attr:`KubernetesPins.node_release`."""
 GPU_AMI_ALIAS = f"al2023@{GPU_AMI_RELEASE}"
 """Karpenter ``EC2NodeClass`` ``amiSelectorTerms[].alias``: AL2023 pinned to the release
 above (never ``latest`` in production)."""
+
+# The serving plane: Ray (the serving image and every RayService's rayVersion), the KubeRay
+# operator and the AWS Load Balancer Controller; the versions live in core.serving_pins,
+# which the stack config checks releases against.
+KUBERAY_REPO = "https://ray-project.github.io/kuberay-helm/"
+AWS_LOAD_BALANCER_CONTROLLER_REPO = "https://aws.github.io/eks-charts"
+
 SYSTEM_AMI_TYPE = "AL2023_x86_64_STANDARD"
 GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 
@@ -110,3 +123,7 @@ KARPENTER_CRD = Chart(KARPENTER_CRD_CHART, KARPENTER_VERSION)
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", NVIDIA_DEVICE_PLUGIN_VERSION, NVIDIA_DEVICE_PLUGIN_REPO)
 DCGM_EXPORTER = Chart("dcgm-exporter", DCGM_EXPORTER_VERSION, DCGM_EXPORTER_REPO)
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", CLUSTER_AUTOSCALER_VERSION, CLUSTER_AUTOSCALER_REPO)
+KUBERAY_OPERATOR = Chart("kuberay-operator", KUBERAY_VERSION, KUBERAY_REPO)
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", AWS_LOAD_BALANCER_CONTROLLER_VERSION, AWS_LOAD_BALANCER_CONTROLLER_REPO
+)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # (or command groups) each registers.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.plan": ("plan",),
+    "llmops.commands.render": ("render",),
     "llmops.commands.cost": ("cost",),
     "llmops.commands.policy": ("policy",),
     "llmops.commands.capacity": ("capacity",),

@@ -41,6 +41,7 @@ from core.literals import CONFIG_NAMESPACE as NAMESPACE
 from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
 from core.problems import ConfigError as _BaseConfigError
 from core.problems import Problem, format_path, problems_from, sort_key
+from core.serving_pins import RAY_VERSION, SERVING_CHART_VERSIONS
 
 __all__ = [
     "COST_ALLOCATION_TAG_KEYS",
@@ -531,24 +532,323 @@ class BudgetConfig(_Model):
         return sorted(set(value))
 
 
-class ReleaseConfig(_Model):
-    """What moves between stacks on promotion: the model and the serving image."""
+# --------------------------------------------------------------------------- serving
 
-    model_id: str = "Qwen/Qwen2.5-7B-Instruct"
-    """Model repository id served by the LLM deployment."""
-    model_revision: str = "main"
-    """Pinned model revision (a commit hash in staging and prod)."""
-    image: str = "rayproject/ray-ml:2.40.0-py311-gpu"
-    """Container image of the Ray cluster (its Ray version must match the RayService's)."""
+_IMAGE_BY_DIGEST = re.compile(
+    r"^(?P<repository>[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/[a-z0-9._-]+)+)(?::(?P<tag>[\w][\w.-]{0,127}))?@sha256:[a-f0-9]{64}$"
+)
+_RAY_TAG = re.compile(r"^(?:ray-?)?(?P<version>\d+\.\d+\.\d+)(?:[-_.].*)?$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_REF = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(#[\w.-]+)?$")
+RELEASE_APP_SETTINGS = ("rag", "request_timeout_s")
+"""Serve application settings a release may carry (serve spelling); they apply to every
+application of the stack's serve config."""
+
+
+def image_ray_version(image: str) -> str | None:
+    """The Ray version an image reference's tag carries (``...:ray2.60.0-<commit>@sha256:...``
+    or ``...:2.60.0-py311-gpu@...``), or None when its tag says nothing about it."""
+    match = _IMAGE_BY_DIGEST.match(image)
+    tag = match.group("tag") if match else None
+    version = _RAY_TAG.match(tag) if tag else None
+    return version.group("version") if version else None
+
+
+def _check_secret_ref(value: str) -> str:
+    if not _SECRET_REF.match(value):
+        raise ValueError(
+            f"'{value}' is not a Secrets Manager secret ARN; use arn:aws:secretsmanager:<region>:<account>:secret:<name> "
+            "(add #<key> to pick one key of a JSON secret)"
+        )
+    return value
+
+
+SecretArn = Annotated[str, AfterValidator(_check_secret_ref)]
+
+
+class ReleaseConfig(_Model):
+    """What moves between stacks on promotion (``llmops promote``): the serving image, the
+    model and its pinned revision, Serve application settings and chart versions."""
+
+    image: str
+    """The serving image by digest: ``<registry>/<repository>[:<tag>]@sha256:<digest>``. CI
+    tags images ``ray<version>-<commit>``, which says the Ray version the image runs."""
+    ray_version: str | None = Field(default=None, validate_default=True)
+    """The image's Ray version; derived from the image's tag when it carries one (then it
+    may only repeat it). Must be the project's Ray pin."""
+    model_id: str | None = None
+    """The release model (a hub repository id): what vllm/transformers backends without a
+    ``model_id`` of their own serve."""
+    model_revision: str | None = None
+    """The release model's pinned revision: a 40-character commit hash."""
+    model_parameter_count_b: float | None = Field(default=None, gt=0, le=10_000)
+    """The release model's parameters in billions (for the GPU memory check)."""
+    chart_versions: dict[str, str] = Field(default_factory=dict)
+    """Chart versions of the serving plane (``kuberay-operator``, ``aws-load-balancer-controller``);
+    only versions whose schemas the project carries."""
+    app_settings: dict[str, Any] = Field(default_factory=dict)
+    """Serve application settings for every application, in the serve schema's spelling:
+    ``rag`` (retrieval and prompts) and ``request_timeout_s``."""
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _IMAGE_BY_DIGEST.match(value):
+            raise ValueError(
+                f"'{value}' does not name the image by digest; pin <registry>/<repository>[:<tag>]@sha256:<64 hex digits>, "
+                "e.g. with `llmops release set --stack <stack> image=...` from the build's digest"
+            )
+        return value
+
+    @field_validator("ray_version")
+    @classmethod
+    def _ray_version(cls, value: str | None, info: ValidationInfo) -> str | None:
+        derived = image_ray_version(str(info.data.get("image") or ""))
+        if value is not None and derived is not None and value != derived:
+            raise ValueError(f"is {value}, but the image's tag says Ray {derived}; drop rayVersion (it is derived from the tag)")
+        version = value or derived
+        if version is None:
+            if "image" not in info.data:
+                return None
+            raise ValueError(
+                "cannot be derived: the image's tag carries no Ray version; set rayVersion, or pin an image tagged "
+                f"ray{RAY_VERSION}-<commit>"
+            )
+        if version != RAY_VERSION:
+            raise ValueError(
+                f"the image runs Ray {version}, but the project pins Ray {RAY_VERSION} (pyproject.toml, serving/Dockerfile); "
+                f"pin an image built from this project (tagged ray{RAY_VERSION}-<commit>)"
+            )
+        return version
+
+    @field_validator("model_revision")
+    @classmethod
+    def _revision(cls, value: str | None) -> str | None:
+        if value is not None and not _COMMIT.match(value):
+            raise ValueError(f"'{value}' is not a commit hash; pin the model's 40-character revision (a branch name moves)")
+        return value
+
+    @field_validator("chart_versions")
+    @classmethod
+    def _charts(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for chart, version in value.items():
+            known = SERVING_CHART_VERSIONS.get(chart)
+            if known is None:
+                problems.append(
+                    catalog.unknown_name_message("chart", chart, list(SERVING_CHART_VERSIONS), f"use one of {', '.join(SERVING_CHART_VERSIONS)}")
+                )
+            elif str(version) not in known:
+                problems.append(f"{chart} {version} has no schemas in the project; use {' or '.join(known)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("app_settings")
+    @classmethod
+    def _app_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(RELEASE_APP_SETTINGS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: a release carries only {', '.join(RELEASE_APP_SETTINGS)}")
+        return value
+
+    def chart_version(self, chart: str) -> str:
+        """The version of ``chart`` this release installs (its pin when the release names none)."""
+        return self.chart_versions.get(chart) or SERVING_CHART_VERSIONS[chart][0]
+
+
+class DeploymentOverride(_Model):
+    """Where one Serve deployment runs in a region, and how many replicas it may have."""
+
+    pools: list[str] | None = None
+    """Worker groups it runs on: GPU pool names of the region, or ``cpu`` (the CPU worker
+    group). Default: every GPU pool for a deployment that asks for GPUs, else ``cpu``."""
+    min_replicas: int | None = Field(default=None, ge=0)
+    """Replicas kept (autoscaling's min_replicas, or the fixed count's floor)."""
+    max_replicas: int | None = Field(default=None, ge=1)
+    """The most replicas (autoscaling's max_replicas)."""
+    replicas: int | None = Field(default=None, ge=1)
+    """A fixed replica count (num_replicas; not with min/max)."""
+
+    @field_validator("max_replicas")
+    @classmethod
+    def _bounds(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_replicas")
+        if value is not None and isinstance(low, int) and value < low:
+            raise ValueError(f"must be >= minReplicas ({low})")
+        return value
+
+    @field_validator("replicas")
+    @classmethod
+    def _fixed(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and (info.data.get("min_replicas") is not None or info.data.get("max_replicas") is not None):
+            raise ValueError("is a fixed count; drop minReplicas/maxReplicas, or drop replicas to autoscale")
+        return value
+
+
+class AppOverride(_Model):
+    """Per-region settings of one Serve application, keyed by deployment."""
+
+    ingress: DeploymentOverride | None = None
+    """The RAG ingress."""
+    embeddings: DeploymentOverride | None = None
+    """The embedding model."""
+    models: dict[str, DeploymentOverride] = Field(default_factory=dict)
+    """Model deployments by the model's name."""
+
+
+class CpuWorkersConfig(_Model):
+    """The CPU worker group (ingress, embeddings, CPU-only models)."""
+
+    instance_types: list[CpuInstanceType] = Field(default_factory=lambda: ["m7i.xlarge", "m7i.2xlarge"], min_length=1)
+    """CPU instance types of its nodes (a Karpenter NodePool of its own when the cluster runs Karpenter)."""
+    capacity_type: CapacityType = "on-demand"
+    """How its nodes are bought."""
+    min_replicas: int = Field(default=1, ge=0, le=100)
+    """Pods kept running (one per node)."""
+    max_replicas: int = Field(default=4, ge=1, le=100)
+    """The most pods."""
+
+
+class RegionServingConfig(_Model):
+    """What differs in one region: replicas and placement, keyed by application name."""
+
+    applications: dict[str, AppOverride] = Field(default_factory=dict)
+    """Overrides by application name."""
+    cpu_workers: CpuWorkersConfig | None = None
+    """The region's CPU worker group (default: the stack's)."""
+
+
+class HeadConfig(_Model):
+    """The Ray head pod (on the system nodes)."""
+
+    cpu: float = Field(default=0.5, gt=0, le=64)
+    """CPU cores requested."""
+    memory_gib: float = Field(default=2, gt=0, le=512)
+    """Memory requested and limited (GiB)."""
+
+
+class ExposureConfig(_Model):
+    """How clients reach a region's Serve endpoint."""
+
+    scheme: Literal["internal", "internet-facing"] = "internal"
+    """``internal``: an NLB inside the VPC; ``internet-facing``: a public ALB with TLS (needs
+    ``entry`` for the certificate) and WAF."""
+    client_cidrs: list[str] = Field(default_factory=list)
+    """internal: ranges besides the region's VPC that may connect (peered networks)."""
+    waf: bool = True
+    """internet-facing: a WAF web ACL in front of the ALB (required in prod)."""
+    waf_rate_limit: int = Field(default=2000, ge=100)
+    """Requests per client IP in 5 minutes before the WAF blocks it."""
+
+    @field_validator("client_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"'{cidr}' is not an IPv4 CIDR block; use e.g. 10.100.0.0/16") from None
+            if not network.is_private:
+                raise ValueError(f"{cidr} is not a private range; an internal load balancer is reached from private networks")
+        return value
+
+
+class EntryConfig(_Model):
+    """The global name of the serving endpoint (in the home region)."""
+
+    hosted_zone_id: str
+    """The existing Route 53 hosted zone the record goes in (private for an internal entry)."""
+    record_name: str
+    """The name clients use, e.g. ``llm.dev.example.com``."""
+    routing: Literal["latency", "failover", "accelerator"] = "latency"
+    """Several regions: ``latency`` records with health checks, ``failover`` (two regions;
+    the home region primary), or a Global ``accelerator``."""
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if not re.fullmatch(r"Z[A-Z0-9]{1,31}", value):
+            raise ValueError(f"'{value}' is not a Route 53 hosted zone id (Z followed by letters and digits)")
+        return value
+
+    @field_validator("record_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.rstrip(".").lower()
+        if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}", value):
+            raise ValueError(f"'{value}' is not a DNS name such as llm.example.com")
+        return value
+
+
+class RegistryConfig(_Model):
+    """The ECR repository of the serving image (one per account, shared by its stacks)."""
+
+    repository: str = "llmops-serving"
+    """Repository name (CI pushes here)."""
+    manage: bool = False
+    """Whether this stack creates the repository in its home region and the account's
+    registry replication into ``replicaRegions``. Account-wide: exactly one stack per
+    account sets it (the others use the repository it makes)."""
+    replica_regions: list[str] = Field(default_factory=list)
+    """Regions the account's repository replicates into (every region any stack of the
+    account serves from, besides the repository's own). A region listed here pulls the
+    release image from its replica (same digest); any other pulls it as pinned."""
+
+    @field_validator("replica_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in catalog.regions():
+                raise ValueError(catalog.unknown_name_message("region", name, catalog.regions(), "use an AWS region code"))
+        if len(set(value)) != len(value):
+            raise ValueError("lists a region twice")
+        return value
 
 
 class ServingConfig(_Model):
-    """Model serving (KubeRay RayService running the Ray Serve apps)."""
+    """The serving plane: the Serve applications on every region's cluster (KubeRay)."""
 
     enabled: bool = True
     """Deploy the serving plane into each region's cluster."""
-    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
-    """The release pinned in this stack."""
+    release: ReleaseConfig
+    """The release pinned in this stack (what ``llmops promote`` moves)."""
+    serve: dict[str, Any] = Field(default_factory=dict)
+    """The Serve applications, in the serve config's own schema and spelling
+    (``serving.config.ServeConfig``: ``applications``, ``http_port`` ...), the same document
+    ``llmops serve --config`` runs locally. Empty: one default application."""
+    regions: dict[str, RegionServingConfig] = Field(default_factory=dict)
+    """Per-region replicas and placement, keyed by region name."""
+    cpu_workers: CpuWorkersConfig = Field(default_factory=CpuWorkersConfig)
+    """The CPU worker group of every region (a region may override it)."""
+    head: HeadConfig = Field(default_factory=HeadConfig)
+    """The Ray head pod."""
+    secrets: dict[str, SecretArn] = Field(default_factory=dict)
+    """Environment variables the Serve replicas read from Secrets Manager at start (upstream
+    API keys, the hashed client keys): variable name -> secret ARN (``#key`` for a key of a
+    JSON secret). Values never enter the plan."""
+    hub_token_secret: SecretArn | None = None
+    """The hub token (gated models) the model copy job reads."""
+    exposure: ExposureConfig = Field(default_factory=ExposureConfig)
+    """The regional load balancers."""
+    entry: EntryConfig | None = None
+    """The global name; None: clients use the regional endpoints."""
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    """The serving image's repository."""
+    idle_timeout_seconds: int = Field(default=300, ge=0, le=86_400)
+    """Seconds an idle Ray worker stays before the autoscaler removes its node."""
+    upgrade_strategy: Literal["NewCluster", "None"] = "NewCluster"
+    """``NewCluster``: a changed cluster starts beside the old one and takes traffic once it
+    serves (no downtime); ``None``: changes apply in place."""
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not _ENV_NAME.match(name)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: keys are environment variable names, e.g. OPENAI_API_KEY")
+        return value
 
 
 _CACHE_NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
@@ -698,6 +998,10 @@ class UsageConfig(_Model):
     """Requests to each SQS queue per month (millions)."""
     accelerator_data_gb_per_month: float = Field(default=100, ge=0)
     """Data through each Global Accelerator per month (GB, dominant direction)."""
+    registry_storage_gb: float = Field(default=100, ge=0)
+    """Images stored in each ECR repository (GB; serving images with CUDA and vLLM are large)."""
+    waf_requests_millions_per_month: float = Field(default=10, ge=0)
+    """Requests each WAF web ACL inspects per month (millions)."""
 
 
 class AccountConfig(_Model):
@@ -745,8 +1049,8 @@ class PlatformConfig(_Model):
     """Monthly budget and its alert emails."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Extra tags applied to every resource (may not override the platform's own tag keys)."""
-    serving: ServingConfig = Field(default_factory=ServingConfig)
-    """Model serving settings."""
+    serving: ServingConfig | None = None
+    """The serving plane; None (no ``llmops:serving`` block): the clusters run no serving plane."""
     data: DataConfig = Field(default_factory=DataConfig)
     """Retrieval data settings."""
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
@@ -970,6 +1274,11 @@ def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
         found = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig)
         problems = [p for p in found if p.path not in explained] + problems
         config = None
+    if config is not None and not problems:
+        # The serving section's cross-checks need the typed config (and import this module).
+        from stacks.serve_config import serving_problems
+
+        problems = serving_problems(config)
     if problems:
         raise ConfigError(sorted(problems, key=sort_key), source)
     assert config is not None

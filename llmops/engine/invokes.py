@@ -95,7 +95,16 @@ def eks_cluster(args: dict[str, Any], region: str) -> dict[str, Any]:
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.{dns_suffix(region)}/id/{oidc}"}]}],
         "version": "1.33",
         "status": "ACTIVE",
-        "vpcConfig": {"clusterSecurityGroupId": f"sg-{digest(name, 'cluster')}", "vpcId": f"vpc-{digest(name, 'vpc')}"},
+        "vpcConfig": {
+            "clusterSecurityGroupId": f"sg-{digest(name, 'cluster')}",
+            "vpcId": f"vpc-{digest(name, 'vpc')}",
+            # the cluster's subnets, one private subnet per zone, as EKS reports them
+            "subnetIds": [f"subnet-{digest(name, zone)}" for zone in availability_zones(region)[:3]],
+            "securityGroupIds": [],
+            "endpointPrivateAccess": True,
+            "endpointPublicAccess": False,
+            "publicAccessCidrs": [],
+        },
     }
 
 

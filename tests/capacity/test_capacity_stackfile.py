@@ -72,11 +72,12 @@ def test_dev_gets_the_cheapest_region_with_a_free_cidr_and_a_gpu_pool(tmp_path: 
         ["g5.xlarge", "g5.2xlarge"],
         "spot",
         0,
-        1,
+        2,  # as much room as dev's a10g-spot pool in us-east-1, so what dev serves fits
     )
     # everything that was there is still there, byte for byte, comments included
     lines = before.splitlines()
-    regions_end = lines.index("  llmops:budget:")
+    regions_start = lines.index("  llmops:regions:")
+    regions_end = next(i for i, line in enumerate(lines) if i > regions_start and line.startswith("  llmops:"))
     assert after.startswith("\n".join(lines[:regions_end]) + "\n")
     assert after.endswith("\n".join(lines[regions_end:]) + "\n")
     added = after.splitlines()[regions_end : regions_end + 17]
@@ -96,8 +97,8 @@ def test_dev_gets_the_cheapest_region_with_a_free_cidr_and_a_gpu_pool(tmp_path: 
         "          instanceTypes: [g5.xlarge, g5.2xlarge]",
         "          capacityType: spot",
         "          minNodes: 0",
-        "          maxNodes: 1",
-        "  llmops:budget:",
+        "          maxNodes: 2",
+        lines[regions_end],
     ]
 
 

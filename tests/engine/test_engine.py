@@ -41,7 +41,7 @@ def test_plan_is_byte_identical_across_runs() -> None:
 
 def test_document_has_the_public_shape(dev_document: dict[str, Any]) -> None:
     assert dev_document["stack"] == "dev" and dev_document["project"] == "llmops-platform"
-    assert dev_document["regions"] == ["us-east-1"]
+    assert dev_document["regions"] == ["us-east-1", "us-west-2"]  # us-west-2: the image repository's replica
     urns = [r["urn"] for r in dev_document["resources"]]
     assert urns == sorted(urns) and len(urns) == len(set(urns))
     known = set(urns)

@@ -74,7 +74,7 @@ config:
       # The candidate: a new revision of the same model.
       modelId: Qwen/Qwen2.5-7B-Instruct
       modelRevision: "a09a35458c702b33eeacc393d103063234e8bc28"  # pinned commit
-      image: rayproject/ray-ml:2.40.0-py311-gpu
+      image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-5e1f0c2a9b7d@sha256:1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a
   llmops:budget:
     monthlyUsd: 2000
     alertEmails: [ml-platform-dev@example.com]
@@ -111,7 +111,7 @@ config:
     release:
       modelId: Qwen/Qwen2.5-7B-Instruct
       modelRevision: "0000000000000000000000000000000000000000"
-      image: 'rayproject/ray-ml:2.39.0-py311-gpu'
+      image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-0d4b8e6f3c21@sha256:2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b'
   llmops:budget:
     monthlyUsd: 4000   # reviewed every quarter
     alertEmails:

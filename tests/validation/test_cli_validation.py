@@ -58,6 +58,16 @@ def test_the_shipped_dev_stack_validates_and_help_documents_the_exit_code() -> N
     assert proc.returncode == 0, proc.stderr
     section = json.loads(proc.stdout)["validation"]
     assert section["summary"]["passed"] is True
-    assert section["summary"]["checked"] == {"EC2NodeClass": 1, "Namespace": 2, "NodePool": 1, "Release": 4}
+    assert section["summary"]["checked"] == {
+        "EC2NodeClass": 1,
+        "Job": 1,
+        "Namespace": 3,
+        "NodePool": 2,
+        "PodDisruptionBudget": 3,
+        "RayService": 1,
+        "Release": 6,
+        "ServiceAccount": 2,
+        "TargetGroupBinding": 1,
+    }
     help_text = " ".join(run("plan", "--help").stdout.split())
     assert "--no-validate" in help_text and "exit 4" in help_text
