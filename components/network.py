@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import assume_role_policy, policy_json
+from components.monitoring import Monitored, NatGateway
 from components.naming import TYPE_PREFIX
 
 NAT_MODES = ("single", "perAz")
@@ -105,6 +106,8 @@ class Network(pulumi.ComponentResource):
     availability_zones: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str]
+    monitoring: tuple[Monitored, ...]
+    """What the alerting watches here: the NAT gateways (:mod:`components.monitoring`)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -276,6 +279,7 @@ class Network(pulumi.ComponentResource):
         self.availability_zones = az_names
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
         self.endpoint_security_group_id = endpoint_sg.id
+        self.monitoring = tuple(NatGateway(key=f"nat-{i}", nat_gateway_id=nat.id) for i, nat in enumerate(nats))
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
