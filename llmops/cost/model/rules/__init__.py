@@ -34,6 +34,10 @@ RULES: dict[str, Rule] = {
     "aws:secretsmanager/secret:Secret": operations.price_secret,
     "aws:sqs/queue:Queue": operations.price_queue,
     "aws:sns/topic:Topic": operations.price_topic,
+    "aws:cloudwatch/dashboard:Dashboard": operations.price_dashboard,
+    "aws:budgets/budgetAction:BudgetAction": operations.price_budget_action,
+    "aws:amp/workspace:Workspace": operations.price_amp_workspace,
+    "aws:amp/scraper:Scraper": operations.price_amp_scraper,
 }
 
 __all__ = ["RULES", "Context", "Priced", "Rule", "Unpriced"]
