@@ -627,7 +627,7 @@ class Observability(pulumi.ComponentResource):
         aws.eks.AccessEntry(
             f"{name}-collector",
             cluster_name=args.cluster_name,
-            principal_arn=scraper.role_arn.apply(role_arn_without_path),
+            principal_arn=scraper.role_arn.apply(lambda arn: role_arn_without_path(arn) if arn else arn),
             user_name=AMP_COLLECTOR_USER,
             type="STANDARD",
             opts=self._child(),
