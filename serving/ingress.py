@@ -42,6 +42,7 @@ from serving.config import INGRESS_DEPLOYMENT, AppConfig, RouterConfig
 from serving.llm.base import Passage
 from serving.metrics import ServingMetrics, feature_label
 from serving.rag import build_messages, citations
+from serving.requestlog import log_request
 from serving.router import ModelRouter, UnknownModelError
 from serving.vectorstore import ChunkIn, PgVectorStore
 
@@ -274,6 +275,10 @@ class RAGIngress:
         self.metrics.requests.labels(
             route=route, model=model, status=str(status), key=key.id, team=key.team, feature=feature
         ).inc()
+        log_request(
+            route=route, model=model, status=status, latency_ms=(time.perf_counter() - t0) * 1000,
+            key_id=key.id, team=key.team, feature=feature,
+        )
 
     def _account(
         self, model: str, key: ApiKey, feature: str, prompt: int, completion: int, cost: float

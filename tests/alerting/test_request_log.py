@@ -1,0 +1,30 @@
+"""The serving API's request log line: the fields the runbooks' Logs Insights queries parse,
+the caller by key id and team, nothing the caller sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from serving.requestlog import EVENT, LOGGER, log_request, request_line
+
+
+def test_a_line_is_one_json_object_with_the_queried_fields() -> None:
+    line = request_line(route="chat", model="tiny", status=503, latency_ms=1234.5678, key_id="search-prod", team="search", feature="chat")
+    assert json.loads(line) == {
+        "event": EVENT, "route": "chat", "model": "tiny", "status": 503, "latency_ms": 1234.6,
+        "key_id": "search-prod", "team": "search", "feature": "chat",
+    }
+    # The runbooks parse these spellings with regular expressions.
+    for fragment in ('"event": "llmops.request"', '"status": 503', '"latency_ms": 1234.6', '"team": "search"', '"key_id": "search-prod"'):
+        assert fragment in line
+
+
+def test_it_goes_to_ray_serves_logger(caplog: pytest.LogCaptureFixture) -> None:
+    assert LOGGER.startswith("ray.serve.")  # Serve's handlers write it beside the replica's logs
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        log_request(route="embeddings", model="minilm", status=200, latency_ms=3.0, key_id="k", team="t", feature="unspecified")
+    (record,) = [r for r in caplog.records if r.name == LOGGER]
+    assert json.loads(record.getMessage())["route"] == "embeddings"
