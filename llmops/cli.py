@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llmops.commands.cost",
     "llmops.commands.policy",
     "llmops.commands.capacity",
+    "llmops.commands.spend",
     "llmops.commands.serving",
     "llmops.commands.smoke",
     "llmops.commands.eval",
