@@ -71,7 +71,8 @@ def main() -> None:
     try:
         app()
     except LlmopsError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True)
+        # The message is plain text (config paths such as regions[1] are not markup).
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

@@ -1,8 +1,9 @@
 """``llmops policy``: run policy packs over a stack offline, test packs, list their policies.
 
 - ``llmops policy check --stack prod`` plans the stack offline and runs the packs (default:
-  ``policies/security`` and ``policies/cost``) through their real analyzers; exits 1 on any
-  mandatory violation.
+  ``policies/security`` and ``policies/cost``) through their real analyzers; exits 3 on any
+  mandatory violation (as ``llmops plan`` does), 2 on bad input such as an unknown
+  environment.
 - ``llmops policy test --pack DIR`` runs a pack's own pass/fail cases (``<pack>/fixtures``)
   and checks its conventions: works on any team's Python policy pack.
 - ``llmops policy list`` shows each pack's policies, enforcement levels and settings.
@@ -40,12 +41,16 @@ def check_command(
     packs: PackOption = None,
     environment: Annotated[
         str | None,
-        typer.Option("--environment", "-e", help="Pick <pack>/config/<ENV>.json (default: the stack's llmops:environment, else its name)."),
+        typer.Option(
+            "--environment",
+            "-e",
+            help="Pick <pack>/config/<ENV>.json (default: the stack's llmops:environment, else its name); must be one the packs have a config file for.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {stack, project, policy} as JSON on stdout.")] = False,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write a Markdown report (for a PR comment) to FILE.", dir_okay=False)] = None,
 ) -> None:
-    """Plan the stack offline and run the policy packs over it; exit 1 on a mandatory violation."""
+    """Plan the stack offline and run the policy packs over it; exit 3 on a mandatory violation."""
     from rich.console import Console
 
     from llmops.commands.plan import default_program_dir
@@ -61,10 +66,12 @@ def check_command(
         document = {"stack": result.stack, "project": result.project, "policy": report.to_document()}
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
+        from rich.markup import escape
+
         console = Console()
         report.render(console)
         if markdown is not None:
-            console.print(f"markdown report written to {markdown}")
+            console.print(f"markdown report written to {escape(str(markdown))}", highlight=False)
     if not report.passed:
         raise typer.Exit(POLICY_VIOLATION_EXIT_CODE)
 

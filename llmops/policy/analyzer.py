@@ -88,6 +88,27 @@ class Diagnostic:
     urn: str
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A policy that says it could not check (``args.not_applicable(reason)``)."""
+
+    policy: str
+    urn: str
+    """The resource it skipped; empty for a stack policy."""
+    reason: str
+
+
+@dataclass
+class Findings:
+    """What one ``Analyze``/``AnalyzeStack`` pass returned."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def __add__(self, other: Findings) -> Findings:
+        return Findings(self.diagnostics + other.diagnostics, self.skipped + other.skipped)
+
+
 def _manifest(pack_dir: Path) -> dict[str, Any]:
     manifest = pack_dir / "PulumiPolicy.yaml"
     try:
@@ -112,6 +133,13 @@ def pack_python(pack_dir: Path) -> str:
         for candidate in (base / "bin" / "python", base / "Scripts" / "python.exe"):
             if candidate.exists():
                 return str(candidate)
+        requirements = pack_dir / "requirements.txt"
+        install = f" && {base}/bin/pip install -r {requirements}" if requirements.is_file() else ""
+        raise PolicyError(
+            f"{pack_dir / 'PulumiPolicy.yaml'}: runtime.options.virtualenv is {venv!r}, but {base} is not a virtualenv "
+            f"(no bin/python); create it (python3 -m venv {base}{install}; in this project: bash scripts/setup.sh), "
+            "or remove the option to run the pack with the current interpreter"
+        )
     return sys.executable
 
 
@@ -274,9 +302,9 @@ class Analyzer:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:  # older packs do not implement it
                 raise self._error("to accept the stack", exc) from None
 
-    def analyze(self, requests: Sequence[analyzer_pb2.AnalyzeRequest]) -> list[Diagnostic]:
+    def analyze(self, requests: Sequence[analyzer_pb2.AnalyzeRequest]) -> Findings:
         """``Analyze`` for each resource (pipelined, results in request order)."""
-        diagnostics: list[Diagnostic] = []
+        found = Findings()
         for start in range(0, len(requests), _PIPELINE):
             window = requests[start : start + _PIPELINE]
             futures = [self._stub.Analyze.future(r) for r in window]
@@ -287,13 +315,14 @@ class Analyzer:
                     raise self._error(f"on {request.urn}", exc) from None
                 for d in response.diagnostics:
                     diagnostic = _diagnostic(d)
-                    diagnostics.append(diagnostic if diagnostic.urn else _with_urn(diagnostic, request.urn))
-        return diagnostics
+                    found.diagnostics.append(diagnostic if diagnostic.urn else _with_urn(diagnostic, request.urn))
+                found.skipped += [Skipped(n.policy_name, request.urn, n.reason) for n in response.not_applicable]
+        return found
 
-    def analyze_stack(self, resources: Sequence[analyzer_pb2.AnalyzerResource]) -> list[Diagnostic]:
+    def analyze_stack(self, resources: Sequence[analyzer_pb2.AnalyzerResource]) -> Findings:
         """``AnalyzeStack`` over every resource."""
         response = self._call("analyzing the stack", self._stub.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=list(resources)))
-        return [_diagnostic(d) for d in response.diagnostics]
+        return Findings([_diagnostic(d) for d in response.diagnostics], [Skipped(n.policy_name, "", n.reason) for n in response.not_applicable])
 
 
 def _with_urn(d: Diagnostic, urn: str) -> Diagnostic:

@@ -11,6 +11,7 @@ A pack keeps its cases in ``<pack>/fixtures/*.yaml``::
         expect: fail               # fail: the policy reports at least one violation; pass: none
         message: storage_encrypted # optional: a violation's message contains this text
         count: 1                   # optional: exactly this many violations of the policy
+        notChecked: could not price # optional: the policy says it could not check, with this text
         config:                    # optional: pack config for this case (policy-name keyed)
           kms-encryption-at-rest: {requireCustomerManagedKey: true}
         resources:
@@ -44,7 +45,7 @@ import yaml
 from core.errors import UsageError
 from llmops.policy.analyzer import PackInfo
 from llmops.policy.config import PolicyConfigError, load_config_file, resolve_config
-from llmops.policy.report import Violation
+from llmops.policy.report import NotChecked, Violation
 from llmops.policy.runner import CONFIG_DIR, PackSession
 from llmops.policy.wire import AnalyzerResource, ProviderRef
 
@@ -67,6 +68,8 @@ class Case:
     config: Mapping[str, Any] = field(default_factory=dict)
     message: str | None = None
     count: int | None = None
+    not_checked: str | None = None
+    """Text the policy's "could not check" reason must contain (``notChecked``)."""
 
     @property
     def label(self) -> str:
@@ -129,7 +132,9 @@ def kubernetes_provider(region: str, name: str | None = None) -> ProviderRef:
 
 def build_resources(specs: Sequence[Mapping[str, Any]], environment: str, region: str, where: str) -> list[AnalyzerResource]:
     """Analyzer resources (and the providers they use) from fixture resource specs."""
-    names = {str(s.get("name")) for s in specs if isinstance(s, Mapping)}
+    listed = [str(s.get("name")) for s in specs if isinstance(s, Mapping)]
+    names = set(listed)
+    repeated = {n for n in listed if listed.count(n) > 1}
     urns: dict[str, str] = {}
     for spec in specs:
         if not isinstance(spec, Mapping) or not spec.get("type") or not spec.get("name"):
@@ -141,6 +146,8 @@ def build_resources(specs: Sequence[Mapping[str, Any]], environment: str, region
     def ref(name: Any, what: str) -> str:
         if str(name) not in names:
             raise UsageError(f"{where}: {what} '{name}' is not a resource of this case; use one of {', '.join(sorted(names))}")
+        if str(name) in repeated:
+            raise UsageError(f"{where}: {what} '{name}' names more than one resource of this case; give the resource it means a name of its own")
         return urns[str(name)]
 
     for spec in specs:
@@ -209,6 +216,7 @@ def load_cases(path: Path) -> list[Case]:
                 config=dict(raw.get("config") or {}),
                 message=str(raw["message"]) if raw.get("message") is not None else None,
                 count=int(raw["count"]) if raw.get("count") is not None else None,
+                not_checked=str(raw["notChecked"]) if raw.get("notChecked") is not None else None,
             )
         )
     return cases
@@ -221,9 +229,10 @@ def pack_cases(pack_dir: Path) -> list[Case]:
     return [case for path in files for case in load_cases(path)]
 
 
-def evaluate(case: Case, violations: Sequence[Violation]) -> CaseResult:
+def evaluate(case: Case, violations: Sequence[Violation], not_checked: Sequence[NotChecked] = ()) -> CaseResult:
     """Whether ``violations`` (of the whole pack) meet the case's expectation."""
     own = tuple(v for v in violations if v.policy == case.policy)
+    skipped = [n.reason for n in not_checked if n.policy == case.policy]
     problem: str | None = None
     if case.expect == "pass" and own:
         problem = "expected no violation, got: " + " | ".join(v.message for v in own)
@@ -233,16 +242,18 @@ def evaluate(case: Case, violations: Sequence[Violation]) -> CaseResult:
         problem = f"expected {case.count} violation(s), got {len(own)}: " + " | ".join(v.message for v in own)
     elif case.message and not any(case.message in v.message for v in own):
         problem = f"no violation mentions {case.message!r}; got: " + " | ".join(v.message for v in own)
+    elif case.not_checked and not any(case.not_checked in reason for reason in skipped):
+        problem = f"expected the policy to say it could not check ({case.not_checked!r}); got: " + (" | ".join(skipped) or "nothing")
     return CaseResult(case, own, problem)
 
 
 def run_case(session: PackSession, case: Case) -> CaseResult:
     """Runs one case through the pack's analyzer."""
     try:
-        violations = session.check(case.resources, case.config, f"{case.source.name}: {case.label}")
+        found = session.evaluate(case.resources, case.config, f"{case.source.name}: {case.label}")
     except PolicyConfigError as exc:
         return CaseResult(case, (), str(exc))
-    return evaluate(case, violations)
+    return evaluate(case, found.violations, found.not_checked)
 
 
 def convention_problems(info: PackInfo, pack_dir: Path, cases: Sequence[Case]) -> list[str]:

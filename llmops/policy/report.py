@@ -50,6 +50,32 @@ class Violation:
         }
 
 
+@dataclass(frozen=True)
+class NotChecked:
+    """A policy that could not check something (its reason says why and what to do)."""
+
+    pack: str
+    policy: str
+    urn: str
+    """The resource it could not check; empty for the stack as a whole."""
+    reason: str
+
+    @property
+    def resource(self) -> str:
+        return Violation(self.pack, self.policy, self.urn, "", "").resource
+
+    def to_document(self) -> dict[str, Any]:
+        return {"pack": self.pack, "policy": self.policy, "urn": self.urn, "reason": self.reason}
+
+
+@dataclass
+class Findings:
+    """What a pack reported for one set of resources."""
+
+    violations: list[Violation] = field(default_factory=list)
+    not_checked: list[NotChecked] = field(default_factory=list)
+
+
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,6 +119,8 @@ class PolicyReport:
     environment: str | None
     packs: list[PackRun] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    not_checked: list[NotChecked] = field(default_factory=list)
+    """Policies that said they could not check (e.g. the budget with an unpriced instance type)."""
 
     @property
     def mandatory_count(self) -> int:
@@ -124,9 +152,11 @@ class PolicyReport:
             "summary": {
                 "mandatory": self.mandatory_count,
                 "advisory": self.advisory_count,
+                "notChecked": len(self.not_checked),
                 "passed": self.passed,
             },
             "violations": [v.to_document() for v in self.violations],
+            "notChecked": [n.to_document() for n in self.not_checked],
         }
 
     def to_markdown(self, title: str | None = None) -> str:
@@ -143,6 +173,10 @@ class PolicyReport:
             lines += ["", f"#### {level.capitalize()} ({len(items)})", "", "| Policy | Resource | Message |", "| --- | --- | --- |"]
             for v in items:
                 lines.append(f"| `{v.policy}` | `{_md(v.resource)}` | {_md(v.message)} |")
+        if self.not_checked:
+            lines += ["", f"#### Not checked ({len(self.not_checked)})", "", "| Policy | Resource | Why |", "| --- | --- | --- |"]
+            for n in self.not_checked:
+                lines.append(f"| `{n.policy}` | `{_md(n.resource)}` | {_md(n.reason)} |")
         return "\n".join(lines) + "\n"
 
     def render(self, console: Console) -> None:
@@ -155,18 +189,28 @@ class PolicyReport:
             for v in items:
                 console.print(f"  [{style}]✗[/] [bold]{escape(v.policy)}[/] [dim]{escape(v.resource)}[/]", highlight=False)
                 console.print(f"      {escape(v.message)}", highlight=False, soft_wrap=True)
+        if self.not_checked:
+            console.print(f"[magenta]NOT CHECKED[/] ({len(self.not_checked)})")
+            for n in self.not_checked:
+                console.print(f"  [magenta]?[/] [bold]{escape(n.policy)}[/] [dim]{escape(n.resource)}[/]", highlight=False)
+                console.print(f"      {escape(n.reason)}", highlight=False, soft_wrap=True)
         counts = Counter(v.pack for v in self.violations)
-        packs = ", ".join(f"{p.name} ({counts.get(p.name, 0)})" for p in self.packs)
+        packs = ", ".join(f"{escape(p.name)} ({counts.get(p.name, 0)})" for p in self.packs)
         verdict = "[bold red]blocked[/]" if not self.passed else "[bold green]passed[/]"
+        unchecked = f", {len(self.not_checked)} not checked" if self.not_checked else ""
         console.print(
             f"policy: {verdict}: {self.mandatory_count} mandatory, {self.advisory_count} advisory "
-            f"violation(s) from {packs or 'no packs'}",
+            f"violation(s){unchecked} from {packs or 'no packs'}",
             highlight=False,
         )
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def sort_not_checked(items: Iterable[NotChecked]) -> list[NotChecked]:
+    return sorted(items, key=lambda n: (n.pack, n.policy, n.urn, n.reason))
 
 
 def sort_violations(violations: Iterable[Violation]) -> list[Violation]:

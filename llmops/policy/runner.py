@@ -19,8 +19,17 @@ from typing import Any
 
 from core.errors import UsageError
 from llmops.policy.analyzer import Analyzer, Diagnostic, PackInfo
+from llmops.policy.analyzer import Findings as AnalyzerFindings
 from llmops.policy.config import load_config_file, merge_documents, resolve_config
-from llmops.policy.report import PackRun, PolicyReport, Violation, sort_violations
+from llmops.policy.report import (
+    Findings,
+    NotChecked,
+    PackRun,
+    PolicyReport,
+    Violation,
+    sort_not_checked,
+    sort_violations,
+)
 from llmops.policy.wire import AnalyzerResource, analyze_request, from_plan, stack_resource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,15 +46,40 @@ def default_packs() -> list[Path]:
     return [PACKS_DIR / name for name in DEFAULT_PACK_NAMES]
 
 
-def stack_environment(stack: str, config_values: Mapping[str, str]) -> str:
-    """The stack's environment: ``llmops:environment`` (or any ``<ns>:environment``) in its
-    config, else the stack name."""
+def configured_environment(config_values: Mapping[str, str]) -> str | None:
+    """``llmops:environment`` (or any ``<ns>:environment``) in a stack's config, if set."""
     value = config_values.get("llmops:environment")
     if value is None:
         value = next((v for k, v in sorted(config_values.items()) if k.endswith(":environment")), None)
     if isinstance(value, str) and value.strip():
         return value.strip().strip('"').lower()
-    return stack
+    return None
+
+
+def stack_environment(stack: str, config_values: Mapping[str, str]) -> str:
+    """The stack's environment: ``llmops:environment`` (or any ``<ns>:environment``) in its
+    config, else the stack name."""
+    return configured_environment(config_values) or stack
+
+
+def environments_of(pack_dir: Path) -> list[str]:
+    """The environments a pack has a config file for (``config/<environment>.json``)."""
+    directory = pack_dir / CONFIG_DIR
+    if not directory.is_dir():
+        return []
+    return sorted({p.stem for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml") and p.is_file()})
+
+
+def check_environment(pack_dirs: Sequence[Path], environment: str, where: str) -> None:
+    """Raises :class:`UsageError` when a pack keeps per-environment config files but none
+    for ``environment``: its defaults would apply silently instead."""
+    for pack_dir in pack_dirs:
+        known = environments_of(pack_dir)
+        if known and environment not in known:
+            raise UsageError(
+                f"unknown environment '{environment}' ({where}): policy pack {pack_dir.name} has config files for "
+                f"{', '.join(known)} only; use one of those, or add {pack_dir / CONFIG_DIR / (environment + '.json')}"
+            )
 
 
 def config_file_for(pack_dir: Path, environment: str | None) -> Path | None:
@@ -57,6 +91,13 @@ def config_file_for(pack_dir: Path, environment: str | None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def to_findings(found: AnalyzerFindings, info: PackInfo) -> Findings:
+    return Findings(
+        to_violations(found.diagnostics, info),
+        [NotChecked(info.name, s.policy, s.urn, s.reason) for s in found.skipped],
+    )
 
 
 def to_violations(diagnostics: Sequence[Diagnostic], info: PackInfo) -> list[Violation]:
@@ -109,10 +150,9 @@ class PackSession:
         """Validates ``document`` against the pack's schemas and sends it (defaults applied)."""
         self.analyzer.configure(resolve_config(self.info, document or {}, source))
 
-    def run(self, requests: Sequence[Any], stack_resources: Sequence[Any]) -> list[Violation]:
+    def run(self, requests: Sequence[Any], stack_resources: Sequence[Any]) -> Findings:
         """``Analyze`` each prepared request, then ``AnalyzeStack`` over all resources."""
-        diagnostics = self.analyzer.analyze(requests) + self.analyzer.analyze_stack(stack_resources)
-        return to_violations(diagnostics, self.info)
+        return to_findings(self.analyzer.analyze(requests) + self.analyzer.analyze_stack(stack_resources), self.info)
 
     def check(
         self,
@@ -120,12 +160,23 @@ class PackSession:
         document: Mapping[str, Any] | None = None,
         source: str = "(pack defaults)",
     ) -> list[Violation]:
-        """Configures the pack with ``document`` and checks ``resources``."""
+        """Configures the pack with ``document`` and checks ``resources``: the violations."""
+        return self.evaluate(resources, document, source).violations
+
+    def evaluate(
+        self,
+        resources: Sequence[AnalyzerResource],
+        document: Mapping[str, Any] | None = None,
+        source: str = "(pack defaults)",
+    ) -> Findings:
+        """Configures the pack with ``document`` and checks ``resources``: the violations and
+        what the policies could not check."""
         self.configure(document, source)
         providers: dict[str, Any] = {}
         requests = [analyze_request(r, providers) for r in resources]
         stack = [stack_resource(r, providers) for r in resources]
-        return sort_violations(self.run(requests, stack))
+        found = self.run(requests, stack)
+        return Findings(sort_violations(found.violations), sort_not_checked(found.not_checked))
 
     def close(self) -> None:
         self.analyzer.close()
@@ -157,21 +208,27 @@ def run_packs(
     secret_keys: Sequence[str] = (),
     config_files: Mapping[Path | str, Path | str | None] | None = None,
     overrides: ConfigOverrides | None = None,
+    environment_source: str | None = None,
 ) -> PolicyReport:
     """Runs every pack (in parallel, one process each) over ``resources``.
 
     ``config_files`` maps a pack directory to the config file to use (None: defaults only);
     packs not named there get ``<pack>/config/<environment>.json`` when it exists.
-    ``overrides`` are applied over the file (see :data:`ConfigOverrides`)."""
+    ``overrides`` are applied over the file (see :data:`ConfigOverrides`). With
+    ``environment_source`` (where an explicitly chosen environment came from), a pack that
+    keeps per-environment config files but none for ``environment`` is an error rather than
+    a silent fall back to its defaults."""
     pack_dirs = [Path(p).resolve() for p in (packs if packs is not None else default_packs())]
     for pack_dir in pack_dirs:
         if not (pack_dir / "PulumiPolicy.yaml").is_file():
             raise UsageError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --pack with a pack directory")
     explicit = {Path(k).resolve(): (Path(v) if v is not None else None) for k, v in (config_files or {}).items()}
+    if environment and environment_source:
+        check_environment([p for p in pack_dirs if p not in explicit], environment, environment_source)
     messages: dict[str, list[Any]] = {}
     built = threading.Event()
     runs: dict[Path, PackRun] = {}
-    found: dict[Path, list[Violation]] = {}
+    found: dict[Path, Findings] = {}
     errors: list[BaseException] = []
 
     def run_one(pack_dir: Path) -> None:
@@ -213,8 +270,10 @@ def run_packs(
     report = PolicyReport(stack=stack, environment=environment)
     for pack_dir in pack_dirs:
         report.packs.append(runs[pack_dir])
-        report.violations.extend(found[pack_dir])
+        report.violations.extend(found[pack_dir].violations)
+        report.not_checked.extend(found[pack_dir].not_checked)
     report.violations = sort_violations(report.violations)
+    report.not_checked = sort_not_checked(report.not_checked)
     return report
 
 
@@ -230,9 +289,13 @@ def run_policies(
     offline plan (:class:`~llmops.engine.PlanResult`) and returns what they found.
 
     ``environment`` picks each pack's ``config/<environment>.json``; by default it is the
-    stack's ``llmops:environment``, else the stack name."""
+    stack's ``llmops:environment``, else the stack name. An environment given here or in the
+    stack config must have a config file in every pack that keeps them (a stack name that
+    matches none runs the packs' defaults)."""
     values = dict(result.config.values)
-    env = environment or stack_environment(result.stack, values)
+    configured = configured_environment(values)
+    env = environment or configured or result.stack
+    source = "--environment" if environment else (f"the stack config of '{result.stack}'" if configured else None)
     return run_packs(
         from_plan(result),
         packs,
@@ -243,4 +306,5 @@ def run_policies(
         secret_keys=list(result.config.secret_keys),
         config_files=config_files,
         overrides=overrides,
+        environment_source=source,
     )

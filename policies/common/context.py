@@ -87,8 +87,19 @@ def stack_environment(resources: Any, config: Mapping[str, Any]) -> str | None:
         if isinstance(tags.get(ENVIRONMENT_TAG), str)
     }
     if len(found) == 1:
-        return found.pop()
+        return str(found.pop())
     configured = config.get("environment")
     if isinstance(configured, str) and configured:
         return configured.strip().lower()
     return None
+
+
+def in_environments(args: Any, environments: Any) -> bool:
+    """Whether a resource policy applies to ``args``'s resource: its environment (tags,
+    label, else the config's ``environment``) is one of the ``environments`` setting's
+    values (a :class:`~policies.common.settings.Setting` whose value lists environments)."""
+    from policies.common.settings import ENVIRONMENT, resolve
+
+    settings = resolve(args, environments, ENVIRONMENT)
+    environment = environment_of(args.props, args.provider, settings)
+    return environment is not None and environment in settings[environments.name]

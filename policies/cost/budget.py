@@ -17,9 +17,9 @@ from pulumi_policy import (
     ReportViolation,
     Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
+from policies.common.policy import StackPolicy
 from policies.common.props import number
 from policies.common.settings import Setting, config_schema, resolve
 from policies.cost import estimate as cost_estimate
@@ -100,6 +100,13 @@ def check_budget(args: StackValidationArgs, report_violation: ReportViolation, e
             "or raise the budget.",
             urn or None,
         )
+    elif result.unknown_prices:
+        shown = "; ".join(result.unknown_prices[:3]) + (f"; and {len(result.unknown_prices) - 3} more" if len(result.unknown_prices) > 3 else "")
+        args.not_applicable(
+            f"could not check the budget: {len(result.unknown_prices)} resource(s) could not be priced ({shown}); "
+            f"the rest comes to ${cost:,.0f} of the ${limit:,.0f} limit from {source}. Add the missing prices to the "
+            "catalogue (llmops cost --refresh) or use instance types it knows."
+        )
 
 
 def validate_monthly_budget(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -107,8 +114,8 @@ def validate_monthly_budget(args: StackValidationArgs, report_violation: ReportV
     check_budget(args, report_violation, cost_estimate.estimate_monthly)
 
 
-def monthly_budget() -> StackValidationPolicy:
-    return StackValidationPolicy(
+def monthly_budget() -> StackPolicy:
+    return StackPolicy(
         name="monthly-budget",
         description="The stack's estimated monthly cost does not exceed its budget.",
         validate=validate_monthly_budget,

@@ -31,6 +31,10 @@ class MonthlyEstimate:
     expected: float
     unpriced: tuple[str, ...]
     """Names of resources the cost model could not price (counted as zero)."""
+    unknown_prices: tuple[str, ...] = ()
+    """``name: reason`` of the resources the cost model has a rule for but could not price
+    (an instance type or region missing from the price catalogue): the estimate leaves out
+    something that costs money."""
 
 
 def _is_priceable(resource: Any) -> bool:
@@ -44,6 +48,7 @@ def estimate_monthly(resources: Sequence[Any], usage: Mapping[str, Any] | None =
     ``llmops:usage``: gpuUtilization, natDataGbPerMonth, hoursPerMonth)."""
     try:
         from llmops.cost import CostInput, estimate
+        from llmops.cost.model import RULES
         from stacks.config import UsageConfig
     except ImportError as exc:  # pragma: no cover - depends on the pack's environment
         raise CostModelUnavailable(
@@ -71,4 +76,5 @@ def estimate_monthly(resources: Sequence[Any], usage: Mapping[str, Any] | None =
     ]
     result = estimate(items, usage_config, strict=False)
     unpriced = tuple(sorted(i.name for i in result.unpriced))
-    return MonthlyEstimate(min=result.total.min, expected=result.total.expected, unpriced=unpriced)
+    unknown = tuple(sorted(f"{i.name}: {i.reason}" for i in result.unpriced if i.type in RULES))
+    return MonthlyEstimate(min=result.total.min, expected=result.total.expected, unpriced=unpriced, unknown_prices=unknown)

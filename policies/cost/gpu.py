@@ -10,13 +10,12 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
-from policies.common.context import environment_of
+from policies.common.context import AWS_PROVIDER, environment_of
+from policies.common.policy import ResourcePolicy, StackPolicy
 from policies.common.settings import ENVIRONMENT, ENVIRONMENTS, Setting, config_schema, resolve
 from policies.cost.pools import (
     CAPACITY_TYPE_LABEL,
@@ -74,8 +73,9 @@ def validate_gpu_instance_types(args: ResourceValidationArgs, report_violation: 
         )
 
 
-def gpu_instance_types() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def gpu_instance_types() -> ResourcePolicy:
+    return ResourcePolicy(
+        resource_types=POOL_TYPES,
         name="gpu-instance-types-allowed",
         description="GPU pools use only the instance types allowed in the environment.",
         validate=validate_gpu_instance_types,
@@ -106,8 +106,9 @@ def validate_gpu_pool_max(args: ResourceValidationArgs, report_violation: Report
         )
 
 
-def gpu_pool_max() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def gpu_pool_max() -> ResourcePolicy:
+    return ResourcePolicy(
+        resource_types=POOL_TYPES,
         name="gpu-pool-max-gpus",
         description="Each GPU pool is bounded and reaches at most the per-pool GPU limit.",
         validate=validate_gpu_pool_max,
@@ -141,8 +142,9 @@ def validate_gpu_spot(args: ResourceValidationArgs, report_violation: ReportViol
         report_violation(f"{_label(args, pool)} buys {' and '.join(pool.capacity_types)} capacity; {fix}.", None)
 
 
-def gpu_spot() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def gpu_spot() -> ResourcePolicy:
+    return ResourcePolicy(
+        resource_types=POOL_TYPES,
         name="gpu-spot-in-dev",
         description="GPU pools in dev run on spot capacity.",
         validate=validate_gpu_spot,
@@ -169,8 +171,9 @@ def validate_gpu_scale_to_zero(args: ResourceValidationArgs, report_violation: R
         report_violation(f"{_label(args, pool)} keeps {pool.min_nodes} GPU node(s) running when idle; {fix}.", None)
 
 
-def gpu_scale_to_zero() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def gpu_scale_to_zero() -> ResourcePolicy:
+    return ResourcePolicy(
+        resource_types=POOL_TYPES,
         name="gpu-scale-to-zero-in-dev",
         description="GPU pools in dev scale to zero nodes when idle.",
         validate=validate_gpu_scale_to_zero,
@@ -215,9 +218,12 @@ def validate_gpu_capacity(args: StackValidationArgs, report_violation: ReportVio
         )
 
 
-def gpu_capacity_limits() -> StackValidationPolicy:
-    return StackValidationPolicy(
+def gpu_capacity_limits() -> StackPolicy:
+    return StackPolicy(
         name="gpu-capacity-limits",
+        # The pools' properties, and the providers' (regions); every other resource only for
+        # the parent walk that finds a Kubernetes pool's region.
+        properties_of=[*POOL_TYPES, AWS_PROVIDER],
         description="GPU pools together stay within the per-region and per-stack GPU limits.",
         validate=validate_gpu_capacity,
         enforcement_level=EnforcementLevel.MANDATORY,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+from pulumi_policy import EnforcementLevel, Policy
 
+from policies.common import server
 from policies.cost import budget, gpu, regions, tagging
 
 NAME = "llmops-cost"
@@ -30,4 +31,4 @@ def policies() -> list[Policy]:
 
 def serve() -> None:
     """Serves the pack's analyzer over gRPC (prints the port; blocks). What ``__main__`` runs."""
-    PolicyPack(name=NAME, description=DESCRIPTION, policies=policies(), enforcement_level=EnforcementLevel.MANDATORY)
+    server.serve(NAME, DESCRIPTION, policies(), EnforcementLevel.MANDATORY)

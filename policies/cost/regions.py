@@ -9,10 +9,10 @@ from pulumi_policy import (
     ReportViolation,
     Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from policies.common.context import AWS_PROVIDER, provider_props
+from policies.common.policy import StackPolicy
 from policies.common.settings import Setting, config_schema, resolve
 
 ALLOWED_REGIONS = Setting(
@@ -45,9 +45,10 @@ def validate_allowed_regions(args: StackValidationArgs, report_violation: Report
             )
 
 
-def allowed_regions() -> StackValidationPolicy:
-    return StackValidationPolicy(
+def allowed_regions() -> StackPolicy:
+    return StackPolicy(
         name="allowed-regions",
+        properties_of=[AWS_PROVIDER],  # the others only for the providers they name
         description="Resources deploy only into allow-listed AWS regions.",
         validate=validate_allowed_regions,
         enforcement_level=EnforcementLevel.MANDATORY,

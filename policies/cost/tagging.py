@@ -8,11 +8,11 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
 )
 
 from policies.common.context import effective_tags
+from policies.common.policy import ResourcePolicy
 from policies.common.props import get, items, mapping
 from policies.common.settings import Setting, config_schema, resolve
 from policies.cost.taggable import taggable_types
@@ -81,9 +81,10 @@ def validate_cost_allocation_tags(args: ResourceValidationArgs, report_violation
             report_violation(f"{label} {problem}.", None)
 
 
-def cost_allocation_tags() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def cost_allocation_tags() -> ResourcePolicy:
+    return ResourcePolicy(
         name="cost-allocation-tags",
+        resource_types=taggable_types() | {NODE_CLASS},
         description="Every taggable resource carries the cost-allocation tags (Project, Stack, Environment, Owner, CostCenter).",
         validate=validate_cost_allocation_tags,
         enforcement_level=EnforcementLevel.MANDATORY,

@@ -1,18 +1,17 @@
-"""EKS control plane: a private API endpoint (or a public one limited to an allow-list)
-and control-plane logs sent to CloudWatch."""
+"""EKS control plane: a private API endpoint (or a public one limited to an allow-list),
+control-plane logs sent to CloudWatch, and a Kubernetes version AWS still supports."""
 
 from __future__ import annotations
-
-import ipaddress
 
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
 )
 
+from policies.common.cidrs import covers_internet, inside
+from policies.common.policy import ResourcePolicy
 from policies.common.props import flag, get, strings
 from policies.common.settings import Setting, config_schema, resolve
 
@@ -27,20 +26,15 @@ ALLOWED_PUBLIC_CIDRS = Setting(
 REQUIRED_LOG_TYPES = Setting(
     "requiredLogTypes",
     {"type": "array", "items": {"type": "string", "enum": ["api", "audit", "authenticator", "controllerManager", "scheduler"]}},
-    ["api", "audit", "authenticator"],
+    ["api", "audit", "authenticator", "controllerManager", "scheduler"],
     "Control-plane log types every EKS cluster must send to CloudWatch Logs.",
 )
-
-
-def _inside(cidr: str, allowed: list[str]) -> bool:
-    try:
-        network = ipaddress.ip_network(cidr, strict=False)
-        return any(
-            network.version == (outer := ipaddress.ip_network(a, strict=False)).version and network.subnet_of(outer)  # type: ignore[arg-type]
-            for a in allowed
-        )
-    except ValueError:
-        return False
+MINIMUM_VERSION = Setting(
+    "minimumVersion",
+    {"type": "string", "pattern": "^1\\.[0-9]+$"},
+    "1.29",
+    "Oldest Kubernetes minor version an EKS cluster may run (AWS's standard and extended support window).",
+)
 
 
 def validate_eks_endpoint_restricted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -58,7 +52,7 @@ def validate_eks_endpoint_restricted(args: ResourceValidationArgs, report_violat
     if flag(get(vpc, "endpointPublicAccess")) is False:
         return  # AWS's default is public: only an explicit False makes it private
     cidrs = strings(get(vpc, "publicAccessCidrs"))
-    if not cidrs or any(c in ("0.0.0.0/0", "::/0") for c in cidrs):
+    if not cidrs or covers_internet(cidrs):  # AWS's default is 0.0.0.0/0
         report_violation(
             f"EKS cluster '{args.name}' exposes its API endpoint to the whole internet; set "
             "vpc_config.endpoint_public_access=False, or list the allowed ranges in vpc_config.public_access_cidrs"
@@ -68,7 +62,7 @@ def validate_eks_endpoint_restricted(args: ResourceValidationArgs, report_violat
         )
         return
     if allowed:
-        outside = [c for c in cidrs if not _inside(c, allowed)]
+        outside = [c for c in cidrs if not inside(c, allowed)]
         if outside:
             report_violation(
                 f"EKS cluster '{args.name}' allows public API access from {', '.join(outside)}, outside the allow-list "
@@ -78,11 +72,12 @@ def validate_eks_endpoint_restricted(args: ResourceValidationArgs, report_violat
             )
 
 
-def eks_endpoint_restricted() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def eks_endpoint_restricted() -> ResourcePolicy:
+    return ResourcePolicy(
         name="eks-endpoint-restricted",
-        description="EKS API endpoints are private, or public only to an allow-list of CIDRs.",
+        description="EKS API endpoints are private, or public only to an allow-list of CIDRs that is not the whole internet.",
         validate=validate_eks_endpoint_restricted,
+        resource_types=[EKS_CLUSTER],
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         config_schema=config_schema(ALLOWED_PUBLIC_CIDRS),
@@ -105,13 +100,54 @@ def validate_eks_control_plane_logging(args: ResourceValidationArgs, report_viol
         )
 
 
-def eks_control_plane_logging() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def eks_control_plane_logging() -> ResourcePolicy:
+    return ResourcePolicy(
         name="eks-control-plane-logging",
-        description="EKS clusters send control-plane logs (api, audit, authenticator) to CloudWatch Logs.",
+        description="EKS clusters send every control-plane log type to CloudWatch Logs.",
         validate=validate_eks_control_plane_logging,
+        resource_types=[EKS_CLUSTER],
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.MEDIUM,
         config_schema=config_schema(REQUIRED_LOG_TYPES),
         tags=["logging", "kubernetes"],
+    )
+
+
+def _minor(version: object) -> tuple[int, int] | None:
+    parts = str(version).strip().split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def validate_eks_supported_version(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """EKS clusters run a Kubernetes version AWS still supports."""
+    if args.resource_type != EKS_CLUSTER:
+        return
+    minimum = str(resolve(args, MINIMUM_VERSION)[MINIMUM_VERSION.name])
+    version = args.props.get("version")
+    if not version:
+        return  # AWS picks its current default version
+    running, oldest = _minor(version), _minor(minimum)
+    if running is None:
+        report_violation(f"EKS cluster '{args.name}' has version {version!r}, which is not a Kubernetes minor version; set version to e.g. '1.33'.", None)
+    elif oldest is not None and running < oldest:
+        report_violation(
+            f"EKS cluster '{args.name}' runs Kubernetes {version}, older than {minimum}, the oldest version this "
+            f"policy accepts (AWS ends support, then upgrades clusters forcibly); set version to {minimum} or newer.",
+            None,
+        )
+
+
+def eks_supported_version() -> ResourcePolicy:
+    return ResourcePolicy(
+        name="eks-supported-version",
+        description="EKS clusters run a Kubernetes version AWS still supports.",
+        validate=validate_eks_supported_version,
+        resource_types=[EKS_CLUSTER],
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.MEDIUM,
+        config_schema=config_schema(MINIMUM_VERSION),
+        tags=["kubernetes"],
     )

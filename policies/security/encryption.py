@@ -1,10 +1,14 @@
 """Encryption at rest: every data store and disk is encrypted with a KMS key, and KMS keys
 rotate.
 
-``kms-encryption-at-rest`` covers Aurora/RDS, ElastiCache, OpenSearch (domains and
-Serverless encryption policies), EBS (volumes, launch templates, instances, Karpenter
-EC2NodeClasses, managed node groups), SNS topics and EKS secrets. S3 buckets are checked
-with their companion resources by ``s3-bucket-baseline`` (``policies.security.storage``).
+``kms-encryption-at-rest`` covers Aurora/RDS (clusters, instances, global clusters,
+Performance Insights), ElastiCache, OpenSearch (domains and Serverless encryption
+policies), EBS (volumes, launch templates, instances, Karpenter EC2NodeClasses, managed node
+groups), SNS topics, SQS queues, ECR repositories, Secrets Manager secrets and EKS secrets.
+S3 buckets are checked with their companion resources by ``s3-bucket-baseline``
+(``policies.security.storage``); CloudWatch log groups by ``log-group-kms-in-prod``
+(``policies.security.observability``). ``kms-key-policy-defined`` and ``kms-key-enabled``
+keep the keys themselves usable and scoped.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
 )
 
+from policies.common.policy import ResourcePolicy
 from policies.common.props import flag, get, items, mapping, number, strings
 from policies.common.settings import Setting, config_schema, resolve
 
@@ -53,10 +57,55 @@ def _key_problem(key: Any, require_cmk: bool, what: str, field: str) -> list[str
     return []
 
 
+def _performance_insights(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    if flag(props.get("performanceInsightsEnabled")) is not True:
+        return []
+    return _key_problem(props.get("performanceInsightsKmsKeyId"), require_cmk, "Performance Insights data", "performance_insights_kms_key_id")
+
+
 def _rds(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    if props.get("replicateSourceDb"):
+        return _performance_insights(props, require_cmk)  # a read replica takes its source's encryption
     if flag(props.get("storageEncrypted")) is not True:
         return ["storage is not encrypted; set storage_encrypted=True and kms_key_id to a customer-managed KMS key ARN"]
-    return _key_problem(props.get("kmsKeyId"), require_cmk, "storage", "kms_key_id")
+    return _key_problem(props.get("kmsKeyId"), require_cmk, "storage", "kms_key_id") + _performance_insights(props, require_cmk)
+
+
+def _global_cluster(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    if props.get("sourceDbClusterIdentifier"):
+        return []  # built from an existing cluster, whose encryption it keeps
+    if flag(props.get("storageEncrypted")) is not True:
+        return ["storage is not encrypted; set storage_encrypted=True (its member clusters then need kms_key_id in each region)"]
+    return []
+
+
+def _sqs_queue(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    key = props.get("kmsMasterKeyId")
+    if key:
+        return _key_problem(key, require_cmk, "the queue", "kms_master_key_id")
+    if flag(props.get("sqsManagedSseEnabled")) is True:
+        if require_cmk:
+            return ["the queue uses SQS-owned keys (SSE-SQS); set kms_master_key_id to a customer-managed KMS key ARN"]
+        return []
+    return ["the queue is not encrypted at rest; set sqs_managed_sse_enabled=True, or kms_master_key_id to a customer-managed KMS key ARN"]
+
+
+def _ecr_repository(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    configs = [c for c in items(props.get("encryptionConfigurations")) if isinstance(c, Mapping)]
+    kms = [c for c in configs if str(c.get("encryptionType", "")).upper() in ("KMS", "KMS_DSSE")]
+    if not kms:
+        return ["images are encrypted with S3-managed keys (AES256); set encryption_configurations=[{'encryption_type': 'KMS', 'kms_key': <customer-managed KMS key ARN>}]"]
+    return _key_problem(kms[0].get("kmsKey"), require_cmk, "the repository", "encryption_configurations[0].kms_key")
+
+
+def _secret(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
+    # Secrets always need a customer-managed key: with the default aws/secretsmanager key,
+    # any principal of the account allowed secretsmanager:GetSecretValue can decrypt, and the
+    # key policy cannot be narrowed.
+    key = props.get("kmsKeyId")
+    if not key or _aws_managed(key):
+        return ["the secret is encrypted with the AWS-managed key aws/secretsmanager, whose key policy cannot be narrowed; set kms_key_id to a customer-managed KMS key ARN"]
+    return []
 
 
 def _serverless_cache(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
@@ -169,9 +218,12 @@ def _eks_cluster(props: Mapping[str, Any], require_cmk: bool) -> list[str]:
 CHECKS: dict[str, Check] = {
     "aws:rds/cluster:Cluster": _rds,
     "aws:rds/instance:Instance": _rds,
+    "aws:rds/clusterInstance:ClusterInstance": _performance_insights,
+    "aws:rds/globalCluster:GlobalCluster": _global_cluster,
     "aws:elasticache/serverlessCache:ServerlessCache": _serverless_cache,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:opensearch/domain:Domain": _opensearch_domain,
+    "aws:elasticsearch/domain:Domain": _opensearch_domain,
     "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy": _opensearch_security_policy,
     "aws:ebs/volume:Volume": _ebs_volume,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
@@ -179,6 +231,9 @@ CHECKS: dict[str, Check] = {
     "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass": _node_class,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:sns/topic:Topic": _sns_topic,
+    "aws:sqs/queue:Queue": _sqs_queue,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "aws:secretsmanager/secret:Secret": _secret,
     "aws:eks/cluster:Cluster": _eks_cluster,
 }
 """Resource type -> the check that lists its encryption-at-rest problems."""
@@ -194,11 +249,15 @@ def validate_kms_encryption_at_rest(args: ResourceValidationArgs, report_violati
         report_violation(f"{args.resource_type.split(':')[-1]} '{args.name}': {problem}.", None)
 
 
-def kms_encryption_at_rest() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def kms_encryption_at_rest() -> ResourcePolicy:
+    return ResourcePolicy(
         name="kms-encryption-at-rest",
-        description="Aurora, ElastiCache, OpenSearch, EBS, SNS and EKS secrets are encrypted at rest with a KMS key.",
+        description=(
+            "Aurora/RDS, ElastiCache, OpenSearch, EBS, SNS, SQS, ECR, Secrets Manager and EKS secrets are "
+            "encrypted at rest with a KMS key."
+        ),
         validate=validate_kms_encryption_at_rest,
+        resource_types=CHECKS,
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         config_schema=config_schema(REQUIRE_CMK),
@@ -206,15 +265,22 @@ def kms_encryption_at_rest() -> ResourceValidationPolicy:
     )
 
 
-def validate_kms_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    """Symmetric customer-managed KMS keys rotate automatically."""
-    if args.resource_type != "aws:kms/key:Key":
-        return
-    props = args.props
+KMS_KEY = "aws:kms/key:Key"
+
+
+def _symmetric_encryption_key(props: Mapping[str, Any]) -> bool:
     spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
     usage = props.get("keyUsage") or "ENCRYPT_DECRYPT"
-    if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
-        return  # AWS rotates only symmetric encryption keys automatically
+    return spec == "SYMMETRIC_DEFAULT" and usage == "ENCRYPT_DECRYPT"
+
+
+def validate_kms_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """Symmetric customer-managed KMS keys rotate automatically."""
+    if args.resource_type != KMS_KEY:
+        return
+    props = args.props
+    if not _symmetric_encryption_key(props) or props.get("customKeyStoreId") or props.get("xksKeyId"):
+        return  # AWS rotates only symmetric encryption keys whose material it holds
     max_days = resolve(args, MAX_ROTATION_DAYS)[MAX_ROTATION_DAYS.name]
     if flag(props.get("enableKeyRotation")) is not True:
         report_violation(
@@ -231,11 +297,12 @@ def validate_kms_key_rotation(args: ResourceValidationArgs, report_violation: Re
         )
 
 
-def kms_key_rotation() -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
+def kms_key_rotation() -> ResourcePolicy:
+    return ResourcePolicy(
         name="kms-key-rotation",
         description="Symmetric KMS keys have automatic rotation enabled.",
         validate=validate_kms_key_rotation,
+        resource_types=[KMS_KEY],
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.MEDIUM,
         config_schema=config_schema(MAX_ROTATION_DAYS),
@@ -243,10 +310,60 @@ def kms_key_rotation() -> ResourceValidationPolicy:
     )
 
 
+def validate_kms_key_policy_defined(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """KMS keys carry an explicit key policy."""
+    if args.resource_type == KMS_KEY and not args.props.get("policy"):
+        report_violation(
+            f"KMS key '{args.name}' has no key policy, so AWS applies the default one: every principal of the "
+            "account whose IAM policy allows kms:* may use and administer the key; set policy to a key policy that "
+            "names the key's administrators and the principals or services (with kms:ViaService / "
+            "aws:SourceArn conditions) that use it.",
+            None,
+        )
+
+
+def kms_key_policy_defined() -> ResourcePolicy:
+    return ResourcePolicy(
+        name="kms-key-policy-defined",
+        description="KMS keys have an explicit key policy naming who administers and who uses them.",
+        validate=validate_kms_key_policy_defined,
+        resource_types=[KMS_KEY],
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.MEDIUM,
+        tags=["encryption", "iam"],
+    )
+
+
+def validate_kms_key_enabled(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """KMS keys are enabled."""
+    if args.resource_type == KMS_KEY and flag(args.props.get("isEnabled")) is False:
+        report_violation(
+            f"KMS key '{args.name}' is disabled, so nothing encrypted with it can be read or written; set "
+            "is_enabled=True, or remove the key and what uses it.",
+            None,
+        )
+
+
+def kms_key_enabled() -> ResourcePolicy:
+    return ResourcePolicy(
+        name="kms-key-enabled",
+        description="KMS keys are enabled.",
+        validate=validate_kms_key_enabled,
+        resource_types=[KMS_KEY],
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.MEDIUM,
+        tags=["encryption"],
+    )
+
+
 __all__ = [
     "CHECKS",
     "kms_encryption_at_rest",
+    "kms_key_enabled",
+    "kms_key_policy_defined",
     "kms_key_rotation",
     "validate_kms_encryption_at_rest",
+    "validate_kms_key_enabled",
+    "validate_kms_key_policy_defined",
     "validate_kms_key_rotation",
 ]

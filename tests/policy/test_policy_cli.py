@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from core.errors import UsageError
+from llmops import cli
 from llmops.cli import app
 from tests.policy.conftest import BAD_PROGRAM, COST
 from tests.policy.test_policy_runner import team_pack
@@ -17,7 +20,9 @@ runner = CliRunner()
 def test_check_passes_on_dev() -> None:
     result = runner.invoke(app, ["policy", "check", "--stack", "dev"])
     assert result.exit_code == 0, result.output
-    assert "policy: passed: 0 mandatory, 0 advisory" in result.output
+    assert "policy: passed: 0 mandatory, 2 advisory" in result.output
+    # Findings on the components, advisory in the shipped configs until the components change.
+    assert "imds-hop-limit" in result.output and "kms-key-policy-defined" in result.output
 
 
 def test_check_blocks_a_bad_program_with_json_and_markdown(tmp_path: Path) -> None:
@@ -62,3 +67,27 @@ def test_policy_list() -> None:
     assert result.exit_code == 0, result.output
     assert "llmops-cost 0.1.0" in result.output
     assert "gpu-capacity-limits" in result.output and "maxGpusPerRegion (64)" in result.output
+
+
+def test_check_help_gives_the_exit_code_of_a_mandatory_violation() -> None:
+    result = runner.invoke(app, ["policy", "check", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "exit 3 on a mandatory violation" in result.output and "exit 1" not in result.output
+
+
+def test_error_messages_keep_their_brackets(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken() -> None:
+        raise UsageError("llmops:regions[1].gpuPools[0]: bad value [bold]x[/bold] and a stray [/] closing tag; fix it")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "llmops:regions[1].gpuPools[0]: bad value [bold]x[/bold] and a stray [/] closing tag; fix it" in " ".join(err.split())
+
+
+def test_check_with_an_unknown_environment_fails_with_the_known_ones() -> None:
+    result = runner.invoke(app, ["policy", "check", "-s", "dev", "-p", str(BAD_PROGRAM), "-e", "qa"])
+    assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
+    assert "has config files for dev, prod, staging only" in str(result.exception)

@@ -48,4 +48,8 @@ def test_pack_policy_inventory(sessions: dict[str, PackSession]) -> None:
     assert security["kms-encryption-at-rest"] == ("resource", "mandatory")
     assert cost["monthly-budget"] == ("stack", "mandatory")
     assert cost["gpu-capacity-limits"] == ("stack", "mandatory")
-    assert len(security) == 14 and len(cost) == 8
+    assert security["no-public-resource-policies"] == ("resource", "mandatory")
+    assert security["route53-no-dangling-records"] == ("stack", "mandatory")
+    assert security["no-exclusive-management-conflicts"] == ("stack", "advisory")
+    assert "iam-no-inline-admin" not in security and security["iam-no-admin"] == ("resource", "mandatory")
+    assert len(security) == 42 and len(cost) == 8

@@ -11,9 +11,17 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from llmops.engine import plan
 from core.errors import UsageError
-from llmops.policy import PolicyError, PolicyReport, run_policies, stack_environment
+from llmops.engine import plan
+from llmops.policy import (
+    NotChecked,
+    PackSession,
+    PolicyError,
+    PolicyReport,
+    run_policies,
+    stack_environment,
+)
+from llmops.policy.fixtures import build_resources
 from llmops.policy.report import PackRun, Violation
 from tests.policy.conftest import BAD_PROGRAM, COST, SECURITY
 from tests.support import write_project
@@ -57,7 +65,8 @@ def test_bad_program_produces_exactly_the_expected_violations(bad_report: Policy
 def test_report_document_markdown_and_text(bad_report: PolicyReport) -> None:
     document = bad_report.to_document()
     assert [p["name"] for p in document["packs"]] == ["llmops-security", "llmops-cost"]
-    assert document["summary"] == {"mandatory": 7, "advisory": 0, "passed": False}
+    assert document["summary"] == {"mandatory": 7, "advisory": 0, "notChecked": 0, "passed": False}
+    assert document["notChecked"] == []
     first = document["violations"][0]
     assert set(first) == {"pack", "policy", "urn", "level", "severity", "message"}
     assert json.loads(json.dumps(document)) == document
@@ -93,9 +102,14 @@ def test_environment_selection_and_explicit_override(tmp_path: Path) -> None:
     report = run_policies(plan("dev", BAD_PROGRAM), environment="prod")
     assert [p.config.name for p in report.packs if p.config] == ["prod.json", "prod.json"]
     # prod allows p5 pools of 8 GPUs: those two violations go. The resources' own Environment
-    # tag (dev) still wins over the config's environment, so prod's resilience rules stay off.
+    # tag (dev) still wins over the config's environment, so prod's resilience rules stay off,
+    # except on the log group whose provider carries no tags: prod's retention and KMS apply.
     policies = {v.policy for v in report.violations}
-    assert policies == {"no-public-data-stores", "s3-bucket-baseline", "kms-encryption-at-rest", "cost-allocation-tags", "monthly-budget"}
+    assert policies == {
+        "no-public-data-stores", "s3-bucket-baseline", "kms-encryption-at-rest", "cost-allocation-tags", "monthly-budget",
+        "log-group-retention", "log-group-kms-in-prod",
+    }
+    assert {v.resource for v in report.violations if v.policy.startswith("log-group")} == {"aws:cloudwatch/logGroup:LogGroup::untagged-logs"}
 
 
 DEFAULT_PROVIDER_PROGRAM = textwrap.dedent(
@@ -208,3 +222,52 @@ def test_a_teams_own_pack_runs_on_a_plan(tmp_path: Path) -> None:
     assert [(v.policy, v.resource, v.level, v.message) for v in report.violations] == [
         ("no-t2-instances", "aws:ec2/instance:Instance::web", "mandatory", "t2 instances are retired here; use t3 or newer.")
     ]
+
+
+def test_an_unknown_environment_is_an_error_naming_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as error:
+        run_policies(plan("dev", BAD_PROGRAM), environment="qa")
+    message = str(error.value)
+    assert "unknown environment 'qa' (--environment)" in message
+    assert "has config files for dev, prod, staging only" in message
+    program = write_project(
+        tmp_path / "team", stack="qa", program=DEFAULT_PROVIDER_PROGRAM, name="team-app",
+        extra_config={"aws:region": "us-east-1", "team-app:environment": "production"},
+    )
+    with pytest.raises(UsageError, match=r"unknown environment 'production' \(the stack config of 'qa'\)"):
+        run_policies(plan("qa", program))
+
+
+def test_a_packs_missing_virtualenv_is_an_error(tmp_path: Path) -> None:
+    pack = _pack(tmp_path / "pack", TEAM_PACK)
+    (pack / "PulumiPolicy.yaml").write_text("runtime:\n  name: python\n  options:\n    virtualenv: ../venv-that-was-never-made\n", encoding="utf-8")
+    (pack / "requirements.txt").write_text("pulumi-policy\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as error:
+        run_policies(plan("dev", BAD_PROGRAM), packs=[pack])
+    message = str(error.value)
+    assert "runtime.options.virtualenv is '../venv-that-was-never-made'" in message
+    assert "python3 -m venv" in message and "pip install -r" in message
+
+
+def test_report_lists_what_could_not_be_checked() -> None:
+    report = PolicyReport(stack="s", environment="dev")
+    report.packs.append(PackRun("llmops-cost", "1", Path("."), None, 8, 0.1))
+    report.not_checked = [NotChecked("llmops-cost", "monthly-budget", "", "could not check the budget: 1 resource(s) could not be priced [p9.96xlarge]")]
+    console = Console(record=True, width=300)
+    report.render(console)
+    text = console.export_text()
+    assert "NOT CHECKED (1)" in text and "could not be priced [p9.96xlarge]" in text
+    assert "policy: passed: 0 mandatory, 0 advisory violation(s), 1 not checked from llmops-cost (0)" in text
+    document = report.to_document()
+    assert document["summary"]["notChecked"] == 1 and document["notChecked"][0]["policy"] == "monthly-budget"
+    assert "#### Not checked (1)" in report.to_markdown()
+
+
+def test_budget_that_cannot_price_an_instance_type_says_so(cost_session: PackSession) -> None:
+    pool = build_resources(
+        [{"type": "aws:eks/nodeGroup:NodeGroup", "name": "next", "props": {"instanceTypes": ["p9.96xlarge"], "scalingConfig": {"minSize": 1, "maxSize": 1}}}],
+        "prod", "us-east-1", "test",
+    )
+    found = cost_session.evaluate(pool, {"monthly-budget": {"monthlyBudgetUsd": 100000}})
+    assert [n.policy for n in found.not_checked] == ["monthly-budget"]
+    assert "unknown instance type 'p9.96xlarge'" in found.not_checked[0].reason

@@ -131,15 +131,27 @@ def test_imds_iam_and_secrets() -> None:
     assert collect(compute.validate_imdsv2_required, lt)[0][0].startswith("LaunchTemplate 'lt' allows IMDSv1")
     doc = json.dumps({"Statement": {"Effect": "Allow", "Action": "*:*", "Resource": "*"}})
     assert len(collect(identity.validate_iam_no_wildcard_actions, resource_args("aws:iam/policy:Policy", {"policy": doc}))) == 1
-    assert len(collect(identity.validate_iam_no_inline_admin, resource_args("aws:iam/rolePolicy:RolePolicy", {"policy": doc}))) == 1
-    # A standalone managed policy is not inline: only the wildcard policy applies to it.
-    assert collect(identity.validate_iam_no_inline_admin, resource_args("aws:iam/policy:Policy", {"policy": doc})) == []
+    assert len(collect(identity.validate_iam_no_admin, resource_args("aws:iam/rolePolicy:RolePolicy", {"policy": doc}))) == 1
+    # Standalone policies are held to the same rule as inline ones.
+    assert len(collect(identity.validate_iam_no_admin, resource_args("aws:iam/policy:Policy", {"policy": doc}))) == 1
+    full_iam = json.dumps({"Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam::123456789012:role/x"}]})
+    found = collect(identity.validate_iam_no_privilege_escalation, resource_args("aws:iam/policy:Policy", {"policy": full_iam}, name="p"))
+    assert [m for m, _ in found] == [
+        "'p' policy allows privilege escalation: full IAM access (\"iam:*\"), so it can grant itself anything; scope the actions "
+        "to the specific roles, users and policies the workload manages (and iam:PassRole to the one role it hands on)."
+    ]
     words = credentials.SECRET_WORDS.default
     assert credentials.looks_secret("OPENAI_API_KEY", words, [])
     assert credentials.looks_secret("hfToken", words, [])
     assert not credentials.looks_secret("TOKENIZERS_PARALLELISM", words, [])
     assert not credentials.looks_secret("DB_SECRET_ARN", words, [])
     assert not credentials.looks_secret("HF_TOKEN", words, ["hf_token"])
+    for name in ("TOKEN_LIMIT", "PASSWORD_MIN_LENGTH", "AUTH_TOKEN_TTL_SECONDS", "DB_SECRET_ID", "MAX_TOKENS"):
+        assert not credentials.looks_secret(name, words, []), name
+    # A secret-sounding name with a value no secret takes (a number, a flag, a path) passes.
+    assert credentials.plaintext_secret_problems("aws:lambda/function:Function", {"environment": {"variables": {"PWD": "/app", "NO_AUTH": "true"}}}, words, []) == []
+    for name in ("PGPASSWORD", "REDIS_AUTH", "DB_PASS", "openaiApiKey", "CLIENT_SECRET", "MYSQL_PWD"):
+        assert credentials.looks_secret(name, words, []), name
 
 
 def test_environment_scoped_resilience_policies() -> None:

@@ -19,7 +19,19 @@ tagged = aws.Provider("aws-tagged", region="us-east-1", default_tags=aws.Provide
 untagged = aws.Provider("aws-untagged", region="us-east-1")
 opts = pulumi.ResourceOptions(provider=tagged)
 
-key = aws.kms.Key("data", enable_key_rotation=True, opts=opts)
+key = aws.kms.Key(
+    "data",
+    enable_key_rotation=True,
+    policy=json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/team-x-admin"}, "Action": "kms:*", "Resource": "*"}
+            ],
+        }
+    ),
+    opts=opts,
+)
 
 # 1. A public bucket: otherwise encrypted with KMS, TLS-only and versioned.
 bucket = aws.s3.Bucket("public-docs", bucket="bad-platform-public-docs", opts=opts)
@@ -64,13 +76,28 @@ aws.s3.BucketPolicy(
 )
 aws.s3.BucketAcl("public-docs-acl", bucket=bucket.bucket, acl="public-read", opts=opts)
 
-# 2. An unencrypted database.
+# 2. An unencrypted database (otherwise TLS-only, logged, IAM-enabled).
+parameters = aws.rds.ClusterParameterGroup(
+    "vectors",
+    name="bad-platform-vectors",
+    family="aurora-postgresql16",
+    parameters=[
+        aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+        aws.rds.ClusterParameterGroupParameterArgs(name="log_statement", value="ddl"),
+        aws.rds.ClusterParameterGroupParameterArgs(name="log_min_duration_statement", value="1000"),
+    ],
+    opts=opts,
+)
 aws.rds.Cluster(
     "vectors",
     engine="aurora-postgresql",
     engine_mode="provisioned",
     master_username="platform",
     manage_master_user_password=True,
+    db_cluster_parameter_group_name=parameters.name,
+    iam_database_authentication_enabled=True,
+    copy_tags_to_snapshot=True,
+    enabled_cloudwatch_logs_exports=["postgresql"],
     storage_encrypted=False,
     serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(min_capacity=0.5, max_capacity=2),
     opts=opts,
