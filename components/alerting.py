@@ -34,6 +34,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_json
+from components.kms import account_key, caller_account
 from components.monitoring import (
     AuroraCluster,
     EksCluster,
@@ -42,6 +43,7 @@ from components.monitoring import (
     NatGateway,
     Queue,
     ServerlessCache,
+    threshold_problems,
 )
 from components.naming import TYPE_PREFIX, name_tags
 
@@ -113,19 +115,17 @@ class AlarmThresholds:
 
     def problems(self, path: str) -> list[str]:
         """Every out-of-range threshold, with its path."""
-        found = []
+        found = threshold_problems(
+            self,
+            path,
+            percentages=(
+                "error_rate_percent", "nat_packet_drop_percent", "node_cpu_percent", "aurora_cpu_percent",
+                "aurora_acu_percent", "cache_ecpu_percent", "cache_storage_percent",
+            ),
+            positives=("latency_p99_seconds", "aurora_freeable_memory_mib", "queue_age_seconds"),
+        )
         if not 1 <= self.evaluation_minutes <= 1440:
-            found.append(f"{path}.evaluation_minutes: must be 1..1440 (got {self.evaluation_minutes})")
-        for name in (
-            "error_rate_percent", "nat_packet_drop_percent", "node_cpu_percent", "aurora_cpu_percent",
-            "aurora_acu_percent", "cache_ecpu_percent", "cache_storage_percent",
-        ):
-            value = getattr(self, name)
-            if not 0 < value <= 100:
-                found.append(f"{path}.{name}: must be a percentage in (0, 100] (got {value})")
-        for name in ("latency_p99_seconds", "aurora_freeable_memory_mib", "queue_age_seconds"):
-            if getattr(self, name) <= 0:
-                found.append(f"{path}.{name}: must be > 0 (got {getattr(self, name)})")
+            found.insert(0, f"{path}.evaluation_minutes: must be 1..1440 (got {self.evaluation_minutes})")
         return found
 
 
@@ -379,52 +379,35 @@ def aurora_alarms(db: AuroraCluster, t: AlarmThresholds) -> list[AlarmSpec]:
 
 def serverless_cache_alarms(cache: ServerlessCache, t: AlarmThresholds) -> list[AlarmSpec]:
     dims = {"clusterId": cache.cache_name}
+
+    def cache_alarm(id_: str, summary: str, metric: str, statistic: str, threshold: float) -> AlarmSpec:
+        return AlarmSpec(
+            id=id_, summary=summary, severity="warning", runbook="cache", namespace="AWS/ElastiCache", metric_name=metric,
+            dimensions=dims, statistic=statistic, threshold=threshold, comparison="GreaterThanThreshold", **_window(t),
+        )
+
     specs = [
-        AlarmSpec(
-            id="throttled",
-            summary="The cache throttles commands: the workload grows faster than the cache scales, or it hit its limits.",
-            severity="warning",
-            runbook="cache",
-            namespace="AWS/ElastiCache",
-            metric_name="ThrottledCmds",
-            dimensions=dims,
-            statistic="Sum",
-            threshold=0,
-            comparison="GreaterThanThreshold",
-            **_window(t),
+        cache_alarm(
+            "throttled",
+            "The cache throttles commands: the workload grows faster than the cache scales, or it hit its limits.",
+            "ThrottledCmds", "Sum", 0,
         )
     ]
     if cache.ecpu_per_second_limit:
+        # Sum over a 60 s period = ECPUs per minute.
         specs.append(
-            AlarmSpec(
-                id="ecpu",
-                summary=f"The cache uses more than {t.cache_ecpu_percent:g}% of its {cache.ecpu_per_second_limit} ECPUs per second.",
-                severity="warning",
-                runbook="cache",
-                namespace="AWS/ElastiCache",
-                metric_name="ElastiCacheProcessingUnits",
-                dimensions=dims,
-                statistic="Sum",
-                # Sum over a 60 s period = ECPUs per minute.
-                threshold=cache.ecpu_per_second_limit * 60 * t.cache_ecpu_percent / 100,
-                comparison="GreaterThanThreshold",
-                **_window(t),
+            cache_alarm(
+                "ecpu",
+                f"The cache uses more than {t.cache_ecpu_percent:g}% of its {cache.ecpu_per_second_limit} ECPUs per second.",
+                "ElastiCacheProcessingUnits", "Sum", cache.ecpu_per_second_limit * 60 * t.cache_ecpu_percent / 100,
             )
         )
     if cache.data_storage_limit_gb:
         specs.append(
-            AlarmSpec(
-                id="storage",
-                summary=f"The cache holds more than {t.cache_storage_percent:g}% of its {cache.data_storage_limit_gb:g} GB limit: writes will be refused.",
-                severity="warning",
-                runbook="cache",
-                namespace="AWS/ElastiCache",
-                metric_name="BytesUsedForCache",
-                dimensions=dims,
-                statistic="Maximum",
-                threshold=cache.data_storage_limit_gb * 1e9 * t.cache_storage_percent / 100,
-                comparison="GreaterThanThreshold",
-                **_window(t),
+            cache_alarm(
+                "storage",
+                f"The cache holds more than {t.cache_storage_percent:g}% of its {cache.data_storage_limit_gb:g} GB limit: writes will be refused.",
+                "BytesUsedForCache", "Maximum", cache.data_storage_limit_gb * 1e9 * t.cache_storage_percent / 100,
             )
         )
     return specs
@@ -583,20 +566,15 @@ class Alerting(pulumi.ComponentResource):
         args.validate()
         super().__init__(f"{TYPE_PREFIX}:ops:Alerting", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        key = aws.kms.Key(
+        key = account_key(
             f"{name}-topic",
+            alias=f"{args.name_prefix}-alerts",
             description=f"Encrypts the alert topic {args.name_prefix}-alerts",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=pulumi.Output.all(identity.account_id, partition.partition).apply(
-                lambda v: topic_key_policy(v[0], v[1], args.publishers)
-            ),
-            tags=name_tags(args.tags, f"{name}-topic"),
-            opts=child,
+            policy=lambda account, partition: topic_key_policy(account, partition, args.publishers),
+            tags=args.tags,
+            parent=self,
         )
-        aws.kms.Alias(f"{name}-topic", name=f"alias/{args.name_prefix}-alerts", target_key_id=key.key_id, opts=child)
+        account_id = caller_account(self).apply(lambda account: account[0])
         topic = aws.sns.Topic(
             f"{name}-topic",
             name=f"{args.name_prefix}-alerts"[:256],
@@ -608,7 +586,7 @@ class Alerting(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-topic",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, identity.account_id).apply(
+            policy=pulumi.Output.all(topic.arn, account_id).apply(
                 lambda v: topic_policy(v[0], v[1], args.publishers)
             ),
             opts=child,

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import assume_role_policy, policy_json
+from components.kms import caller_account
 from components.naming import TYPE_PREFIX, name_tags
 
 GPU_INSTANCE_PATTERNS = ("g*.*", "p*.*")
@@ -202,36 +203,12 @@ class Budget(pulumi.ComponentResource):
             aws.costexplorer.CostAllocationTag(f"{name}-tag-{key.lower()}", tag_key=key, status="Active", opts=child)
             for key in args.activate_tags
         ]
-        budget = aws.budgets.Budget(
-            name,
-            name=args.budget_name,
-            budget_type="COST",
-            time_unit="MONTHLY",
-            limit_amount=f"{args.monthly_usd:.2f}",
-            limit_unit="USD",
-            cost_filters=[
-                aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[cost_filter_value(args.tag_key, args.stack)])
-            ],
-            notifications=notifications(args.thresholds_percent, args.topic_arn, args.emails),
-            tags=name_tags(args.tags, name),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=activations),
-        )
+        budget = self._cost_budget(name, args.budget_name, args.monthly_usd, args.tag_key, args.stack, args.emails, args, activations)
         team_names = []
         for team in args.teams:
             team_name = f"{args.budget_name}-{team.name}"[:100]
-            aws.budgets.Budget(
-                f"{name}-team-{team.name}",
-                name=team_name,
-                budget_type="COST",
-                time_unit="MONTHLY",
-                limit_amount=f"{team.monthly_usd:.2f}",
-                limit_unit="USD",
-                cost_filters=[
-                    aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[cost_filter_value(team.tag_key, team.tag_value)])
-                ],
-                notifications=notifications(args.thresholds_percent, args.topic_arn, team.emails),
-                tags=name_tags(args.tags, f"{name}-team-{team.name}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=activations),
+            self._cost_budget(
+                f"{name}-team-{team.name}", team_name, team.monthly_usd, team.tag_key, team.tag_value, team.emails, args, activations
             )
             team_names.append(team_name)
         monitor_arn: pulumi.Output[str | None] = pulumi.Output.from_input(None)
@@ -251,6 +228,32 @@ class Budget(pulumi.ComponentResource):
                 "anomalyMonitorArn": self.anomaly_monitor_arn,
                 "actionPolicyArn": self.action_policy_arn,
             }
+        )
+
+    def _cost_budget(
+        self,
+        resource_name: str,
+        budget_name: str,
+        monthly_usd: float,
+        tag_key: str,
+        tag_value: str,
+        emails: Sequence[str],
+        args: BudgetArgs,
+        activations: Sequence[pulumi.Resource],
+    ) -> aws.budgets.Budget:
+        """A monthly cost budget over the resources tagged ``tag_key=tag_value`` (after the tags'
+        activation, when this stack activates them)."""
+        return aws.budgets.Budget(
+            resource_name,
+            name=budget_name,
+            budget_type="COST",
+            time_unit="MONTHLY",
+            limit_amount=f"{monthly_usd:.2f}",
+            limit_unit="USD",
+            cost_filters=[aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[cost_filter_value(tag_key, tag_value)])],
+            notifications=notifications(args.thresholds_percent, args.topic_arn, emails),
+            tags=name_tags(args.tags, resource_name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(activations)),
         )
 
     def _anomaly(self, name: str, args: BudgetArgs, anomaly: AnomalyArgs) -> pulumi.Output[str | None]:
@@ -297,8 +300,6 @@ class Budget(pulumi.ComponentResource):
             tags=name_tags(args.tags, f"{name}-deny-gpu-launch"),
             opts=child,
         )
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         execution = aws.iam.Role(
             f"{name}-action",
             assume_role_policy=assume_role_policy("budgets.amazonaws.com"),
@@ -308,8 +309,8 @@ class Budget(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-action",
             role=execution.id,
-            policy=pulumi.Output.all(deny.arn, identity.account_id, partition.partition).apply(
-                lambda v: action_execution_policy(v[0], f"arn:{v[2]}:iam::{v[1]}:role/")
+            policy=pulumi.Output.all(deny.arn, caller_account(self)).apply(
+                lambda v: action_execution_policy(v[0], f"arn:{v[1][1]}:iam::{v[1][0]}:role/")
             ),
             opts=child,
         )

@@ -16,7 +16,7 @@ the alarms' resource names and AWS names, so it must stay the same across deploy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,3 +104,18 @@ class Queue:
 
 Monitored = NatGateway | EksCluster | LoadBalancer | AuroraCluster | ServerlessCache | Queue
 """Anything a component can describe for the alerting."""
+
+
+def threshold_problems(thresholds: object, path: str, *, percentages: Sequence[str] = (), positives: Sequence[str] = ()) -> list[str]:
+    """The attributes of ``thresholds`` out of range: ``percentages`` must lie in (0, 100],
+    ``positives`` above 0; each problem names ``<path>.<attribute>``."""
+    found = []
+    for name in percentages:
+        value = getattr(thresholds, name)
+        if not 0 < value <= 100:
+            found.append(f"{path}.{name}: must be a percentage in (0, 100] (got {value})")
+    for name in positives:
+        value = getattr(thresholds, name)
+        if value <= 0:
+            found.append(f"{path}.{name}: must be > 0 (got {value})")
+    return found

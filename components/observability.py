@@ -47,6 +47,7 @@ from components.cluster.addons import MONITORING_NAMESPACE as DCGM_NAMESPACE
 from components.cluster.nodes import SYSTEM_NODE_LABELS
 from components.helm import Chart, helm_release
 from components.iam import policy_json
+from components.kms import account_key
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity
 from components.prometheus_rules import PLATFORM_LABEL, RuleThresholds, rule_groups
@@ -638,21 +639,14 @@ class Observability(pulumi.ComponentResource):
     def _logs(self, name: str, args: ObservabilityArgs, logs: LogsArgs) -> pulumi.Output[list[str]]:
         key_arn: pulumi.Output[str] | None = None
         if logs.kms:
-            identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            key = aws.kms.Key(
+            key_arn = account_key(
                 f"{name}-logs",
+                alias=f"{args.name_prefix}-container-logs",
                 description=f"Encrypts the Container Insights log groups of {args.name_prefix}",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=pulumi.Output.all(identity.account_id, partition.partition).apply(
-                    lambda v: logs_key_policy(v[0], v[1], args.region)
-                ),
-                tags=name_tags(args.tags, f"{name}-logs"),
-                opts=self._child(),
-            )
-            aws.kms.Alias(f"{name}-logs", name=f"alias/{args.name_prefix}-container-logs", target_key_id=key.key_id, opts=self._child())
-            key_arn = key.arn
+                policy=lambda account, partition: logs_key_policy(account, partition, args.region),
+                tags=args.tags,
+                parent=self,
+            ).arn
         groups = [
             aws.cloudwatch.LogGroup(
                 f"{name}-logs-{stream}",

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.monitoring import threshold_problems
+
 PLATFORM_LABEL = {"platform": "llmops"}
 """Label every platform alert carries; Alertmanager routes it to the alert topic."""
 
@@ -48,15 +50,12 @@ class RuleThresholds:
 
     def problems(self, path: str) -> list[str]:
         """Every out-of-range threshold, with its path."""
-        found = []
-        for name in ("error_rate_percent", "gpu_idle_percent", "gpu_memory_percent", "tokens_drop_percent"):
-            value = getattr(self, name)
-            if not 0 < value <= 100:
-                found.append(f"{path}.{name}: must be a percentage in (0, 100] (got {value})")
-        for name in ("latency_p99_ms", "queue_depth", "cost_per_hour_usd"):
-            if getattr(self, name) <= 0:
-                found.append(f"{path}.{name}: must be > 0 (got {getattr(self, name)})")
-        return found
+        return threshold_problems(
+            self,
+            path,
+            percentages=("error_rate_percent", "gpu_idle_percent", "gpu_memory_percent", "tokens_drop_percent"),
+            positives=("latency_p99_ms", "queue_depth", "cost_per_hour_usd"),
+        )
 
 
 def _alert(

@@ -13,6 +13,15 @@ from typing import Any
 import pytest
 import yaml
 
+from components.alerting import AlarmThresholds, alarm_specs
+from components.monitoring import (
+    AuroraCluster,
+    EksCluster,
+    LoadBalancer,
+    NatGateway,
+    Queue,
+    ServerlessCache,
+)
 from components.observability import monitors, prometheus_rule
 from components.prometheus_rules import PLATFORM_LABEL, RuleThresholds, rule_groups
 from tests.support import REPO
@@ -106,16 +115,6 @@ def test_monitors_and_rules_are_accepted_by_the_prometheus_operator_crds(manifes
 
 
 def test_every_cloudwatch_alarm_links_a_runbook_page_with_a_logs_query() -> None:
-    from components.alerting import AlarmThresholds, alarm_specs
-    from components.monitoring import (
-        AuroraCluster,
-        EksCluster,
-        LoadBalancer,
-        NatGateway,
-        Queue,
-        ServerlessCache,
-    )
-
     every_kind = (
         NatGateway("nat-0", "nat-1"),
         EksCluster("eks", "c"),

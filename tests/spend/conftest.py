@@ -10,27 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.capacity.conftest import aws_env, moto_url  # noqa: F401  (the same fixtures, for this directory)
+from tests.capacity.conftest import _fake_server, aws_env, moto_url  # noqa: F401  (the same fixtures, for this directory)
 from tests.capacity.fakeaws import FakeAws
 
 
-@pytest.fixture(scope="session")
-def _ce_stub(moto_url: str) -> Iterator[FakeAws]:  # noqa: F811
-    fake = FakeAws(upstream=moto_url)
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.fixture
-def ce(_ce_stub: FakeAws, moto_url: str) -> Iterator[FakeAws]:  # noqa: F811
+def ce(_fake_server: FakeAws, moto_url: str) -> Iterator[FakeAws]:  # noqa: F811
     """The stub in front of a freshly reset moto: no queued cost results, no forecast, no faults."""
     httpx.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
-    _ce_stub.reset()
-    yield _ce_stub
-    _ce_stub.reset()
+    _fake_server.reset()
+    yield _fake_server
+    _fake_server.reset()
 
 
 def seed_costs(moto_url: str, *pages: list[tuple[str, str, float]], next_tokens: tuple[str, ...] = ()) -> None:  # noqa: F811
