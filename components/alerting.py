@@ -34,7 +34,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_json
-from components.kms import account_key, caller_account
+from components.kms import account_key, caller_account, key_policy
 from components.monitoring import (
     AuroraCluster,
     EksCluster,
@@ -457,14 +457,9 @@ def alarm_description(spec: AlarmSpec, runbook_base: str) -> str:
 def topic_key_policy(account_id: str, partition: str, publishers: Sequence[str]) -> str:
     """The topic key's policy: the account administers it through IAM; the publishing
     services may encrypt messages for the topic (SNS calls KMS on their behalf)."""
-    return policy_json(
-        {
-            "Sid": "AccountAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+    return key_policy(
+        account_id,
+        partition,
         {
             "Sid": "PublishersEncrypt",
             "Effect": "Allow",

@@ -4,11 +4,28 @@ deletion window and a key policy written for the account the key lives in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import policy_json
 from components.naming import name_tags
+
+
+def key_policy(account_id: str, partition: str, *statements: dict[str, Any]) -> str:
+    """A key policy in which the account administers the key through IAM (as AWS's default
+    policy does), plus ``statements`` for the services that use it."""
+    return policy_json(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        *statements,
+    )
 
 
 def caller_account(parent: pulumi.Resource) -> pulumi.Output[tuple[str, str]]:
