@@ -526,17 +526,85 @@ class ServingConfig(_Model):
     """The release pinned in this stack."""
 
 
-class DataConfig(_Model):
-    """Retrieval data: vector store, document store, cache."""
+_CACHE_NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 
+
+def _check_cache_node_type(value: str) -> str:
+    if not _CACHE_NODE_TYPE.match(value):
+        raise ValueError(f"'{value}' is not an ElastiCache node type; use e.g. cache.t4g.small or cache.r7g.large")
+    return value
+
+
+CacheNodeType = Annotated[str, AfterValidator(_check_cache_node_type)]
+
+
+def _half_steps(value: float) -> float:
+    if value * 2 != int(value * 2):
+        raise ValueError(f"Aurora capacity goes in steps of 0.5 ACU; use e.g. {round(value * 2) / 2:g}")
+    return value
+
+
+class CacheConfig(_Model):
+    """The response and semantic cache (ElastiCache)."""
+
+    mode: Literal["serverless", "replicationGroup"] = "serverless"
+    """``serverless`` (ElastiCache Serverless: scales by itself, cluster mode, TLS only) or a
+    node-based ``replicationGroup`` (cluster mode off; replicas across zones per environment)."""
+    max_data_gb: int = Field(default=5, ge=1, le=5000)
+    """Serverless: the most data the cache may hold (GB); writes beyond it evict or fail."""
+    max_ecpu_per_second: int = Field(default=5000, ge=1000, le=15_000_000)
+    """Serverless: the most ElastiCache Processing Units per second (caps the request rate and the bill)."""
+    node_type: CacheNodeType = "cache.t4g.small"
+    """Replication group: the node type of the primary and its replicas."""
+
+
+class GcsFaultToleranceConfig(_Model):
+    """A standalone Redis (Valkey) per region for KubeRay's GCS fault tolerance: the Ray head
+    can restart without losing the Serve applications' state."""
+
+    enabled: bool = False
+    """Create it (the serving plane points the RayService's GCS at it)."""
+    node_type: CacheNodeType = "cache.t4g.small"
+    """Node type of the primary (and, per environment, its replica)."""
+    auth_token_version: int = Field(default=1, ge=1)
+    """Raise by one to rotate its AUTH token (the old one stays valid until the next change)."""
+
+
+class DocumentsConfig(_Model):
+    """The S3 bucket per region for source documents and model artifacts."""
+
+    replicate_to_home: bool = False
+    """Replicate every region's documents into the home region's bucket (where one ingestion
+    can read them all)."""
+    noncurrent_version_days: int = Field(default=30, ge=1, le=3650)
+    """Days an overwritten or deleted document's previous version is kept."""
+
+
+class DataConfig(_Model):
+    """Retrieval data: vector store, cache, document store. Created in every region whose
+    network the platform creates (a region with ``cluster.existing`` brings its own)."""
+
+    enabled: bool = True
+    """Create the data plane."""
     vector_store_engine: Literal["aurora-pgvector", "opensearch-serverless"] = "aurora-pgvector"
     """Managed vector database engine."""
-    min_acu: float = Field(default=0.5, ge=0, le=256)
-    """Aurora Serverless v2 minimum capacity (ACUs); 0 enables auto-pause."""
-    max_acu: float = Field(default=4, gt=0, le=256)
-    """Aurora Serverless v2 maximum capacity (ACUs); must be >= minAcu."""
+    min_acu: Annotated[float, AfterValidator(_half_steps)] = Field(default=0.5, ge=0, le=256)
+    """Aurora Serverless v2 minimum capacity (ACUs, steps of 0.5); 0 lets idle instances pause."""
+    max_acu: Annotated[float, AfterValidator(_half_steps)] = Field(default=4, ge=1, le=256)
+    """Aurora Serverless v2 maximum capacity (ACUs, steps of 0.5); must be >= minAcu."""
+    auto_pause_minutes: int = Field(default=60, ge=5, le=1440)
+    """With minAcu 0: idle minutes before an instance pauses (the first connection after waits ~15 s)."""
+    global_database: bool = False
+    """Aurora Global Database: the home region holds the writer, every other region a read-only
+    secondary that serves reads locally and can be promoted. Needs aurora-pgvector and minAcu >= 0.5."""
     cache_engine: Literal["valkey", "redis"] = "valkey"
-    """ElastiCache serverless engine for the response and semantic cache."""
+    """ElastiCache engine for the response and semantic cache (and the GCS fault-tolerance Redis)."""
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    """The cache's mode and limits."""
+    gcs_fault_tolerance: GcsFaultToleranceConfig = Field(default_factory=GcsFaultToleranceConfig)
+    """Redis for KubeRay's GCS fault tolerance."""
+    documents: DocumentsConfig = Field(default_factory=DocumentsConfig)
+    """The document buckets."""
 
     @field_validator("max_acu")
     @classmethod
@@ -544,6 +612,17 @@ class DataConfig(_Model):
         min_acu = info.data.get("min_acu")
         if isinstance(min_acu, int | float) and value < min_acu:
             raise ValueError(f"must be >= minAcu ({min_acu:g}); raise maxAcu or lower minAcu")
+        return value
+
+    @field_validator("global_database")
+    @classmethod
+    def _global(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value:
+            return value
+        if info.data.get("vector_store_engine") == "opensearch-serverless":
+            raise ValueError("a global database is an Aurora feature; set vectorStoreEngine: aurora-pgvector or globalDatabase: false")
+        if info.data.get("min_acu") == 0:
+            raise ValueError("an Aurora Global Database cannot pause at 0 ACUs; set minAcu: 0.5 (or more) or globalDatabase: false")
         return value
 
 
@@ -813,6 +892,29 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
                 _format_path(("homeRegion",)),
                 f"'{home}' is not one of the stack's regions ({', '.join(seen_names)}); set it to one of them",
             )
+        )
+    if isinstance(home, str) and home in seen_names:
+        problems += _data_checks(raw.get("data"), home, regions[seen_names[home]])
+    return problems
+
+
+def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:
+    """What the data plane needs of the home region: a network the platform creates, when
+    it holds the global database's writer or receives the other regions' documents."""
+    if not isinstance(data, Mapping) or data.get("enabled") is False:
+        return []
+    if not isinstance(home_region, Mapping) or not isinstance(home_region.get("cluster"), Mapping):
+        return []
+    if home_region["cluster"].get("existing") is None:
+        return []
+    why = f"the home region {home} brings its own cluster, so the platform creates no data plane there"
+    problems = []
+    if data.get("globalDatabase") is True:
+        problems.append(Problem(_format_path(("data", "global_database")), f"{why} to hold the writer; set globalDatabase: false or choose another homeRegion"))
+    documents = data.get("documents")
+    if isinstance(documents, Mapping) and documents.get("replicateToHome") is True:
+        problems.append(
+            Problem(_format_path(("data", "documents", "replicate_to_home")), f"{why} to replicate into; set replicateToHome: false or choose another homeRegion")
         )
     return problems
 

@@ -32,13 +32,36 @@ from components.cluster import (
     GpuPoolArgs,
     SystemNodesArgs,
 )
+from components.data import (
+    Access,
+    AuroraArgs,
+    Cache,
+    CacheArgs,
+    DocumentStore,
+    DocumentStoreArgs,
+    GcsStoreArgs,
+    GlobalPrimary,
+    GlobalSecondary,
+    OpenSearchArgs,
+    Placement,
+    ReplicationTarget,
+    VectorStore,
+    VectorStoreArgs,
+)
 from components.monitoring import EksCluster, Monitored, Queue
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
 from components.observability import LogsArgs, Observability, ObservabilityArgs, PrometheusArgs
 from components.prometheus_rules import RuleThresholds
 from core.literals import COST_ALLOCATION_TAG_KEYS
-from stacks.config import ClusterConfig, Environment, GpuPoolConfig, PlatformConfig, RegionConfig
+from stacks.config import (
+    ClusterConfig,
+    DataConfig,
+    Environment,
+    GpuPoolConfig,
+    PlatformConfig,
+    RegionConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,51 @@ PROFILES: dict[Environment, EnvironmentProfile] = {
     "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m"),
     "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m"),
     "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m"),
+}
+
+
+@dataclass(frozen=True)
+class DataProfile:
+    """What an environment decides for the data plane (the composition's choices; the stack
+    file does not set them). Deletion protection follows :attr:`EnvironmentProfile.deletion_protection`."""
+
+    backup_retention_days: int
+    """Days of Aurora automated backups."""
+    final_snapshot: bool
+    """Snapshot the Aurora cluster when it is deleted."""
+    vector_store_readers: int
+    """Aurora reader instances besides the writer (a failover target in another zone)."""
+    search_standby_replicas: bool
+    """OpenSearch Serverless standby replicas in another zone."""
+    cache_replicas: int
+    """Replicas of node-based caches (the replication-group mode, the GCS Redis): >= 1 turns
+    on automatic failover and Multi-AZ."""
+    cache_snapshot_retention_days: int
+    """Days of daily cache snapshots (0: none)."""
+    force_destroy_documents: bool
+    """Empty the document bucket when the stack is destroyed."""
+    document_access_log_days: int
+    """Days of S3 server access logs of the document bucket (0: none)."""
+    log_retention_days: int
+    """Retention of the database's exported engine log."""
+
+
+DATA_PROFILES: dict[Environment, DataProfile] = {
+    "dev": DataProfile(
+        backup_retention_days=1, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=0, cache_snapshot_retention_days=0, force_destroy_documents=True, document_access_log_days=0,
+        log_retention_days=14,
+    ),
+    "staging": DataProfile(
+        backup_retention_days=7, final_snapshot=False, vector_store_readers=0, search_standby_replicas=False,
+        cache_replicas=1, cache_snapshot_retention_days=1, force_destroy_documents=False, document_access_log_days=30,
+        log_retention_days=30,
+    ),
+    "prod": DataProfile(
+        backup_retention_days=14, final_snapshot=True, vector_store_readers=1, search_standby_replicas=True,
+        cache_replicas=1, cache_snapshot_retention_days=14, force_destroy_documents=False, document_access_log_days=90,
+        log_retention_days=90,
+    ),
 }
 
 
@@ -116,6 +184,15 @@ class RegionalOperations:
     dashboard: OperationsDashboard | None = None
 
 
+@dataclass(frozen=True)
+class DataPlane:
+    """A region's data stores."""
+
+    vector_store: VectorStore
+    cache: Cache
+    documents: DocumentStore
+
+
 @dataclass
 class RegionalPlatform:
     """The resources a region ends up with."""
@@ -125,6 +202,8 @@ class RegionalPlatform:
     network: Network | None
     """None when the region brings its own cluster (and so its own VPC)."""
     cluster: GpuCluster
+    data: DataPlane | None = None
+    """None when the data plane is off or the region brings its own cluster."""
     operations: RegionalOperations | None = None
     """Alerting and observability (set once every region's resources exist)."""
 
@@ -218,8 +297,180 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
 def build(config: PlatformConfig, stack: str, project: str) -> dict[str, RegionalPlatform]:
     """The whole platform for a stack; returns the regional pieces by region."""
     regions = {region.name: build_region(config, region, stack, project) for region in config.regions}
+    planes = build_data_planes(config, regions, stack, project)
+    regions = {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
     operations = build_operations(config, regions, stack, project)
     return {name: replace(platform, operations=operations[name]) for name, platform in regions.items()}
+
+
+# --------------------------------------------------------------------------- data plane
+
+
+def node_security_group_id(platform: RegionalPlatform) -> pulumi.Output[str]:
+    """The security group the region's nodes run with: the EKS cluster security group, which
+    managed node groups get and Karpenter's node class selects (by its discovery tag). Read
+    from the cluster once it exists (the lookup waits for it)."""
+    found = aws.eks.get_cluster_output(name=platform.cluster.cluster_name, opts=pulumi.InvokeOutputOptions(provider=platform.provider))
+    return found.vpc_config.cluster_security_group_id
+
+
+def vector_store_args(
+    data: DataConfig, profile: EnvironmentProfile, data_profile: DataProfile, role: GlobalPrimary | GlobalSecondary | None
+) -> AuroraArgs | OpenSearchArgs:
+    """The vector store's engine settings."""
+    if data.vector_store_engine == "opensearch-serverless":
+        return OpenSearchArgs(standby_replicas=data_profile.search_standby_replicas)
+    return AuroraArgs(
+        min_acu=data.min_acu,
+        max_acu=data.max_acu,
+        auto_pause_seconds=data.auto_pause_minutes * 60,
+        readers=data_profile.vector_store_readers,
+        backup_retention_days=data_profile.backup_retention_days,
+        deletion_protection=profile.deletion_protection,
+        final_snapshot=data_profile.final_snapshot,
+        log_retention_days=data_profile.log_retention_days,
+        global_database=role,
+    )
+
+
+def cache_args(data: DataConfig, data_profile: DataProfile, region: str, identifier: str, placement: Placement) -> CacheArgs:
+    """The region's cache, and the GCS fault-tolerance Redis when it is on."""
+    gcs = data.gcs_fault_tolerance
+    return CacheArgs(
+        region=region,
+        identifier=identifier,
+        placement=placement,
+        engine=data.cache_engine,
+        mode=data.cache.mode,
+        max_data_gb=data.cache.max_data_gb,
+        max_ecpu_per_second=data.cache.max_ecpu_per_second,
+        node_type=data.cache.node_type,
+        replicas=data_profile.cache_replicas,
+        snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+        gcs=GcsStoreArgs(
+            node_type=gcs.node_type,
+            replicas=data_profile.cache_replicas,
+            snapshot_retention_days=data_profile.cache_snapshot_retention_days,
+            auth_token_version=gcs.auth_token_version,
+        )
+        if gcs.enabled
+        else None,
+    )
+
+
+def build_data_plane(config: PlatformConfig, platform: RegionalPlatform, home: DataPlane | None, stack: str, project: str) -> DataPlane:
+    """One region's vector store, cache and document bucket, in its private subnets, open to
+    its cluster's nodes. The serving plane attaches the stores' access policies to its role
+    (their ARNs are outputs); until then no role may use them."""
+    assert platform.network is not None
+    region = platform.region
+    data = config.data
+    profile, data_profile = PROFILES[config.environment], DATA_PROFILES[config.environment]
+    identifier = cluster_name(project, stack, region)
+    placement = Placement(
+        vpc_id=platform.network.vpc_id,
+        subnet_ids=platform.network.private_subnet_ids,
+        client_security_group_ids={"nodes": node_security_group_id(platform)},
+    )
+    opts = pulumi.ResourceOptions(providers=[platform.provider])
+    role: GlobalPrimary | GlobalSecondary | None = None
+    if data.global_database:
+        role = (
+            home.vector_store.secondary()
+            if home is not None
+            else GlobalPrimary(global_cluster_identifier=f"{project.removesuffix('-platform')}-{stack}-vectors")
+        )
+    vector_store = VectorStore(
+        f"{region}-vectors",
+        VectorStoreArgs(
+            region=region,
+            identifier=identifier,
+            placement=placement,
+            engine=vector_store_args(data, profile, data_profile, role),
+            access=Access(),
+        ),
+        opts=opts,
+    )
+    cache = Cache(f"{region}-cache", cache_args(data, data_profile, region, identifier, placement), opts=opts)
+    target = None
+    if data.documents.replicate_to_home and home is not None:
+        target = ReplicationTarget(
+            region=config.home_region,
+            bucket_arn=home.documents.bucket_arn,
+            kms_key_arn=home.documents.kms_key_arn,
+            depends_on=[home.documents],
+        )
+    documents = DocumentStore(
+        f"{region}-documents",
+        DocumentStoreArgs(
+            region=region,
+            identifier=identifier,
+            noncurrent_version_days=data.documents.noncurrent_version_days,
+            force_destroy=data_profile.force_destroy_documents,
+            access_log_days=data_profile.document_access_log_days,
+            replicate_to=target,
+        ),
+        opts=opts,
+    )
+    return DataPlane(vector_store=vector_store, cache=cache, documents=documents)
+
+
+def build_data_planes(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, DataPlane]:
+    """The data plane of every region whose network the platform creates, the home region's
+    first (secondaries of a global database and document replication point at it)."""
+    planes: dict[str, DataPlane] = {}
+    if not config.data.enabled:
+        return planes
+    for name in sorted(regions, key=lambda n: n != config.home_region):
+        platform = regions[name]
+        if platform.network is not None:
+            home = planes.get(config.home_region) if name != config.home_region else None
+            planes[name] = build_data_plane(config, platform, home, stack, project)
+    return planes
+
+
+def data_outputs(plane: DataPlane) -> dict[str, object]:
+    """What the serving plane, the migrations and operators need of a region's data stores
+    (secret ARNs, never secrets)."""
+    v, c, d = plane.vector_store, plane.cache, plane.documents
+    return {
+        "vectorStore": {
+            "engine": v.engine,
+            "endpoint": v.endpoint,
+            "readerEndpoint": v.reader_endpoint,
+            "port": v.port,
+            "databaseName": v.database_name,
+            "masterSecretArn": v.master_secret_arn,
+            "iamDbUser": v.iam_db_user,
+            "securityGroupId": v.security_group_id,
+            "kmsKeyArn": v.kms_key_arn,
+            "accessPolicyArn": v.access_policy_arn,
+            "adminPolicyArn": v.admin_policy_arn,
+            "globalClusterId": v.global_cluster_id,
+            "collectionArn": v.collection_arn,
+        },
+        "cache": {
+            "engine": c.engine,
+            "mode": c.mode,
+            "endpoint": c.endpoint,
+            "readerEndpoint": c.reader_endpoint,
+            "port": c.port,
+            "tls": c.tls,
+            "auth": c.auth,
+            "userName": c.user_name,
+            "securityGroupId": c.security_group_id,
+            "accessPolicyArn": c.access_policy_arn,
+            "gcsEndpoint": c.gcs_endpoint,
+            "gcsPort": c.gcs_port,
+            "gcsAuthSecretArn": c.gcs_auth_secret_arn,
+        },
+        "documents": {
+            "bucketName": d.bucket_name,
+            "bucketArn": d.bucket_arn,
+            "kmsKeyArn": d.kms_key_arn,
+            "accessPolicyArn": d.access_policy_arn,
+        },
+    }
 
 
 # --------------------------------------------------------------------------- operations
@@ -262,10 +513,13 @@ def karpenter_queue_name(name: str) -> str:
 
 
 def region_monitoring(config: PlatformConfig, platform: RegionalPlatform, name: str) -> tuple[Monitored, ...]:
-    """What the alarms of a region watch: every component's ``monitoring`` description, and
-    for a created cluster its nodes and Karpenter's interruption queue."""
+    """What the alarms of a region watch: every component's ``monitoring`` description (the
+    network's NAT gateways, the data plane's Aurora cluster and serverless cache), and for a
+    created cluster its nodes and Karpenter's interruption queue."""
     region = config.region(platform.region)
     found: list[Monitored] = list(platform.network.monitoring) if platform.network else []
+    if platform.data is not None:
+        found += [*platform.data.vector_store.monitoring, *platform.data.cache.monitoring]
     if region.cluster.existing is None:
         found.append(EksCluster(key="eks", cluster_name=platform.cluster.cluster_name))
         if region.cluster.capacity_provider == "karpenter":
@@ -416,6 +670,7 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "clusterEndpoint": r.cluster.endpoint,
                 "oidcIssuer": r.cluster.oidc_issuer,
                 "nodeRoleArns": r.cluster.node_role_arns,
+                **({"data": data_outputs(r.data)} if r.data else {}),
             }
             for name, r in regions.items()
         },

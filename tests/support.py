@@ -102,3 +102,22 @@ def inputs_of(document: dict[str, Any], type_: str) -> list[dict[str, Any]]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+def component_children(recorded: Any, name: str) -> list[Any]:
+    """The registrations whose parent is the ``llmops:`` component named ``name``, in a
+    :func:`tests.harness.run` result."""
+    (root,) = [r for r in recorded.resources.values() if r.type.startswith("llmops:") and r.name == name]
+    return [r for r in recorded.resources.values() if r.parent == root.urn]
+
+
+def only(registrations: list[Any], type_: str, name_suffix: str = "") -> Any:
+    """The one registration of ``type_`` whose name ends with ``name_suffix``."""
+    found = [r for r in registrations if r.type == type_ and r.name.endswith(name_suffix)]
+    assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r.urn for r in found]}"
+    return found[0]
+
+
+def provider_urn(recorded: Any, region: str) -> str:
+    """The URN of the explicit AWS provider of ``region`` (``tests.harness.aws_provider``)."""
+    return str(recorded.one("pulumi:providers:aws", f"aws-{region}").urn)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -304,7 +305,8 @@ EXEMPT_SECRETS = Setting(
     "exemptResourceNames",
     {"type": "array", "items": {"type": "string"}},
     [],
-    "Pulumi names of secrets that cannot rotate automatically (e.g. a third party's API key rotated by hand).",
+    "Pulumi names of secrets that cannot rotate automatically (e.g. a third party's API key rotated by hand); "
+    "shell-style patterns such as '*-cache-gcs-auth' match every region's copy.",
 )
 _SCHEDULE_DAYS = re.compile(r"rate\(\s*(\d+)\s*days?\s*\)", re.IGNORECASE)
 
@@ -336,7 +338,7 @@ def validate_secrets_rotation(args: StackValidationArgs, report_violation: Repor
             for secret in linked(r, "secretId", [SECRET], secrets):
                 rotations.setdefault(secret.urn, []).append(r)
     for secret in (r for r in args.resources if r.resource_type == SECRET):
-        if secret.name in exempt:
+        if any(fnmatch.fnmatchcase(secret.name, pattern) for pattern in exempt):
             continue
         found = rotations.get(secret.urn, [])
         if not found:

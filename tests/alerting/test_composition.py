@@ -64,16 +64,23 @@ def test_every_region_gets_a_topic_and_alarms_the_home_region_the_budget_and_das
     assert budget.inputs["name"] == "llmops-platform-test"
 
 
-def test_alarms_watch_the_nat_gateways_nodes_and_karpenters_queue_of_each_region(two_regions: Recorded[dict[str, object]]) -> None:
+def test_alarms_watch_the_nat_gateways_nodes_data_stores_and_karpenters_queue_of_each_region(two_regions: Recorded[dict[str, object]]) -> None:
     recorded = two_regions
     names = sorted(a.inputs["name"] for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
     east = [n for n in names if n.startswith("llmops-test-us-east-1-")]
     assert east == [
+        "llmops-test-us-east-1-cache-ecpu",
+        "llmops-test-us-east-1-cache-storage",
+        "llmops-test-us-east-1-cache-throttled",
         "llmops-test-us-east-1-eks-failed-nodes",
         "llmops-test-us-east-1-eks-node-cpu",
         "llmops-test-us-east-1-karpenter-interruptions-oldest-message",
         "llmops-test-us-east-1-nat-0-packet-drops",
         "llmops-test-us-east-1-nat-0-port-allocation",
+        "llmops-test-us-east-1-vector-store-acu",
+        "llmops-test-us-east-1-vector-store-cpu",
+        "llmops-test-us-east-1-vector-store-deadlocks",
+        "llmops-test-us-east-1-vector-store-freeable-memory",
     ]
     west_nats = [n for n in names if n.startswith("llmops-test-us-west-2-nat-") and n.endswith("port-allocation")]
     assert len(west_nats) == 3  # perAz over three zones
@@ -86,6 +93,19 @@ def test_alarms_watch_the_nat_gateways_nodes_and_karpenters_queue_of_each_region
     clusters = {c.inputs["name"] for c in recorded.of_type("aws:eks/cluster:Cluster")}
     nodes = {a.inputs["dimensions"]["ClusterName"] for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs.get("namespace") == "ContainerInsights"}
     assert nodes == clusters
+    # The data plane's stores, by their real identifiers and limits.
+    clusters_ids = {c.inputs["clusterIdentifier"] for c in recorded.of_type("aws:rds/cluster:Cluster")}
+    watched_dbs = {a.inputs["dimensions"]["DBClusterIdentifier"] for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs.get("namespace") == "AWS/RDS"}
+    assert watched_dbs == clusters_ids and len(clusters_ids) == 2
+    caches = {c.inputs["name"]: c.inputs["cacheUsageLimits"] for c in recorded.of_type("aws:elasticache/serverlessCache:ServerlessCache")}
+    ecpu = {
+        a.inputs["dimensions"]["clusterId"]: a.inputs["threshold"]
+        for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs.get("metricName") == "ElastiCacheProcessingUnits"
+    }
+    assert set(ecpu) == set(caches)
+    for name, limits in caches.items():
+        assert ecpu[name] == limits["ecpuPerSeconds"][0]["maximum"] * 60 * 0.8
     # dev: a condition must hold 15 minutes.
     failed = next(a.inputs for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["name"].endswith("us-east-1-eks-failed-nodes"))
     assert failed["evaluationPeriods"] == ALERT_PROFILES["dev"].alarms.evaluation_minutes == 15

@@ -112,7 +112,7 @@ def test_endpoints_keep_s3_and_image_pulls_off_nat(dev_document: dict[str, Any])
         assert endpoint["vpcEndpointType"] == "Interface"
         assert endpoint["privateDnsEnabled"] is True
         assert len(endpoint["subnetIds"]) == 2 and all(s.startswith("subnet-") for s in endpoint["subnetIds"])
-    (rule,) = of_type(dev_document, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    (rule,) = [r for r in of_type(dev_document, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r["name"].endswith("-endpoints-https")]
     assert rule["inputs"]["cidrIpv4"] == "10.10.0.0/16"
     assert (rule["inputs"]["fromPort"], rule["inputs"]["toPort"], rule["inputs"]["ipProtocol"]) == (443, 443, "tcp")
 

@@ -1,10 +1,12 @@
-"""Retrieval data: Aurora (Serverless v2), ElastiCache serverless, OpenSearch Serverless, S3."""
+"""Retrieval data: Aurora (Serverless v2), ElastiCache (serverless and node-based),
+OpenSearch Serverless, S3, and the Secrets Manager rotation functions the data stores deploy."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from core.catalog.prices import MissingPriceError, PriceLookupError
 from llmops.cost.model.rules.base import (
     Context,
     Priced,
@@ -99,6 +101,49 @@ def price_serverless_cache(item: CostInput, inputs: Mapping[str, Any], ctx: Cont
             f"{ecpu:g} million ECPUs/month (usage cacheEcpuMillionsPerMonth)",
         ],
     )
+
+
+def _cache_nodes(inputs: Mapping[str, Any]) -> float:
+    """Nodes of a replication group: ``num_cache_clusters`` with cluster mode off, shards x
+    (1 + replicas) with it on."""
+    if inputs.get("numCacheClusters") is not None:
+        return number(inputs.get("numCacheClusters"), 1.0)
+    shards = number(inputs.get("numNodeGroups"), 1.0)
+    return shards * (1 + number(inputs.get("replicasPerNodeGroup"), 0.0))
+
+
+def price_replication_group(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    engine = str(inputs.get("engine") or "redis").lower()
+    if engine not in ("valkey", "redis"):
+        raise Unpriced(f"ElastiCache engine '{engine}' is not in the price catalogue")
+    node_type = str(inputs.get("nodeType") or "")
+    key = f"elasticache.node.{engine}.{node_type}"
+    try:
+        price, unit = ctx.service(key, region)
+    except MissingPriceError:
+        raise
+    except PriceLookupError as exc:
+        raise Unpriced(f"ElastiCache node type '{node_type}' ({engine}) is not in the price catalogue; add '{key}' to it") from exc
+    nodes = _cache_nodes(inputs)
+    hours = nodes * ctx.hours
+    return Priced(
+        [CostLine(f"{engine} {node_type} nodes ({nodes:g})", unit, price, hours, hours)],
+        [f"{nodes:g} node(s) on demand around the clock; snapshots beyond one day's worth and data transfer not included"],
+    )
+
+
+ROTATION_APPLICATIONS = ("RotationSingleUser", "RotationMultiUser")
+
+
+def price_application_stack(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    application = str(inputs.get("applicationId") or "")
+    if application.endswith(ROTATION_APPLICATIONS):
+        return Priced(
+            [],
+            ["a Secrets Manager rotation function: a few seconds of Lambda per rotation, well under USD 0.01 a month"],
+        )
+    raise Unpriced(f"Serverless Application Repository application '{application}': what it deploys is not known to the cost model")
 
 
 def price_search_collection(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:

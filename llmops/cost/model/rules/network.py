@@ -39,6 +39,25 @@ def price_eip(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Price
     )
 
 
+def _interface_endpoint(ctx: Context, region: str, subnets: Any, what: str) -> Priced:
+    """An AWS PrivateLink interface endpoint: one network interface (billed per hour) in each
+    of its subnets, and the data it processes."""
+    subnet_ids = subnets if isinstance(subnets, list) else []
+    azs = float(len(subnet_ids)) if subnet_ids else 1.0
+    gb = ctx.usage.endpoint_data_gb_per_month
+    assumptions = [f"{gb:g} GB/month processed (usage endpointDataGbPerMonth)"]
+    assumptions.append(
+        f"{azs:g} AZ(s) = one per subnet id" if subnet_ids else "no subnetIds recorded: one AZ assumed"
+    )
+    return Priced(
+        [
+            hourly_line(ctx, f"{what} ({azs:g} AZ)", "vpce.interface.hour", region, azs),
+            usage_line(ctx, "endpoint data processed", "vpce.interface.data", region, gb),
+        ],
+        assumptions,
+    )
+
+
 def price_vpc_endpoint(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
     region = region_of(item)
     kind = str(inputs.get("vpcEndpointType") or "Gateway")
@@ -46,20 +65,15 @@ def price_vpc_endpoint(item: CostInput, inputs: Mapping[str, Any], ctx: Context)
         return Priced([], ["gateway endpoint (S3/DynamoDB): no hourly or data charge"])
     if kind != "Interface":
         raise Unpriced(f"{kind} endpoints are not in the price catalogue")
-    subnets = inputs.get("subnetIds") or []
-    azs = float(len(subnets)) if subnets else 1.0
-    gb = ctx.usage.endpoint_data_gb_per_month
-    assumptions = [f"{gb:g} GB/month processed (usage endpointDataGbPerMonth)"]
-    assumptions.append(
-        f"{azs:g} AZ(s) = one per subnet id" if subnets else "no subnetIds recorded: one AZ assumed"
-    )
-    return Priced(
-        [
-            hourly_line(ctx, f"interface endpoint ({azs:g} AZ)", "vpce.interface.hour", region, azs),
-            usage_line(ctx, "endpoint data processed", "vpce.interface.data", region, gb),
-        ],
-        assumptions,
-    )
+    return _interface_endpoint(ctx, region, inputs.get("subnetIds"), "interface endpoint")
+
+
+def price_search_vpc_endpoint(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    """An OpenSearch Serverless VPC endpoint is an interface endpoint that OpenSearch
+    Serverless manages, billed at PrivateLink rates."""
+    priced = _interface_endpoint(ctx, region_of(item), inputs.get("subnetIds"), "OpenSearch Serverless VPC endpoint")
+    priced.assumptions.insert(0, "billed as an AWS PrivateLink interface endpoint")
+    return priced
 
 
 def _lb_lines(ctx: Context, kind: str, region: str) -> Priced:
