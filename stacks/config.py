@@ -96,14 +96,16 @@ class FlowLogsConfig(_Model):
         return value
 
 
+GPU_TYPE_FIX = "use an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge"
+
+
 def _check_gpu_instance_type(name: str) -> str:
+    catalog.check_instance_type(name, fix=GPU_TYPE_FIX, hints=catalog.gpu_instance_types())
     spec = catalog.instance_types().get(name)
     if spec is None:
         raise ValueError(
-            catalog.unknown_name_message(
-                "instance type", name, catalog.gpu_instance_types(),
-                "use an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge",
-            )
+            f"'{name}' is an EC2 instance type the instance catalogue has no specifications for (GPU model and "
+            f"count, memory), which GPU pools need; {GPU_TYPE_FIX}, or add the type to core/catalog/data/instance_types.json"
         )
     if spec.accelerator == "neuron":
         raise ValueError(
@@ -125,15 +127,8 @@ def _check_email(value: str) -> str:
 
 
 def _check_cpu_instance_type(name: str) -> str:
-    spec = catalog.instance_types().get(name)
-    if spec is None:
-        cpu_types = [n for n, t in catalog.instance_types().items() if t.accelerator is None]
-        raise ValueError(
-            catalog.unknown_name_message(
-                "instance type", name, cpu_types, "use a general-purpose type such as m7i.large or m6i.xlarge"
-            )
-        )
-    if spec.accelerator is not None:
+    catalog.check_instance_type(name, fix="use a general-purpose type such as m7i.large or m6i.xlarge")
+    if catalog.is_accelerated(name):
         raise ValueError(f"'{name}' is an accelerated instance; system nodes use CPU types such as m7i.large")
     return name
 

@@ -8,7 +8,10 @@ the other services by key and region) and ``eks`` (which Kubernetes versions are
 the extended-support rate).
 
 Lookups raise :class:`PriceLookupError` (an :class:`~core.errors.LlmopsError`) with a
-message naming the value and the fix.
+message naming the value and the fix. Two kinds are user errors (a name that does not
+exist): :class:`UnknownInstanceTypeError` and :class:`UnknownRegionError`. Everything else
+is a :class:`MissingPriceError`: a real instance type, region or service the catalogue has
+no price for, which the cost model lists as unpriced with the message as its reason.
 """
 
 from __future__ import annotations
@@ -32,29 +35,32 @@ class PriceLookupError(LlmopsError):
     """A price the catalogue cannot give: an unknown region, instance type or service key."""
 
 
-class UnknownInstanceTypeError(PriceLookupError):
-    """The instance type is not an EC2 instance type the project knows."""
+class UnknownInstanceTypeError(PriceLookupError, catalog.UnknownInstanceTypeError):
+    """The name is not an EC2 instance type at all (see :func:`core.catalog.check_instance_type`)."""
 
 
 def check_instance_type(name: str, region: str) -> None:
-    """Raises :class:`UnknownInstanceTypeError` (a typo, with suggestions) for an instance
-    type the catalogue does not know."""
-    if name not in catalog.instance_types():
-        raise UnknownInstanceTypeError(
-            catalog.unknown_name_message(
-                "instance type", name, catalog.instance_types(),
-                "use an EC2 instance type such as g5.xlarge or m6i.large", where=f" in region {region}",
-            )
-        )
+    """Raises :class:`UnknownInstanceTypeError` (a typo, with suggestions) unless ``name``
+    is an EC2 instance type; the check is :func:`core.catalog.check_instance_type`."""
+    try:
+        catalog.check_instance_type(name, where=f" in region {region}")
+    except catalog.UnknownInstanceTypeError as exc:
+        raise UnknownInstanceTypeError(str(exc)) from None
 
 
 class UnknownRegionError(PriceLookupError):
-    """The region is not an AWS region, or the price catalogue has no prices for it."""
+    """The region is not an AWS region (or, as :class:`RegionNotPricedError`, one the
+    catalogue has no prices for)."""
 
 
 class MissingPriceError(PriceLookupError):
-    """The catalogue covers the region but lists no price for this item (e.g. a type that
-    is not offered there, or one sold only through Capacity Blocks)."""
+    """A real instance type, region or service the catalogue lists no price for (a type not
+    offered in the region, one sold only through Capacity Blocks, a region or service not
+    covered yet): the resource is unpriced, never an error."""
+
+
+class RegionNotPricedError(MissingPriceError, UnknownRegionError):
+    """An AWS region the catalogue has no prices for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,10 @@ class PriceCatalogue:
         self.source: str = str(document.get("source", ""))
         ec2 = document.get("ec2") or {}
         self.ec2 = Provenance(str(ec2.get("source", "")), str(ec2.get("taken", "")))
+        self._estimated: dict[str, dict[str, str]] = {
+            region: {name: str(how) for name, how in types.items()}
+            for region, types in (ec2.get("estimated") or {}).items()
+        }
         self._on_demand: dict[str, dict[str, float]] = {
             region: {name: float(price) for name, price in types.items()}
             for region, types in (ec2.get("onDemand") or {}).items()
@@ -120,14 +130,15 @@ class PriceCatalogue:
         return sorted(self._on_demand)
 
     def check_region(self, region: str) -> None:
-        """Raises :class:`UnknownRegionError` unless the catalogue prices ``region``."""
+        """Raises :class:`UnknownRegionError` for a name that is not an AWS region, and
+        :class:`RegionNotPricedError` for a region the catalogue has no EC2 prices for."""
         if region in self._on_demand:
             return
         if region not in catalog.regions():
             raise UnknownRegionError(
                 catalog.unknown_name_message("AWS region", region, catalog.regions(), "use a region code such as us-east-1")
             )
-        raise UnknownRegionError(
+        raise RegionNotPricedError(
             f"the price catalogue has no prices for region '{region}' (it covers "
             f"{', '.join(self.regions)}); run `llmops cost --refresh --region {region}` to add it"
         )
@@ -135,17 +146,23 @@ class PriceCatalogue:
     # ------------------------------------------------------------------ EC2
 
     def on_demand_hourly(self, region: str, instance_type: str) -> float:
-        """On-demand Linux price per hour of ``instance_type`` in ``region``."""
-        self.check_region(region)
-        price = self._on_demand[region].get(instance_type)
+        """On-demand Linux price per hour of ``instance_type`` in ``region``: a typo in the
+        type or region is an error; a real type or region without a price is a
+        :class:`MissingPriceError`."""
+        price = self._on_demand.get(region, {}).get(instance_type)
         if price is not None:
             return price
         check_instance_type(instance_type, region)
+        self.check_region(region)
         raise MissingPriceError(
             f"no on-demand price for {instance_type} in {region} in the price catalogue "
             f"(taken {self.ec2.taken}); it may not be offered there, or run "
             f"`llmops cost --refresh --region {region}`"
         )
+
+    def estimated(self, region: str, instance_type: str) -> str | None:
+        """How an estimated on-demand price was derived, or None for a listed price."""
+        return self._estimated.get(region, {}).get(instance_type)
 
     def spot_discount(self, instance_type: str) -> float:
         """Assumed spot saving over on-demand (0..1) for the type's family."""
@@ -159,25 +176,31 @@ class PriceCatalogue:
     def hourly(self, region: str, instance_type: str, capacity: CapacityType) -> tuple[float, str]:
         """Price per hour and how it was derived (for the estimate's assumptions)."""
         on_demand = self.on_demand_hourly(region, instance_type)
+        how = self.estimated(region, instance_type)
+        estimate = f" (estimated: {how})" if how else ""
         if capacity == "on-demand":
-            return on_demand, f"{instance_type} on-demand ${on_demand:g}/h"
+            return on_demand, f"{instance_type} on-demand ${on_demand:g}/h{estimate}"
         recorded = self.recorded_spot_hourly(region, instance_type)
         if recorded is not None:
             return recorded, f"{instance_type} spot ${recorded:g}/h (recorded spot price)"
         discount = self.spot_discount(instance_type)
         price = on_demand * (1 - discount)
         return price, (
-            f"{instance_type} spot ${price:.4f}/h (on-demand ${on_demand:g}/h less the "
+            f"{instance_type} spot ${price:.4f}/h (on-demand ${on_demand:g}/h{estimate} less the "
             f"{discount:.0%} {instance_type.split('.', 1)[0]} spot discount)"
         )
 
     # ------------------------------------------------------------------ services
 
+    def has_service(self, key: str) -> bool:
+        """Whether the catalogue has service dimension ``key`` (in any region)."""
+        return key in self._services
+
     def service(self, key: str, region: str) -> ServicePrice:
         """The unit price of service dimension ``key`` in ``region``."""
         entry = self._services.get(key)
         if entry is None:
-            raise PriceLookupError(f"the price catalogue has no service price '{key}'; add it to {DEFAULT_FILE}")
+            raise MissingPriceError(f"the price catalogue has no service price '{key}'; add it to {DEFAULT_FILE}")
         prices = entry.get("prices") or {}
         if region not in prices:
             self.check_region(region)

@@ -65,15 +65,17 @@ def resolve_instance_types(names: Sequence[str]) -> tuple[Candidate, ...]:
     known = catalog.instance_types()
     gpu_types = catalog.gpu_instance_types()
     result: list[Candidate] = []
+    fix = "pass an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge, or use --accelerator A10G --gpus 1"
     for name in names:
+        try:
+            catalog.check_instance_type(name, fix=fix, hints=gpu_types)
+        except catalog.UnknownInstanceTypeError as exc:
+            raise CapacityUsageError(str(exc)) from None
         spec = known.get(name)
         if spec is None:
             raise CapacityUsageError(
-                catalog.unknown_name_message(
-                    "instance type", name, gpu_types,
-                    "pass an NVIDIA GPU type such as g5.xlarge, g6.xlarge, g6e.xlarge or p5.48xlarge, "
-                    "or use --accelerator A10G --gpus 1",
-                )
+                f"'{name}' is an EC2 instance type the instance catalogue has no specifications for (GPU model "
+                f"and count); {fix}"
             )
         if not spec.is_nvidia_gpu:
             what = f"an AWS {spec.accelerator_model} (Neuron) instance" if spec.accelerator == "neuron" else "a CPU instance"

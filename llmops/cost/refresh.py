@@ -174,6 +174,7 @@ def refresh_catalogue(
                 report.changed.append((region, name, old.get(name), price))
         report.prices += len(prices)
         on_demand[region] = prices  # the API's list replaces the region's (types it no longer sells drop out)
+        document["ec2"].get("estimated", {}).pop(region, None)  # listed prices now, none estimated
     document["ec2"]["onDemand"] = dict(sorted(on_demand.items()))
     stamp = (today or dt.datetime.now(dt.UTC).date()).isoformat()
     document["ec2"]["taken"] = stamp

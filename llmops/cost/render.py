@@ -31,14 +31,22 @@ def render_summary(estimate: CostEstimate, console: Console, top: int = 5) -> No
     _print_unpriced(estimate, console)
 
 
+UNPRICED_SHOWN = 3
+"""Unpriced types the summary names with their reason (those that cost money first)."""
+
+
 def _print_unpriced(estimate: CostEstimate, console: Console) -> None:
     unpriced = estimate.unpriced
-    if unpriced:
-        console.print(
-            f"[yellow]{len(unpriced)} resource(s) not priced[/] (not in the totals): "
-            + ", ".join(sorted({i.type for i in unpriced})),
-            highlight=False,
-        )
+    if not unpriced:
+        return
+    console.print(
+        f"[yellow]{len(unpriced)} resource(s) not priced[/] (not in the totals): "
+        + ", ".join(sorted({i.type for i in unpriced})),
+        highlight=False,
+    )
+    for group in estimate.unpriced_by_type()[:UNPRICED_SHOWN]:
+        if group["billed"]:
+            console.print(f"  [yellow]{group['count']} x {group['type']}[/]: {group['reason']}", highlight=False)
 
 
 def render_table(estimate: CostEstimate, console: Console, top: int = 5, details: bool = False) -> None:

@@ -6,6 +6,7 @@ hoursPerMonth 730, gpuNodeVolumeGb 100, ...)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,6 @@ import pytest
 from core.catalog.prices import (
     MissingPriceError,
     PriceCatalogue,
-    PriceLookupError,
     UnknownInstanceTypeError,
     UnknownRegionError,
     load_prices,
@@ -299,13 +299,13 @@ def test_unknown_instance_type_is_a_clear_error() -> None:
         priced([nodepool("typo", ["g5.xlarg"], ["spot"], 0, 2)])
 
 
-def test_unknown_region_is_a_clear_error() -> None:
+def test_unknown_region_is_a_clear_error_and_a_region_without_prices_is_unpriced() -> None:
     with pytest.raises(UnknownRegionError, match=r"unknown AWS region 'us-east-9' \(did you mean"):
         priced([res("aws:ec2/natGateway:NatGateway", "nat", region="us-east-9")])
-    with pytest.raises(UnknownRegionError, match=r"no prices for region 'ap-south-1'.*llmops cost --refresh --region ap-south-1"):
-        priced([nodepool("p", ["g5.xlarge"], ["spot"], 0, 2).__class__(
-            urn="urn:x", type="kubernetes:karpenter.sh/v1:NodePool", region="ap-south-1",
-            inputs=nodepool("p", ["g5.xlarge"], ["spot"], 0, 2).inputs)])
+    pool = nodepool("p", ["g5.xlarge"], ["spot"], 0, 2)
+    result = priced([pool.__class__(urn="urn:x", type="kubernetes:karpenter.sh/v1:NodePool", region="ap-south-1", inputs=pool.inputs)])
+    assert result.items[0].status == "unpriced" and result.items[0].billed
+    assert re.search(r"no prices for region 'ap-south-1'.*llmops cost --refresh --region ap-south-1", result.items[0].reason or "")
 
 
 def test_lenient_mode_lists_lookup_errors_as_unpriced() -> None:
@@ -321,7 +321,7 @@ def test_catalogue_lookups() -> None:
     assert prices.hourly("us-east-1", "g5.xlarge", "spot")[0] == pytest.approx(0.4024)
     with pytest.raises(MissingPriceError):
         prices.on_demand_hourly("us-east-1", "p5en.48xlarge")
-    with pytest.raises(PriceLookupError, match="no service price 'nope'"):
+    with pytest.raises(MissingPriceError, match="no service price 'nope'"):
         prices.service("nope", "us-east-1")
 
 

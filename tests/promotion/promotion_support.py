@@ -126,6 +126,8 @@ config:
     - name: us-east-1
       cidr: 10.30.0.0/16
       azCount: 3
+      flowLogs:
+        retentionDays: 90   # the prod security config keeps logs 90 days or more
       gpuPools:
         - name: l40s-base
           instanceTypes: [g6e.2xlarge]

@@ -119,6 +119,9 @@ CASES = [
     ("public endpoint without an allow-list (a defaulted field, shown camelCase)", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True}), "llmops:regions[0].cluster.publicAccessCidrs", "no CIDRs are allowed"),
     ("public endpoint open to the internet", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}), "llmops:regions[0].cluster.publicAccessCidrs", "list your office/VPN ranges"),
     ("GPU type as a system node", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["g5.xlarge"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("accelerated type the catalogue has no specifications for as a system node", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["g7e.2xlarge"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("typo in a system node type", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["m7i.larg"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "did you mean m7i.large"),
+    ("real EC2 type without GPU specifications in a GPU pool", _set([*POOL, "instanceTypes"], ["g7e.2xlarge"]), "llmops:regions[1].gpuPools[0].instanceTypes[0]", "no specifications for (GPU model and count, memory)"),
     ("maxAcu below minAcu", _set(["data"], {"minAcu": 4, "maxAcu": 2}), "llmops:data.maxAcu", "must be >= minAcu (4)"),
 ]
 
@@ -178,3 +181,10 @@ def test_structured_values_arrive_as_json_text_like_pulumi_passes_them() -> None
     config = parse(namespace_values(raw))
     assert config.budget.monthly_usd == 2000.0
     assert [r.name for r in config.regions] == ["us-east-1", "us-west-2"]
+
+
+def test_a_real_cpu_type_the_catalogue_has_no_specifications_for_is_a_valid_system_node() -> None:
+    config = valid_config()
+    config["regions"][0]["cluster"] = {"systemNodes": {"instanceTypes": ["x8g.large", "m7i.large"]}}
+    parsed = parse(config)
+    assert parsed.regions[0].cluster.system_nodes.instance_types == ["x8g.large", "m7i.large"]

@@ -1,6 +1,8 @@
-"""Resources that cost nothing, as data (``free.json``): types AWS does not charge for, or
-whose cost is priced on another resource, and type prefixes that are never cloud resources
-(providers, IAM, Kubernetes objects other than the ones with a pricing rule)."""
+"""What the cost model knows about types as data: ``free.json`` (types AWS does not charge
+for, or whose cost is priced on another resource, and type prefixes that are never cloud
+resources: providers, IAM, Kubernetes objects other than the ones with a pricing rule) and
+``billed.json`` (types that cost money but have no pricing rule, and what AWS bills for
+them; unpriced resources of these types lead the unpriced list)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,19 @@ from typing import Any
 
 
 @cache
-def _table() -> dict[str, Any]:
-    table: dict[str, Any] = json.loads(resources.files(__package__).joinpath("free.json").read_text(encoding="utf-8"))
+def _read(name: str) -> dict[str, Any]:
+    table: dict[str, Any] = json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
     return table
+
+
+def _table() -> dict[str, Any]:
+    return _read("free.json")
+
+
+def billed_for(type_: str) -> str | None:
+    """What AWS bills for a type that has no pricing rule, or None when it is not listed."""
+    billed: dict[str, str] = _read("billed.json")["types"]
+    return billed.get(type_)
 
 
 def free_types() -> dict[str, str]:

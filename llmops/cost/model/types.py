@@ -76,6 +76,9 @@ class CostItem:
     assumptions: tuple[str, ...] = ()
     reason: str | None = None
     """Why a resource is free or unpriced."""
+    billed: bool = False
+    """An unpriced resource of a type that costs money (it has a pricing rule, or
+    ``billed.json`` says what AWS bills for it): these lead the unpriced list."""
 
     @property
     def min(self) -> float | None:
@@ -149,7 +152,20 @@ class CostEstimate:
 
     @property
     def unpriced(self) -> list[CostItem]:
-        return [i for i in self.items if i.unpriced]
+        """Unpriced items, those of types that cost money first."""
+        return sorted((i for i in self.items if i.unpriced), key=lambda i: (not i.billed, i.type, i.urn))
+
+    def unpriced_by_type(self) -> list[dict[str, Any]]:
+        """Unpriced items grouped by type: types that cost money first, then by count; each
+        with its count and the first item's reason (``unpricedTop`` of the document)."""
+        groups: dict[str, list[CostItem]] = {}
+        for item in self.unpriced:
+            groups.setdefault(item.type, []).append(item)
+        ordered = sorted(groups.items(), key=lambda kv: (not kv[1][0].billed, -len(kv[1]), kv[0]))
+        return [
+            {"type": type_, "count": len(items), "billed": items[0].billed, "reason": items[0].reason}
+            for type_, items in ordered
+        ]
 
     def by_region(self) -> dict[str, Totals]:
         """Totals per region (``global`` for resources without one)."""
@@ -190,6 +206,7 @@ class CostEstimate:
             "items": [i.to_document() for i in sorted(self.items, key=lambda i: i.urn)],
             "unpricedCount": len(unpriced),
             "unpricedTypes": sorted({i.type for i in unpriced}),
+            "unpricedTop": self.unpriced_by_type(),
             "usage": self.usage_document(),
             "usageSource": self.usage_source,
             "catalogue": self.catalogue.describe(),

@@ -1,11 +1,11 @@
 """The pricing rules, one function per resource type, grouped by family: :mod:`.compute`,
-:mod:`.network`, :mod:`.data` and :mod:`.operations`. :data:`RULES` maps each priced type
+:mod:`.network`, :mod:`.data`, :mod:`.operations` and :mod:`.workloads`. :data:`RULES` maps each priced type
 to its rule; a type with no rule is free (:mod:`llmops.cost.model.free`) or unpriced."""
 
 from __future__ import annotations
 
 from core.gpu_pool import NODE_GROUP_TYPE, NODE_POOL_TYPES
-from llmops.cost.model.rules import compute, data, network, operations
+from llmops.cost.model.rules import compute, data, network, operations, workloads
 from llmops.cost.model.rules.base import Context, Priced, Rule, Unpriced
 
 RULES: dict[str, Rule] = {
@@ -41,6 +41,13 @@ RULES: dict[str, Rule] = {
     "aws:budgets/budgetAction:BudgetAction": operations.price_budget_action,
     "aws:amp/workspace:Workspace": operations.price_amp_workspace,
     "aws:amp/scraper:Scraper": operations.price_amp_scraper,
+    "aws:autoscaling/group:Group": workloads.price_autoscaling_group,
+    "aws:ecs/service:Service": workloads.price_ecs_service,
+    "aws:kinesis/stream:Stream": workloads.price_kinesis_stream,
+    "aws:lambda/function:Function": workloads.price_lambda_function,
+    "aws:rds/instance:Instance": workloads.price_db_instance,
+    "aws:redshift/cluster:Cluster": workloads.price_redshift_cluster,
+    "aws:cloudfront/distribution:Distribution": workloads.price_cloudfront_distribution,
 }
 
 __all__ = ["RULES", "Context", "Priced", "Rule", "Unpriced"]

@@ -29,6 +29,9 @@ class Context:
     rds_clusters: dict[str, Mapping[str, Any]]
     node_classes: dict[tuple[str | None, str], Mapping[str, Any]]
     launch_templates: dict[tuple[str | None, str], Mapping[str, Any]]
+    """Launch templates and launch configurations by (region, name or id)."""
+    task_definitions: dict[tuple[str | None, str], Mapping[str, Any]] = field(default_factory=dict)
+    """ECS task definitions by (region, family or id)."""
 
     @property
     def hours(self) -> float:

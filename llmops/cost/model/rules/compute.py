@@ -123,7 +123,8 @@ def price_nodepool(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> 
     capacities = list(pool.capacity_types) or ["on-demand"]
     capacity: Literal["spot", "on-demand"] = "spot" if "spot" in capacities else "on-demand"
     preferred = types[0]
-    per_node = catalog.instance_types()[preferred].accelerator_count
+    spec = catalog.instance_types().get(preferred)
+    per_node = spec.accelerator_count if spec is not None else 0
     min_nodes = float(pool.min_nodes or 0)
     max_nodes: float | None = None
     max_source = ""
@@ -207,7 +208,7 @@ def price_nodegroup(item: CostInput, inputs: Mapping[str, Any], ctx: Context) ->
     desired_nodes = float(pool.desired_nodes) if pool.desired_nodes is not None else min_nodes
     desired = min(max(desired_nodes, min_nodes), max_nodes)
     preferred = types[0]
-    accelerated = catalog.instance_types()[preferred].accelerator_count > 0
+    accelerated = catalog.is_accelerated(preferred)
     assumptions: list[str] = []
     if accelerated:
         expected = _expected_nodes(min_nodes, max_nodes, ctx.usage.gpu_utilization)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.catalog.prices import MissingPriceError, PriceLookupError
 from llmops.cost.model.rules.base import (
     Context,
     Priced,
@@ -119,12 +118,9 @@ def price_replication_group(item: CostInput, inputs: Mapping[str, Any], ctx: Con
         raise Unpriced(f"ElastiCache engine '{engine}' is not in the price catalogue")
     node_type = str(inputs.get("nodeType") or "")
     key = f"elasticache.node.{engine}.{node_type}"
-    try:
-        price, unit = ctx.service(key, region)
-    except MissingPriceError:
-        raise
-    except PriceLookupError as exc:
-        raise Unpriced(f"ElastiCache node type '{node_type}' ({engine}) is not in the price catalogue; add '{key}' to it") from exc
+    if not ctx.catalogue.has_service(key):
+        raise Unpriced(f"ElastiCache node type '{node_type}' ({engine}) is not in the price catalogue; add '{key}' to it")
+    price, unit = ctx.service(key, region)
     nodes = _cache_nodes(inputs)
     hours = nodes * ctx.hours
     return Priced(
