@@ -640,10 +640,15 @@ def build_operations(
     budget = Budget(
         f"{config.home_region}-budget", budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags), opts=home_opts
     )
-    dashboard = OperationsDashboard(
-        f"{config.home_region}-dashboard",
-        OperationsDashboardArgs(dashboard_name=f"{project}-{stack}", monitored=monitored_by_region),
-        opts=home_opts,
+    # CloudWatch refuses a dashboard without widgets: a stack of brought clusters has none.
+    dashboard = (
+        OperationsDashboard(
+            f"{config.home_region}-dashboard",
+            OperationsDashboardArgs(dashboard_name=f"{project}-{stack}", monitored=monitored_by_region),
+            opts=home_opts,
+        )
+        if any(monitored_by_region.values())
+        else None
     )
     operations[config.home_region] = replace(operations[config.home_region], budget=budget, dashboard=dashboard)
     return operations

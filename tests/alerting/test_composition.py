@@ -139,6 +139,7 @@ def test_a_brought_cluster_keeps_its_owners_monitoring() -> None:
     assert not recorded.of_type("llmops:ops:Observability")
     assert recorded.of_type("aws:sns/topic:Topic") and recorded.of_type("aws:budgets/budget:Budget")
     assert not recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert not recorded.of_type("aws:cloudwatch/dashboard:Dashboard"), "nothing to graph"
 
 
 def test_the_account_owner_activates_the_tags_and_creates_the_monitor() -> None:
