@@ -9,7 +9,14 @@ Redis when ``redis-server`` is installed):
    throughput of the same chunks (target >= 0.8x);
 3. retrieval p50/p99 latency and recall@10 of the HNSW index against exact search on
    100k chunks (target p50 <= 20 ms, recall >= 0.95);
-4. RAG latency (``POST /v1/chat/completions`` with retrieval) on a cache miss vs a hit.
+4. RAG latency (``POST /v1/chat/completions`` with retrieval) on a cache miss vs a hit;
+5. retrieval quality on real documentation (the standard library's ``help()`` texts and
+   language reference that ship with Python, about 6,000 chunks; ``serving_corpus.py``):
+   hit@1 and hit@4 of vector-only vs hybrid search on a hand-written, labelled query set
+   (``serving_queries.py``), with median latency;
+6. semantic-cache false hits on hand-written near-miss question pairs ("run X" / "do not
+   run X") with embedding similarity alone vs with the lexical check, and hits kept on
+   paraphrase pairs.
 
 Throughputs are medians of ``--repeats`` runs; ratios divide medians from this run.
 ``--quick`` shrinks every size (retrieval on 20k chunks) for a fast smoke run.
@@ -37,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 import numpy as np
+
+sys.path.append(str(Path(__file__).resolve().parent))  # serving_corpus, serving_queries
 
 WORDS = [
     "ray",
@@ -262,6 +271,110 @@ def bench_retrieval(dsn: str, n: int, queries: int, dim: int = 384) -> dict[str,
     }
 
 
+def corpus_store(dsn: str, model: Any, model_id: str) -> tuple[Any, int]:
+    """The documentation corpus, run through the ingest stages (read, chunk, embed, store)
+    into its own tables. Embeddings are cached between runs (minutes on a laptop CPU)."""
+    from serving_corpus import cached_embeddings, stdlib_documents
+
+    from serving.config import RAGConfig
+    from serving.embeddings import encode
+    from serving.ingest import attach_vectors, chunk_document, chunk_texts, make_document
+    from serving.vectorstore import ChunkIn, PgVectorStore
+
+    rag = RAGConfig()
+    docs = [
+        chunk_document(make_document(src, text), rag.chunk_size_chars, rag.chunk_overlap_chars)
+        for src, text in stdlib_documents()
+    ]
+    texts = chunk_texts(docs)
+    vecs = cached_embeddings(texts, model_id, lambda ts: encode(model, ts, batch_size=64))
+    store = PgVectorStore(dsn, vecs.shape[1], table_prefix="pydocs", pool_max_size=2)
+    rows = [
+        (
+            e.chunked.document.source,
+            e.chunked.document.content_hash,
+            [ChunkIn(c.index, c.text, v) for c, v in zip(e.chunked.chunks, e.vectors, strict=True)],
+        )
+        for e in attach_vectors(docs, vecs)
+    ]
+    store.bulk_load(rows)
+    return store, len(texts)
+
+
+def _hit(query: Any, hits: list[Any], k: int) -> bool:
+    return any(
+        h.source in query.sources and (query.term is None or query.term.lower() in h.text.lower())
+        for h in hits[:k]
+    )
+
+
+def bench_retrieval_quality(store: Any, model: Any) -> dict[str, dict[str, float]]:
+    """hit@1 / hit@4 (all, plain-word and identifier queries) and median latency of
+    vector-only and hybrid search, with the serve config's default hybrid settings."""
+    from serving_queries import QUERIES
+
+    from serving.config import RAGConfig
+    from serving.embeddings import encode
+    from serving.retrieval import RetrievalSettings
+
+    settings = RetrievalSettings.from_config(RAGConfig())
+    qv = encode(model, [q.text for q in QUERIES])
+    modes: dict[str, Callable[[Any, np.ndarray], list[Any]]] = {
+        "vector": lambda q, v: store.search(v, 4),
+        "hybrid": lambda q, v: store.hybrid_search(
+            v, q.text, 4, settings.candidates, settings.rrf_k, settings.text_weight_for(q.text)
+        ),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, search in modes.items():
+        for q, v in zip(QUERIES[:5], qv[:5], strict=True):
+            search(q, v)  # warm up
+        lat, hits = [], []
+        for q, v in zip(QUERIES, qv, strict=True):
+            t = time.perf_counter()
+            found = search(q, v)
+            lat.append((time.perf_counter() - t) * 1000)
+            hits.append((q.term is not None, _hit(q, found, 1), _hit(q, found, 4)))
+        res: dict[str, float] = {"p50_ms": statistics.median(lat)}
+        for group, keep in (("all", lambda t: True), ("plain", lambda t: not t), ("ident", bool)):
+            sel = [h for h in hits if keep(h[0])]
+            res[f"{group}_n"] = len(sel)
+            res[f"{group}_hit1"] = sum(h[1] for h in sel) / len(sel)
+            res[f"{group}_hit4"] = sum(h[2] for h in sel) / len(sel)
+        out[name] = res
+    return out
+
+
+def bench_cache_guard(model: Any, threshold: float) -> dict[str, float]:
+    """Near-miss pairs answered from the cache (false hits) and paraphrase pairs (true
+    hits) at the similarity threshold, by similarity alone and with the lexical check."""
+    from serving_queries import NEAR_MISS, PARAPHRASES
+
+    from serving.embeddings import encode
+    from serving.questions import same_question
+
+    def rates(pairs: list[tuple[str, str]]) -> tuple[float, float, float]:
+        a = encode(model, [p[0] for p in pairs])
+        b = encode(model, [p[1] for p in pairs])
+        sims = (a * b).sum(axis=1)
+        similar = [bool(s >= threshold) for s in sims]
+        checked = [ok and same_question(x, y) for ok, (x, y) in zip(similar, pairs, strict=True)]
+        return sum(similar) / len(pairs), sum(checked) / len(pairs), float(np.median(sims))
+
+    fa, fb, fs = rates(NEAR_MISS)
+    ta, tb, ts = rates(PARAPHRASES)
+    return {
+        "near_miss_n": len(NEAR_MISS),
+        "false_hits_similarity": fa,
+        "false_hits_checked": fb,
+        "near_miss_median_sim": fs,
+        "paraphrase_n": len(PARAPHRASES),
+        "true_hits_similarity": ta,
+        "true_hits_checked": tb,
+        "paraphrase_median_sim": ts,
+    }
+
+
 def bench_rag(stack: Any, questions: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {stack.api_key}"}
     miss, hit = [], []
@@ -306,7 +419,10 @@ def main() -> None:
     )
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument(
-        "--skip", nargs="*", default=[], choices=["embeddings", "ingest", "retrieval", "rag"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["embeddings", "ingest", "retrieval", "rag", "quality", "cache-guard"],
     )
     args = ap.parse_args()
     n_embed = 512 if args.quick else 2048
@@ -337,8 +453,10 @@ def main() -> None:
     print(
         f"machine: {threads} CPUs; torch threads {threads}; redis: {'yes' if redis_url else 'no (in-process cache)'}"
     )
+    pg = None
     try:
-        dsn = start_postgres(paths.pgdata)
+        pg = start_postgres(paths.pgdata)
+        dsn = pg.dsn
         results: dict[str, dict[str, float]] = {}
         if "retrieval" not in args.skip:
             print(
@@ -346,6 +464,14 @@ def main() -> None:
             )
             results["retrieval"] = bench_retrieval(dsn, n_chunks, n_queries)
         model = load_embedding_model(EmbeddingsConfig(num_threads=threads))
+        if "quality" not in args.skip:
+            print("retrieval quality: documentation corpus through the ingest stages ...", flush=True)
+            corpus, n_corpus = corpus_store(dsn, model, EmbeddingsConfig().model_id)
+            results["quality"] = bench_retrieval_quality(corpus, model)  # type: ignore[assignment]
+            results["quality"]["corpus"] = {"chunks": n_corpus}  # type: ignore[index]
+            corpus.close()
+        if "cache-guard" not in args.skip:
+            results["cache_guard"] = bench_cache_guard(model, AppConfig().cache.similarity_threshold)
         texts = sentences(n_embed, 24, seed=1)
         chunk_texts = [
             c.text
@@ -422,6 +548,8 @@ def main() -> None:
     finally:
         if redis_proc is not None:
             redis_proc.terminate()
+        if pg is not None:
+            pg.stop()
         shutil.rmtree(home, ignore_errors=True)
 
     print("\n== serving benchmark (medians; ratios from this run) ==")
@@ -450,6 +578,30 @@ def main() -> None:
         r = results["retrieval"]
         print(
             f"retrieval on {n_chunks} chunks: p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms (target p50 <= 20), recall@10 {r['recall']:.3f} (target >= 0.95); load {r['load_s']:.1f}s, HNSW build {r['index_s']:.1f}s"
+        )
+    if "quality" in results:
+        qr: Any = results["quality"]
+        print(
+            f"retrieval quality on {qr['corpus']['chunks']} chunks of Python's own documentation, "
+            f"{int(qr['vector']['all_n'])} hand-written queries ({int(qr['vector']['plain_n'])} "
+            f"in plain words, {int(qr['vector']['ident_n'])} naming an identifier):"
+        )
+        for mode in ("vector", "hybrid"):
+            m = qr[mode]
+            print(
+                f"  {mode:<6} hit@1 {m['all_hit1']:.3f}  hit@4 {m['all_hit4']:.3f}  "
+                f"(plain {m['plain_hit1']:.2f}/{m['plain_hit4']:.2f}, identifiers "
+                f"{m['ident_hit1']:.2f}/{m['ident_hit4']:.2f})  p50 {m['p50_ms']:.1f} ms"
+            )
+    if "cache_guard" in results:
+        g = results["cache_guard"]
+        print(
+            f"semantic cache at similarity >= {AppConfig().cache.similarity_threshold}: "
+            f"false hits on {int(g['near_miss_n'])} near-miss pairs {g['false_hits_similarity']:.1%} "
+            f"by similarity alone, {g['false_hits_checked']:.1%} with the lexical check "
+            f"(median similarity {g['near_miss_median_sim']:.3f}); hits kept on "
+            f"{int(g['paraphrase_n'])} paraphrase pairs {g['true_hits_similarity']:.1%} -> "
+            f"{g['true_hits_checked']:.1%} (median similarity {g['paraphrase_median_sim']:.3f})"
         )
     if "rag" in results:
         a = results["rag"]

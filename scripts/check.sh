@@ -4,8 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# serving/ is configured for mypy --strict too (pyproject.toml) and joins this list once clean.
-TARGETS=(core components stacks llmops policies)
+TARGETS=(core components stacks llmops policies serving)
 
 .venv/bin/ruff check "${TARGETS[@]}"
 .venv/bin/mypy "${TARGETS[@]}"

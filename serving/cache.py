@@ -1,8 +1,11 @@
 """Semantic answer cache.
 
 Two lookups, in order: the exact prompt hash, then the nearest cached question by cosine
-similarity of embeddings (a hit only at or above the configured threshold). Entries expire
-after a TTL. Backends share one interface: Redis/Valkey (``RedisCacheBackend``; works with
+similarity of embeddings (a hit only at or above the configured threshold, and, with
+``verify_question``, only when the two questions also agree lexically: see
+:mod:`serving.questions`; "do not run X" never gets the answer to "run X"). The caller puts
+everything else the answer depends on into the namespace: the model, the conversation so
+far, the parameters and the retrieved context. Entries expire after a TTL. Backends share one interface: Redis/Valkey (``RedisCacheBackend``; works with
 plain Redis, no search module needed) and an in-process one (``MemoryCacheBackend``) for
 local runs without Redis.
 
@@ -26,13 +29,16 @@ from typing import Any
 
 import numpy as np
 
+from serving.questions import same_question
+
 log = logging.getLogger(__name__)
 
 #: Namespaces whose similarity index one process keeps in memory (least recently used go).
 MAX_LOCAL_NAMESPACES = 256
 
-#: Cache events reported to the ``on_event`` hook (and counted in metrics).
-EVENTS = ("hit_exact", "hit_semantic", "miss", "bypass")
+#: Cache events reported to the ``on_event`` hook (and counted in metrics). ``near_miss``
+#: (a similar question refused by the lexical check) is followed by ``miss``.
+EVENTS = ("hit_exact", "hit_semantic", "near_miss", "miss", "bypass")
 
 
 def prompt_hash(payload: Any) -> str:
@@ -55,6 +61,11 @@ class CacheHit:
     payload: dict[str, Any]
     kind: str  # "exact" or "semantic"
     similarity: float
+
+
+def _answer(entry: dict[str, Any]) -> dict[str, Any]:
+    answer = entry.get("answer")
+    return answer if isinstance(answer, dict) else {}
 
 
 class CacheBackend(ABC):
@@ -243,9 +254,11 @@ class SemanticCache:
         on_event: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         op_timeout_s: float = 1.0,
+        verify_question: bool = True,
     ) -> None:
         self.backend = backend
         self.similarity_threshold = similarity_threshold
+        self.verify_question = verify_question
         self.ttl_s = ttl_s
         self.retry_after_s = retry_after_s
         self.on_event = on_event or (lambda _e: None)
@@ -272,8 +285,11 @@ class SemanticCache:
             self.retry_after_s,
         )
 
-    async def lookup(self, namespace: str, key: str, vector: Any | None) -> CacheHit | None:
-        """Exact match on ``key``, else the nearest entry by ``vector`` above the threshold."""
+    async def lookup(
+        self, namespace: str, key: str, vector: Any | None, question: str | None = None
+    ) -> CacheHit | None:
+        """Exact match on ``key``, else the nearest entry by ``vector`` at or above the
+        threshold whose question agrees with ``question`` (when verifying)."""
         if self.backend is None:
             return None
         if not self.available:
@@ -281,17 +297,19 @@ class SemanticCache:
             return None
         try:
             async with asyncio.timeout(self.op_timeout_s):
-                payload = await self.backend.get(namespace, key)
-                if payload is not None:
+                entry = await self.backend.get(namespace, key)
+                if entry is not None:
                     self.on_event("hit_exact")
-                    return CacheHit(payload, "exact", 1.0)
+                    return CacheHit(_answer(entry), "exact", 1.0)
                 if vector is not None:
                     found = await self.backend.nearest(namespace, _unit(vector))
                     if found is not None and found[1] >= self.similarity_threshold:
-                        payload = await self.backend.get(namespace, found[0])
-                        if payload is not None:
-                            self.on_event("hit_semantic")
-                            return CacheHit(payload, "semantic", found[1])
+                        entry = await self.backend.get(namespace, found[0])
+                        if entry is not None:
+                            if self._agrees(question, entry):
+                                self.on_event("hit_semantic")
+                                return CacheHit(_answer(entry), "semantic", found[1])
+                            self.on_event("near_miss")
         except Exception as exc:  # fail open on any backend error
             self._failed("lookup", exc)
             self.on_event("bypass")
@@ -299,16 +317,29 @@ class SemanticCache:
         self.on_event("miss")
         return None
 
+    def _agrees(self, question: str | None, entry: dict[str, Any]) -> bool:
+        if not self.verify_question:
+            return True
+        cached = entry.get("question")
+        return question is not None and isinstance(cached, str) and same_question(question, cached)
+
     async def store(
-        self, namespace: str, key: str, vector: Any | None, payload: dict[str, Any]
+        self,
+        namespace: str,
+        key: str,
+        vector: Any | None,
+        payload: dict[str, Any],
+        question: str | None = None,
     ) -> bool:
-        """Store an answer; returns False when the backend was skipped or failed."""
+        """Store an answer (and the question it answers); returns False when the backend
+        was skipped or failed."""
         if self.backend is None or not self.available:
             return False
         try:
             async with asyncio.timeout(self.op_timeout_s):
                 vec = _unit(vector) if vector is not None else np.zeros(1, np.float32)
-                await self.backend.put(namespace, key, vec, payload, self.ttl_s)
+                entry = {"question": question, "answer": payload}
+                await self.backend.put(namespace, key, vec, entry, self.ttl_s)
             return True
         except Exception as exc:
             self._failed("store", exc)

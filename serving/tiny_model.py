@@ -7,6 +7,7 @@ benchmarks and smoke checks, with nothing downloaded."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
@@ -48,7 +49,8 @@ def build_tiny_llm(
         show_progress=False,
     )
     tok.train_from_iterator(_CORPUS * 20, trainer=trainer)
-    fast = PreTrainedTokenizerFast(
+    tokenizer_cls: Any = PreTrainedTokenizerFast  # untyped constructor
+    fast = tokenizer_cls(
         tokenizer_object=tok,
         unk_token="<unk>",
         bos_token="<s>",

@@ -1,5 +1,10 @@
 """Vector store on PostgreSQL + pgvector: documents and their chunks, an HNSW index with
-cosine distance, a connection pool, and an idempotent, versioned schema migration.
+cosine distance, a full-text index next to it (hybrid retrieval), a connection pool, and
+versioned schema migrations.
+
+Migrations are numbered steps recorded in ``{prefix}_schema_migrations``; each runs once,
+in order, under an advisory lock, so replicas starting together and databases at any earlier
+version converge on the same schema (the same steps run on Aurora PostgreSQL).
 
 Ingestion is atomic per document (one transaction: a failure leaves no partial document) and
 idempotent by content hash: the same text again is a no-op; a known source with new text
@@ -10,12 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import psycopg
@@ -24,6 +30,29 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
+
+#: PostgreSQL text search configuration of the full-text index (stemmed English; tokens with
+#: digits such as ``CMP0048`` are kept whole).
+TEXT_SEARCH_CONFIG = "english"
+
+
+def _tsvector_sql(column: str) -> str:
+    """The full-text terms of ``column``: the words as the parser sees them, plus the parts
+    of dotted and path-like names (``itertools.groupby`` is one token to the parser; a
+    question naming ``groupby`` or ``itertools.groupby`` must match either way)."""
+    cfg = f"'{TEXT_SEARCH_CONFIG}'::regconfig"
+    return (
+        f"(to_tsvector({cfg}, {column}) || "
+        f"to_tsvector({cfg}, regexp_replace({column}, '[./:@]+', ' ', 'g')))"
+    )
+
+#: A query term found in more than this share of the chunks (and more than
+#: ``COMMON_TERM_MIN_CHUNKS``) still scores, but does not bring in candidates by itself.
+COMMON_TERM_FRACTION = 0.05
+COMMON_TERM_MIN_CHUNKS = 100
+
+#: What storing a document did (see :class:`UpsertResult`).
+StoreStatus = Literal["created", "updated", "unchanged", "duplicate"]
 
 
 class VectorStoreError(RuntimeError):
@@ -41,7 +70,9 @@ class ChunkIn:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One retrieved chunk with its cosine similarity (1 - cosine distance)."""
+    """One retrieved chunk with its cosine similarity to the query (1 - cosine distance).
+    Hybrid search also sets ``fused`` (the reciprocal-rank score) and ``matched`` (which
+    rankings found the chunk: ``vector``, ``text``)."""
 
     chunk_id: int
     document_id: int
@@ -49,6 +80,29 @@ class SearchHit:
     title: str | None
     text: str
     score: float
+    fused: float = 0.0
+    matched: tuple[str, ...] = ("vector",)
+
+
+@dataclass(frozen=True)
+class SourceStats:
+    """What the store holds for one source."""
+
+    source: str
+    document_id: int
+    chunks: int
+    chars: int
+    title: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Totals, and per source when asked for."""
+
+    documents: int
+    chunks: int
+    sources: tuple[SourceStats, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +112,7 @@ class UpsertResult:
 
     document_id: int
     source: str
-    status: str
+    status: StoreStatus
     chunks: int
     content_hash: str
 
@@ -70,7 +124,8 @@ class _Migration:
     statements: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _migrations(prefix: str, dim: int, m: int, ef_construction: int) -> list[_Migration]:
+def migrations(prefix: str, dim: int, m: int = 16, ef_construction: int = 64) -> list[_Migration]:
+    """The schema, as numbered steps (never edit a released step: add the next one)."""
     docs, chunks = f"{prefix}_documents", f"{prefix}_chunks"
     return [
         _Migration(
@@ -105,7 +160,38 @@ def _migrations(prefix: str, dim: int, m: int, ef_construction: int) -> list[_Mi
                     WITH (m = {int(m)}, ef_construction = {int(ef_construction)})""",
             ),
         ),
+        _Migration(
+            3,
+            "full-text search column and GIN index on chunks (hybrid retrieval)",
+            (
+                f"""ALTER TABLE {chunks} ADD COLUMN IF NOT EXISTS tsv tsvector
+                    GENERATED ALWAYS AS {_tsvector_sql("text")} STORED""",
+                f"CREATE INDEX IF NOT EXISTS {chunks}_tsv_gin ON {chunks} USING gin (tsv)",
+            ),
+        ),
     ]
+
+
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[int]], k: float = 60.0, weights: Mapping[str, float] | None = None
+) -> list[tuple[int, float, tuple[str, ...]]]:
+    """Fuse ranked id lists: each id scores ``sum(weight / (k + rank))`` over the lists it
+    appears in (rank 1 first). Returns ``(id, score, lists it was in)``, best first; ties
+    keep the order of first appearance."""
+    scores: dict[int, float] = {}
+    found: dict[int, list[str]] = {}
+    for name, ids in rankings.items():
+        w = 1.0 if weights is None else weights.get(name, 1.0)
+        for rank, i in enumerate(ids, start=1):
+            scores[i] = scores.get(i, 0.0) + w / (k + rank)
+            found.setdefault(i, []).append(name)
+    order = sorted(scores, key=lambda i: -scores[i])
+    return [(i, scores[i], tuple(found[i])) for i in order]
+
+
+def bm25_idf(documents: int, frequency: int) -> float:
+    """Okapi BM25's inverse document frequency (always positive)."""
+    return math.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
 
 
 class PgVectorStore:
@@ -115,6 +201,8 @@ class PgVectorStore:
     :param dimensions: embedding size; checked against an existing table.
     :param table_prefix: tables are ``{prefix}_documents`` and ``{prefix}_chunks``.
     :param ef_search: HNSW search breadth (recall/latency trade-off), set per query.
+    :param schema_version: migrate up to this version only (default: the latest); for
+        testing upgrades from an earlier schema.
     """
 
     def __init__(
@@ -129,6 +217,7 @@ class PgVectorStore:
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
         ef_search: int = 100,
+        schema_version: int | None = None,
     ) -> None:
         self.dimensions = dimensions
         self.prefix = table_prefix
@@ -156,7 +245,7 @@ class PgVectorStore:
                 f"cannot connect to PostgreSQL ({type(exc).__name__}): check the DSN in "
                 "vector_store.dsn_env and that the server is reachable"
             ) from None
-        self.migrate()
+        self.migrate(schema_version)
 
     def _ensure_extension(self, connect_timeout_s: float) -> None:
         # register_vector needs the type to exist, so create it before the pool configures
@@ -188,9 +277,10 @@ class PgVectorStore:
 
     # ------------------------------------------------------------------ schema
 
-    def migrate(self) -> list[int]:
-        """Apply pending migrations under an advisory lock (safe when several replicas start
-        at once). Returns the versions applied now (empty when up to date)."""
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply pending migrations (up to ``target``, default all) under an advisory lock
+        (safe when several replicas start at once). Returns the versions applied now (empty
+        when up to date)."""
         lock_id = zlib.crc32(f"llmops-migrate:{self.prefix}".encode())
         table = sql.Identifier(f"{self.prefix}_schema_migrations")
         applied_now: list[int] = []
@@ -204,11 +294,12 @@ class PgVectorStore:
             )
             done = {r[0] for r in conn.execute(sql.SQL("SELECT version FROM {}").format(table))}
             self._check_dimensions(conn)
-            for mig in _migrations(self.prefix, self.dimensions, *self._hnsw):
-                if mig.version in done:
+            conn.execute("SET LOCAL statement_timeout = 0")  # index builds take their time
+            for mig in migrations(self.prefix, self.dimensions, *self._hnsw):
+                if mig.version in done or (target is not None and mig.version > target):
                     continue
                 for stmt in mig.statements:
-                    conn.execute(stmt)  # type: ignore[arg-type]  # built from validated identifiers
+                    conn.execute(stmt)  # built from validated identifiers
                 conn.execute(
                     sql.SQL("INSERT INTO {} (version, description) VALUES (%s, %s)").format(table),
                     (mig.version, mig.description),
@@ -276,7 +367,7 @@ class PgVectorStore:
                 (content_hash,),
             ).fetchone()
             if same is not None:
-                status = "unchanged" if same[1] == source else "duplicate"
+                status: StoreStatus = "unchanged" if same[1] == source else "duplicate"
                 n = conn.execute(
                     sql.SQL("SELECT count(*) FROM {} WHERE document_id = %s").format(self._chunks),
                     (same[0],),
@@ -381,6 +472,95 @@ class PgVectorStore:
 
     # ------------------------------------------------------------------- reads
 
+    def _vector_ids(
+        self, conn: psycopg.Connection[Any], vec: np.ndarray, limit: int, exact: bool, ef: int
+    ) -> list[int]:
+        if exact:
+            conn.execute("SET LOCAL enable_indexscan = off")
+        else:
+            conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
+        rows = conn.execute(
+            sql.SQL("SELECT id FROM {} ORDER BY embedding <=> %s LIMIT %s").format(self._chunks),
+            (vec, limit),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _text_ids(self, conn: psycopg.Connection[Any], query: str, limit: int) -> list[int]:
+        """Chunks matching any term of ``query``, ranked by the BM25 weights (inverse document
+        frequency) of the terms each contains, then by term density (``ts_rank_cd``).
+
+        PostgreSQL's own ranking has no notion of how rare a term is, so a chunk repeating
+        a common word would outrank the one chunk naming ``CMP0048``; weighting each query
+        term by its IDF (counted on the GIN index) fixes that."""
+        terms = conn.execute(
+            sql.SQL(
+                "SELECT t.lexeme, (SELECT count(*) FROM {c} WHERE tsv @@ quote_literal(t.lexeme)::tsquery) "
+                "FROM (SELECT %(q)s::text AS q) AS input, "
+                "unnest(tsvector_to_array(" + _tsvector_sql("input.q") + ")) AS t(lexeme)"
+            ).format(c=self._chunks),
+            {"q": query},
+        ).fetchall()
+        terms = [(str(t), int(df)) for t, df in terms if int(df) > 0]
+        if not terms:
+            return []
+        total_row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._chunks)).fetchone()
+        total = int(total_row[0]) if total_row else 0
+        weighted = [(t, bm25_idf(total, df)) for t, df in terms]
+        # Candidates come from the rarer terms when there are any: chunks that match only
+        # words found everywhere would rank last anyway, and there are many of them.
+        rare_limit = max(COMMON_TERM_MIN_CHUNKS, COMMON_TERM_FRACTION * total)
+        rare = [(t, w) for (t, w), (_, df) in zip(weighted, terms, strict=True) if df <= rare_limit]
+        score = sql.SQL(" + ").join(
+            sql.SQL("(CASE WHEN tsv @@ {q}::tsquery THEN {w} ELSE 0 END)").format(
+                q=sql.Literal(_quote_lexeme(t)),
+                w=sql.Literal(round(w, 6)),
+            )
+            for t, w in weighted
+        )
+        any_term = " | ".join(_quote_lexeme(t) for t, _ in (rare or weighted))
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT id FROM {c}, CAST(%(q)s AS tsquery) AS q WHERE tsv @@ q "
+                "ORDER BY {score} DESC, ts_rank_cd(tsv, q, 32) DESC, id LIMIT %(k)s"
+            ).format(c=self._chunks, score=score),
+            {"q": any_term, "k": limit},
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _hits(
+        self,
+        conn: psycopg.Connection[Any],
+        vec: np.ndarray,
+        ranked: Sequence[tuple[int, float, tuple[str, ...]]],
+    ) -> list[SearchHit]:
+        if not ranked:
+            return []
+        ids = [i for i, _, _ in ranked]
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT c.id, c.document_id, d.source, d.title, c.text, 1 - (c.embedding <=> %s) "
+                "FROM {c} c JOIN {d} d ON d.id = c.document_id WHERE c.id = ANY(%s)"
+            ).format(c=self._chunks, d=self._docs),
+            (vec, ids),
+        ).fetchall()
+        by_id = {int(r[0]): r for r in rows}
+        out = []
+        for i, fused, matched in ranked:
+            r = by_id.get(i)
+            if r is not None:  # a chunk deleted between the queries is simply left out
+                out.append(
+                    SearchHit(
+                        int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4]), float(r[5]), fused, matched
+                    )
+                )
+        return out
+
+    def _query_vector(self, embedding: Sequence[float] | np.ndarray) -> np.ndarray:
+        vec = np.asarray(embedding, dtype=np.float32)
+        if vec.shape != (self.dimensions,):
+            raise VectorStoreError(f"query has shape {vec.shape}, expected ({self.dimensions},)")
+        return vec
+
     def search(
         self,
         embedding: Sequence[float] | np.ndarray,
@@ -390,35 +570,74 @@ class PgVectorStore:
     ) -> list[SearchHit]:
         """The ``top_k`` chunks nearest to ``embedding`` by cosine distance. ``exact=True``
         scans every row (ground truth for recall measurements)."""
-        vec = np.asarray(embedding, dtype=np.float32)
-        if vec.shape != (self.dimensions,):
-            raise VectorStoreError(f"query has shape {vec.shape}, expected ({self.dimensions},)")
+        vec = self._query_vector(embedding)
         ef = max(ef_search or self.ef_search, top_k)
-        query = sql.SQL(
-            "WITH nn AS (SELECT id, document_id, text, embedding <=> %(q)s AS dist FROM {c} "
-            "ORDER BY embedding <=> %(q)s LIMIT %(k)s) "
-            "SELECT nn.id, nn.document_id, d.source, d.title, nn.text, 1 - nn.dist "
-            "FROM nn JOIN {d} d ON d.id = nn.document_id ORDER BY nn.dist"
-        ).format(c=self._chunks, d=self._docs)
         with self._tx() as conn:
-            if exact:
-                conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef)))
-            rows = conn.execute(query, {"q": vec, "k": top_k}).fetchall()
-        return [
-            SearchHit(int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4]), float(r[5])) for r in rows
-        ]
+            ids = self._vector_ids(conn, vec, top_k, exact, ef)
+            ranked = [(i, 0.0, ("vector",)) for i in ids]
+            return sorted(self._hits(conn, vec, ranked), key=lambda h: -h.score)
 
-    def stats(self) -> dict[str, int]:
-        """Document and chunk counts."""
+    def text_search(self, query: str, top_k: int = 4) -> list[int]:
+        """Ids of the ``top_k`` chunks best matching ``query`` by full-text search."""
+        with self._tx() as conn:
+            return self._text_ids(conn, query, top_k)
+
+    def hybrid_search(
+        self,
+        embedding: Sequence[float] | np.ndarray,
+        query: str,
+        top_k: int = 4,
+        candidates: int = 40,
+        rrf_k: float = 10.0,
+        text_weight: float = 1.0,
+        ef_search: int | None = None,
+    ) -> list[SearchHit]:
+        """Vector search and full-text search, ``candidates`` chunks each, fused by
+        reciprocal rank (:func:`reciprocal_rank_fusion`); the ``top_k`` best, each with its
+        cosine similarity, fused score and the rankings that found it."""
+        vec = self._query_vector(embedding)
+        n = max(candidates, top_k)
+        ef = max(ef_search or self.ef_search, n)
+        with self._tx() as conn:
+            by_vector = self._vector_ids(conn, vec, n, False, ef)
+            by_text = self._text_ids(conn, query, n) if query.strip() else []
+            fused = reciprocal_rank_fusion(
+                {"vector": by_vector, "text": by_text},
+                k=rrf_k,
+                weights={"vector": 1.0, "text": text_weight},
+            )
+            return self._hits(conn, vec, fused[:top_k])
+
+    def stats(self, per_source: bool = False) -> StoreStats:
+        """Document and chunk counts, and (``per_source``) one row per stored source."""
         with self.pool.connection() as conn:
             d = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._docs)).fetchone()
             c = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(self._chunks)).fetchone()
-        return {"documents": int(d[0]) if d else 0, "chunks": int(c[0]) if c else 0}
+            rows: list[Any] = []
+            if per_source:
+                rows = conn.execute(
+                    sql.SQL(
+                        "SELECT d.source, d.id, count(c.id), d.chars, d.title, d.updated_at "
+                        "FROM {d} d LEFT JOIN {c} c ON c.document_id = d.id "
+                        "GROUP BY d.id ORDER BY d.source"
+                    ).format(d=self._docs, c=self._chunks)
+                ).fetchall()
+        return StoreStats(
+            documents=int(d[0]) if d else 0,
+            chunks=int(c[0]) if c else 0,
+            sources=tuple(
+                SourceStats(str(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5].isoformat())
+                for r in rows
+            ),
+        )
 
     def ping(self) -> bool:
         """Whether the database answers."""
         with self.pool.connection(timeout=2.0) as conn:
             conn.execute("SELECT 1")
         return True
+
+
+def _quote_lexeme(lexeme: str) -> str:
+    """A lexeme as a tsquery operand (quoted, so ``os.o_nofollow`` stays one term)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -1,6 +1,7 @@
 """Serving commands: ``serve`` (the whole RAG app locally, on CPU), ``ingest`` (load a
-folder of Markdown/text files), ``ask`` (a cited answer), ``keys`` (API keys) and
-``serve-config`` (render the Ray Serve / KubeRay ``serveConfigV2`` document).
+folder of Markdown/text files), ``stats`` (what is stored), ``ask`` (a cited answer),
+``keys`` (API keys) and ``serve-config`` (render the Ray Serve / KubeRay ``serveConfigV2``
+document).
 
 Heavy imports (ray, torch, the serving deployments) happen inside the commands, so
 ``llmops --help`` stays fast."""
@@ -8,18 +9,29 @@ Heavy imports (ray, torch, the serving deployments) happen inside the commands, 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from core.errors import LlmopsError, UsageError
 
-console = Console()
+if TYPE_CHECKING:
+    from serving.client import RagClient
+    from serving.ingest.records import IngestSummary, Skipped, StoredDocument
+    from serving.local import LocalPaths
+
+#: Exit code of ``llmops ingest`` when it finished but skipped some files (1 is a failed
+#: run, 2 bad command-line input, 3 a policy violation).
+INGEST_SKIPPED_EXIT_CODE = 4
+
+# soft_wrap: long paths and messages are never broken across lines (output is often piped)
+console = Console(soft_wrap=True)
 
 HomeOpt = Annotated[
     Path | None,
@@ -44,13 +56,13 @@ KeyOpt = Annotated[
 ]
 
 
-def _paths(home: Path | None):  # type: ignore[no-untyped-def]
+def _paths(home: Path | None) -> LocalPaths:
     from serving.local import LocalPaths
 
     return LocalPaths(home.expanduser()) if home else LocalPaths.default()
 
 
-def _client(url: str | None, api_key: str | None, home: Path | None):  # type: ignore[no-untyped-def]
+def _client(url: str | None, api_key: str | None, home: Path | None) -> RagClient:
     from serving.client import ClientError, RagClient, resolve_key, resolve_url
 
     paths = _paths(home)
@@ -69,20 +81,28 @@ def serve(
             help="Serve config (YAML); its first application runs. Default: built-in local defaults.",
         ),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (with 127.0.0.1, Ray itself listens on loopback only).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use. Default: all.")] = None,
+    start_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds the app may take to start once Ray runs; then it stops with the reason."),
+    ] = 300.0,
     home: HomeOpt = None,
 ) -> None:
     """Run the RAG app locally on CPU (embedded PostgreSQL + pgvector, packaged MiniLM).
 
     Redis is used when REDIS_URL is set or a local server answers (else an in-process
     cache); the LLM comes from --config or the LLMOPS_LLM_* variables (else answers are
-    extractive). A local API key is created on first start and used by the CLI.
+    extractive). A local API key is created on first start and used by the CLI. A config
+    that needs more CPUs or GPUs than Ray has here is refused before anything starts.
     """
     from serving.config import ConfigError
     from serving.local import (
         LocalRuntimeError,
+        check_resources,
         discover_redis,
         llm_from_env,
         load_base_config,
@@ -95,68 +115,195 @@ def serve(
     paths = _paths(home)
     try:
         base = load_base_config(str(config) if config else None)
+        models = llm_from_env() if base is None else None
+        # the CPU check needs no Ray: refuse before starting anything
+        check_resources(
+            local_app_config(paths, "postgresql:///unused", None, base=base, models=models),
+            {"CPU": float(num_cpus or os.cpu_count() or 1)},
+        )
         paths.home.mkdir(parents=True, exist_ok=True)
         console.print(f"state directory: {paths.home}")
-        dsn = start_postgres(paths.pgdata)
-        redis_url = discover_redis()
-        models = llm_from_env() if base is None else None
-        app_cfg = local_app_config(paths, dsn, redis_url, base=base, models=models)
+        pg = start_postgres(paths.pgdata)
     except (ConfigError, LocalRuntimeError, ValueError) as exc:
         raise LlmopsError(str(exc)) from None
-    console.print("vector store: embedded PostgreSQL + pgvector")
-    console.print(
-        f"cache: {'redis at ' + redis_url.split('@')[-1] if redis_url else 'in-process (no Redis found; set REDIS_URL to use one)'}"
-    )
-    console.print(
-        "models: "
-        + ", ".join(f"{m.name} ({'/'.join(b.kind for b in m.backends)})" for m in app_cfg.models)
-    )
-    console.print(
-        "starting Ray Serve (first start loads the models; this takes a little while) ..."
-    )
     try:
-        stack = start_local(app_cfg, paths, host=host, port=port, num_cpus=num_cpus)
-    except LocalRuntimeError as exc:
-        stop_local(paths)
-        raise LlmopsError(str(exc)) from None
-    if stack.key_created:
-        console.print(f"created a local API key, saved to {paths.local_key_file} (the CLI uses it)")
-    console.print(f"[bold green]ready[/] at {stack.url}  (OpenAI-compatible: {stack.url}/v1)")
-    console.print('next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.')
-    done = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C, or a supervisor stopping us
-        signal.signal(sig, lambda *_: done.set())
-    try:
-        while not done.wait(1.0):
+        redis_url = discover_redis()
+        app_cfg = local_app_config(paths, pg.dsn, redis_url, base=base, models=models)
+        console.print("vector store: embedded PostgreSQL + pgvector")
+        console.print(
+            "cache: "
+            + (
+                "redis at " + redis_url.split("@")[-1]
+                if redis_url
+                else "in-process (no Redis found; set REDIS_URL to use one)"
+            )
+        )
+        console.print(
+            "models: "
+            + ", ".join(f"{m.name} ({'/'.join(b.kind for b in m.backends)})" for m in app_cfg.models)
+        )
+        console.print(
+            "starting Ray Serve (first start loads the models; this takes a little while) ..."
+        )
+        try:
+            stack = start_local(
+                app_cfg, paths, host=host, port=port, num_cpus=num_cpus, ready_timeout_s=start_timeout
+            )
+        except LocalRuntimeError as exc:
+            console.print("stopping ...")
+            stop_local(paths)
+            raise LlmopsError(str(exc)) from None
+        if stack.key_created:
+            console.print(f"created a local API key, saved to {paths.local_key_file} (the CLI uses it)")
+        console.print(f"[bold green]ready[/] at {stack.url}  (OpenAI-compatible: {stack.url}/v1)")
+        console.print('next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.')
+        done = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C, or a supervisor stopping us
+            signal.signal(sig, lambda *_: done.set())
+        try:
+            while not done.wait(1.0):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
+        finally:
+            console.print("stopping ...")
+            stop_local(paths)
     finally:
-        console.print("stopping ...")
-        stop_local(paths)
+        pg.stop()  # the embedded PostgreSQL this command started goes with it
+
+
+def _line(item: StoredDocument | Skipped) -> str:
+    from serving.ingest.records import Skipped
+
+    if isinstance(item, Skipped):
+        return f"  skipped   {item.source}  ({item.code}: {item.reason})"
+    if item.status == "unchanged":
+        note = "already stored"
+    elif item.status == "duplicate":
+        note = "same text already stored under another name"
+    else:
+        note = f"{item.chunks} chunks"
+    return f"  {item.status:<9} {item.source}  ({note})"
+
+
+def _rate(summary: IngestSummary) -> str:
+    return (
+        f"{summary.done}/{summary.files} files, {summary.chunks_written} chunks, "
+        f"{summary.chunks_written / summary.seconds:.1f} chunks/s"
+    )
 
 
 def ingest(
     path: Annotated[Path, typer.Argument(help="A folder of Markdown/text files (or one file).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary instead of progress lines.")
+    ] = False,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Chunk, embed and store documents (idempotent: unchanged files are skipped)."""
+    """Chunk, embed and store documents (idempotent: unchanged files are skipped).
+
+    A file that cannot be ingested (binary, not UTF-8, empty, too large, refused by the
+    server) is skipped with the reason and the run goes on; the exit code is then 4.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from serving.client import ClientError
+    from serving.ingest.records import StoredDocument
+
+    client = _client(url, api_key, home)
+    interactive = console.is_terminal and not as_json
+    progress: Progress | None = None
+    task: Any = None
+    if interactive:
+        progress = Progress(
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files, {task.fields[chunks]} chunks, {task.fields[rate]} chunks/s"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        task = progress.add_task("ingest", total=None, chunks=0, rate="0.0")
+        progress.start()
+
+    def on_progress(summary: IngestSummary, done: list[StoredDocument | Skipped]) -> None:
+        if as_json:
+            return
+        for item in done:
+            if interactive and getattr(item, "status", "") == "unchanged":
+                continue  # the bar counts them; only changes get a line
+            console.print(_line(item), highlight=False, markup=False)
+        if progress is not None:
+            progress.update(
+                task,
+                total=summary.files,
+                completed=summary.done,
+                chunks=summary.chunks_written,
+                rate=f"{summary.chunks_written / summary.seconds:.1f}",
+            )
+        elif summary.done < summary.files and any(isinstance(i, StoredDocument) for i in done):
+            console.print(f"progress: {_rate(summary)}", highlight=False)  # after each batch
+
+    try:
+        summary = client.ingest_files(path, on_progress)
+    except ClientError as exc:
+        raise LlmopsError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.stop()
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
+    else:
+        counts = ", ".join(f"{n} {s}" for s, n in summary.counts().items())
+        console.print(
+            f"ingested {summary.files} files: {counts} ({summary.chunks_written} chunks written, "
+            f"{summary.seconds:.1f}s)",
+            highlight=False,
+        )
+    if summary.skipped:
+        if not as_json:
+            console.print(
+                f"{len(summary.skipped)} file(s) skipped; see the reasons above", highlight=False
+            )
+        raise typer.Exit(INGEST_SKIPPED_EXIT_CODE)
+
+
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Count what the server stores: documents and chunks, in total and per source."""
     from serving.client import ClientError
 
     client = _client(url, api_key, home)
     try:
-        results = client.ingest(path)
+        data = client.stats()
     except ClientError as exc:
         raise LlmopsError(str(exc)) from None
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-        chunks = f"{r['chunks']} chunks" if r.get("chunks") is not None else "skipped"
-        console.print(f"  {r['status']:<9} {r['source']}  ({chunks})", highlight=False)
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    console.print(f"ingested {len(results)} files: {summary}")
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    console.print(f"{data['documents']} documents, {data['chunks']} chunks", highlight=False)
+    rows = data.get("sources") or []
+    if rows:
+        width = max(len(r["source"]) for r in rows)
+        console.print(f"  {'source':<{width}}  {'chunks':>7}  {'chars':>9}", highlight=False)
+        for r in rows:
+            console.print(
+                f"  {r['source']:<{width}}  {r['chunks']:>7}  {r['chars']:>9}",
+                highlight=False,
+                markup=False,
+            )
 
 
 def ask(
@@ -291,6 +438,7 @@ def register(app: typer.Typer) -> None:
     """Add the serving commands to the CLI."""
     app.command("serve")(serve)
     app.command("ingest")(ingest)
+    app.command("stats")(stats)
     app.command("ask")(ask)
     app.command("serve-config")(serve_config)
     app.add_typer(keys_app, name="keys")

@@ -8,17 +8,23 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Message = dict[str, str]
+#: A chat message as the OpenAI API spells it (``role``, ``content``, and for tool use
+#: ``tool_calls`` / ``tool_call_id``).
+Message = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """Sampling parameters of one request."""
+    """Sampling parameters of one request. ``options`` holds the OpenAI parameters only
+    some backends honour (``tools``, ``response_format``, ``seed``, penalties, ...; see
+    :data:`serving.config.PASSTHROUGH_OPTIONS`); a backend that does not support one of
+    them is skipped by the fallback chain."""
 
     max_tokens: int | None = None
     temperature: float = 0.0
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ class Passage:
     text: str
     score: float
     title: str | None = None
+    chunk_id: int = 0
+    matched: tuple[str, ...] = ("vector",)
 
 
 @dataclass(frozen=True)
@@ -43,13 +51,15 @@ class Completion:
     finish_reason: str = "stop"
     backend: str = ""
     extractive: bool = False
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
 class StreamDelta:
-    """A piece of streamed text."""
+    """A piece of streamed text (or tool-call fragments relayed from an upstream)."""
 
     text: str
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,19 @@ class UpstreamError(Exception):
     ``connect``, ``http_5xx``, ``http_429``, ``http_4xx``, ``circuit_open``, ``error``);
     ``retryable`` says whether trying the same backend again may help."""
 
-    def __init__(self, backend: str, kind: str, message: str, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        backend: str,
+        kind: str,
+        message: str,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.backend = backend
         self.kind = kind
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class BackendConfigError(RuntimeError):
@@ -108,9 +126,15 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4)) if text else 0
 
 
+def message_text(message: Message) -> str:
+    """The text content of a message ('' for none)."""
+    content = message.get("content")
+    return content if isinstance(content, str) else ""
+
+
 def render_plain_prompt(messages: Sequence[Message]) -> str:
     """A role-tagged prompt for models without a chat template."""
-    lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
+    lines = [f"{str(m['role']).capitalize()}: {message_text(m)}" for m in messages]
     lines.append("Assistant:")
     return "\n".join(lines)
 
@@ -122,10 +146,19 @@ def apply_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 class LLMBackend(ABC):
-    """A way to run one model. Implementations are created inside an LLM deployment replica."""
+    """A way to run one model. Implementations are created inside an LLM deployment replica.
+
+    ``failed`` lists the backends of the chain that failed before this one was asked; only
+    the extractive backend uses it (to say that it stands in for an unavailable model)."""
 
     #: label used in metrics, logs and the ``llmops.backend`` response field
     label: str = "backend"
+    #: the :attr:`GenerationParams.options` this backend honours
+    options: frozenset[str] = frozenset()
+
+    def supports(self, params: GenerationParams) -> bool:
+        """Whether this backend honours every option ``params`` carries."""
+        return set(params.options) <= self.options
 
     @abstractmethod
     async def generate(
@@ -133,6 +166,7 @@ class LLMBackend(ABC):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> Completion:
         """Generate a full answer."""
 
@@ -142,6 +176,7 @@ class LLMBackend(ABC):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> AsyncIterator[StreamEvent]:
         """Generate incrementally: ``StreamDelta`` events, then one ``StreamEnd``."""
 

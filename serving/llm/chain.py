@@ -50,6 +50,15 @@ class FallbackChain:
         """Token count by the first backend's tokenizer."""
         return self.backends[0].count_tokens(text)
 
+    def _skip(self, b: LLMBackend, params: GenerationParams) -> Attempt | None:
+        """Why ``b`` is not tried for this request, if it is not."""
+        if not b.supports(params):
+            missing = ", ".join(sorted(set(params.options) - b.options))
+            return Attempt(b.label, "unsupported", f"{b.label}: does not support {missing}")
+        if not b.available():
+            return Attempt(b.label, "circuit_open", f"{b.label}: circuit breaker open")
+        return None
+
     async def generate(
         self,
         messages: Sequence[Message],
@@ -58,13 +67,12 @@ class FallbackChain:
     ) -> ChainResult:
         attempts: list[Attempt] = []
         for b in self.backends:
-            if not b.available():
-                attempts.append(
-                    Attempt(b.label, "circuit_open", f"{b.label}: circuit breaker open")
-                )
+            skip = self._skip(b, params)
+            if skip is not None:
+                attempts.append(skip)
                 continue
             try:
-                return ChainResult(await b.generate(messages, params, passages), attempts)
+                return ChainResult(await b.generate(messages, params, passages, attempts), attempts)
             except UpstreamError as exc:
                 attempts.append(Attempt(b.label, exc.kind, str(exc)))
             except Exception as exc:  # a local backend crashing must not hide the next one
@@ -81,12 +89,11 @@ class FallbackChain:
         token; a stream that breaks later raises :class:`UpstreamError`."""
         attempts: list[Attempt] = []
         for b in self.backends:
-            if not b.available():
-                attempts.append(
-                    Attempt(b.label, "circuit_open", f"{b.label}: circuit breaker open")
-                )
+            skip = self._skip(b, params)
+            if skip is not None:
+                attempts.append(skip)
                 continue
-            it = b.stream(messages, params, passages).__aiter__()
+            it = b.stream(messages, params, passages, list(attempts)).__aiter__()
             try:
                 first = await it.__anext__()
             except StopAsyncIteration:
@@ -98,7 +105,7 @@ class FallbackChain:
             except Exception as exc:
                 attempts.append(Attempt(b.label, "error", f"{b.label}: {type(exc).__name__}"))
                 continue
-            yield StreamStart(b.label, attempts)
+            yield StreamStart(b.label, list(attempts))
             yield first
             async for ev in it:
                 yield ev

@@ -16,6 +16,7 @@ import httpx
 
 from serving.config import OpenAIBackend
 from serving.llm.base import (
+    Attempt,
     BackendConfigError,
     Completion,
     GenerationParams,
@@ -27,6 +28,7 @@ from serving.llm.base import (
     StreamEvent,
     UpstreamError,
     estimate_tokens,
+    message_text,
 )
 from serving.resilience import BackoffPolicy, CircuitBreaker
 
@@ -50,6 +52,7 @@ class OpenAICompatibleLLM(LLMBackend):
     ) -> None:
         self.cfg = cfg
         self.label = cfg.label
+        self.options = cfg.options
         headers = {"Content-Type": "application/json"}
         if cfg.api_key_env:
             key = os.environ.get(cfg.api_key_env)
@@ -88,6 +91,7 @@ class OpenAICompatibleLLM(LLMBackend):
         }
         if params.stop:
             body["stop"] = list(params.stop)
+        body.update(params.options)  # tools, response_format, seed, ...: the upstream decides
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -107,9 +111,13 @@ class OpenAICompatibleLLM(LLMBackend):
             return
         s = resp.status_code
         if s == 429:
-            err = UpstreamError(self.label, "http_429", f"{self.label}: rate limited (429)", True)
-            err.retry_after = _retry_after(resp)  # type: ignore[attr-defined]
-            raise err
+            raise UpstreamError(
+                self.label,
+                "http_429",
+                f"{self.label}: rate limited (429)",
+                True,
+                retry_after=_retry_after(resp),
+            )
         if s >= 500:
             raise UpstreamError(self.label, "http_5xx", f"{self.label}: upstream error {s}", True)
         raise UpstreamError(
@@ -126,7 +134,7 @@ class OpenAICompatibleLLM(LLMBackend):
 
     async def _sleep_before_retry(self, attempt: int, err: UpstreamError) -> None:
         delay = self.backoff.delay(attempt, self.rng)
-        hinted = getattr(err, "retry_after", None)
+        hinted = err.retry_after
         if hinted is not None:
             delay = max(delay, min(hinted, self.cfg.backoff_max_s))
         await asyncio.sleep(delay)
@@ -136,6 +144,7 @@ class OpenAICompatibleLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> Completion:
         if not self.breaker.allow():
             raise UpstreamError(self.label, "circuit_open", f"{self.label}: circuit breaker open")
@@ -149,15 +158,17 @@ class OpenAICompatibleLLM(LLMBackend):
                 data = resp.json()
                 choice = data["choices"][0]
                 text = choice["message"].get("content") or ""
+                tool_calls = tuple(choice["message"].get("tool_calls") or ())
                 usage = data.get("usage") or {}
                 self.breaker.record_success()
-                prompt = "\n".join(m["content"] for m in messages)
+                prompt = "\n".join(message_text(m) for m in messages)
                 return Completion(
                     text=text,
                     prompt_tokens=int(usage.get("prompt_tokens") or estimate_tokens(prompt)),
                     completion_tokens=int(usage.get("completion_tokens") or estimate_tokens(text)),
                     finish_reason=choice.get("finish_reason") or "stop",
                     backend=self.label,
+                    tool_calls=tool_calls,
                 )
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 last = UpstreamError(
@@ -181,6 +192,7 @@ class OpenAICompatibleLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> AsyncIterator[StreamEvent]:
         if not self.breaker.allow():
             raise UpstreamError(self.label, "circuit_open", f"{self.label}: circuit breaker open")
@@ -207,15 +219,17 @@ class OpenAICompatibleLLM(LLMBackend):
                         if event.get("usage"):
                             usage = event["usage"]
                         for choice in event.get("choices") or []:
-                            piece = (choice.get("delta") or {}).get("content") or ""
+                            delta = choice.get("delta") or {}
+                            piece = delta.get("content") or ""
+                            calls = tuple(delta.get("tool_calls") or ())
                             if choice.get("finish_reason"):
                                 finish = choice["finish_reason"]
-                            if piece:
+                            if piece or calls:
                                 started = True
                                 text += piece
-                                yield StreamDelta(piece)
+                                yield StreamDelta(piece, calls)
                 self.breaker.record_success()
-                prompt = "\n".join(m["content"] for m in messages)
+                prompt = "\n".join(message_text(m) for m in messages)
                 yield StreamEnd(
                     int(usage.get("prompt_tokens") or estimate_tokens(prompt)),
                     int(usage.get("completion_tokens") or estimate_tokens(text)),

@@ -11,6 +11,7 @@ from typing import Any
 
 from serving.config import TransformersBackend
 from serving.llm.base import (
+    Attempt,
     BackendConfigError,
     Completion,
     GenerationParams,
@@ -48,6 +49,7 @@ class TransformersLLM(LLMBackend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.cfg = cfg
+        self.options = cfg.options
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         device = cfg.device
@@ -90,6 +92,14 @@ class TransformersLLM(LLMBackend):
             )
         return render_plain_prompt(messages)
 
+    def _seed(self, params: GenerationParams) -> None:
+        """Seed sampling when the request asks for it (called under the generation lock)."""
+        seed = params.options.get("seed")
+        if seed is not None and params.temperature > 0:
+            import torch
+
+            torch.manual_seed(int(seed))
+
     def _gen_kwargs(self, params: GenerationParams) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "max_new_tokens": min(
@@ -118,6 +128,7 @@ class TransformersLLM(LLMBackend):
         n_in = int(enc["input_ids"].shape[1])
         kwargs = self._gen_kwargs(params)
         with self._lock, torch.inference_mode():
+            self._seed(params)
             out = self.model.generate(**enc, **kwargs)
         new = out[0, n_in:]
         text = str(self.tokenizer.decode(new, skip_special_tokens=True))
@@ -132,6 +143,7 @@ class TransformersLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> Completion:
         return await asyncio.to_thread(self._generate_sync, messages, params)
 
@@ -140,6 +152,7 @@ class TransformersLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> AsyncIterator[StreamEvent]:
         import torch
         from transformers import StoppingCriteriaList, TextIteratorStreamer
@@ -155,10 +168,11 @@ class TransformersLLM(LLMBackend):
         def run() -> None:
             try:
                 with self._lock, torch.inference_mode():
+                    self._seed(params)
                     result["out"] = self.model.generate(**enc, **kwargs, streamer=streamer)
             except BaseException as exc:  # surfaced to the consumer below
                 result["error"] = exc
-                streamer.end()
+                streamer.end()  # type: ignore[no-untyped-call]
 
         cancel = threading.Event()
         kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled(cancel)])

@@ -9,6 +9,7 @@ from typing import Any
 
 from serving.config import VLLMBackend
 from serving.llm.base import (
+    Attempt,
     Completion,
     GenerationParams,
     LLMBackend,
@@ -30,6 +31,7 @@ class VLLMEngineLLM(LLMBackend):
         from vllm import AsyncEngineArgs, AsyncLLMEngine
 
         self.cfg = cfg
+        self.options = cfg.options
         args = AsyncEngineArgs(
             model=cfg.model_id,
             revision=cfg.revision,
@@ -62,11 +64,15 @@ class VLLMEngineLLM(LLMBackend):
     def _sampling(self, params: GenerationParams) -> Any:
         from vllm import SamplingParams
 
+        opts = params.options
         return SamplingParams(
             max_tokens=min(params.max_tokens or self.cfg.max_new_tokens, self.cfg.max_new_tokens),
             temperature=params.temperature,
             top_p=params.top_p,
             stop=list(params.stop) or None,
+            seed=opts.get("seed"),
+            presence_penalty=float(opts.get("presence_penalty", 0.0)),
+            frequency_penalty=float(opts.get("frequency_penalty", 0.0)),
         )
 
     async def stream(
@@ -74,6 +80,7 @@ class VLLMEngineLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> AsyncIterator[StreamEvent]:
         prompt = await self._prompt(messages)
         emitted = ""
@@ -94,10 +101,11 @@ class VLLMEngineLLM(LLMBackend):
         messages: Sequence[Message],
         params: GenerationParams,
         passages: Sequence[Passage] = (),
+        failed: Sequence[Attempt] = (),
     ) -> Completion:
         text = ""
         end: StreamEnd | None = None
-        async for ev in self.stream(messages, params, passages):
+        async for ev in self.stream(messages, params, passages, failed):
             if isinstance(ev, StreamDelta):
                 text += ev.text
             else:

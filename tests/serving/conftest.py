@@ -116,6 +116,7 @@ def serve_app(
         ModelConfig.model_validate(
             {
                 "name": "tiny",
+                "aliases": ["gpt-4o-mini"],
                 "backends": [
                     {"kind": "transformers", "model_id": str(tiny_llm_path), "max_new_tokens": 12}
                 ],
@@ -149,6 +150,23 @@ def serve_app(
         ),
         ModelConfig.model_validate(
             {
+                "name": "assisted",
+                "backends": [
+                    {
+                        "kind": "openai",
+                        "name": "primary-a",
+                        "base_url": primary.base_url,
+                        "model": "up-model",
+                        **fast,
+                        "max_retries": 0,
+                    },
+                    {"kind": "extractive"},
+                ],
+                "deployment": small,
+            }
+        ),
+        ModelConfig.model_validate(
+            {
                 "name": "hybrid",
                 "backends": [
                     {
@@ -171,6 +189,7 @@ def serve_app(
         "splits": [{"model": "tiny", "weight": 3}, {"model": "extractive", "weight": 1}],
     }
     data["embeddings"]["max_batch_size"] = 16
+    data["embeddings"]["aliases"] = ["text-embedding-3-small"]
     data["embeddings"]["deployment"]["resources"]["num_cpus"] = 0.25
     data["rag"]["max_input_chars"] = 4000
     data["rag"]["max_document_chars"] = 200_000

@@ -12,11 +12,21 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+#: Documents that differ mostly in an identifier (what hybrid retrieval must find).
+CMAKE_POLICIES = {
+    "CMP0042": "MACOSX_RPATH is enabled by default when building on macOS.",
+    "CMP0048": "The project() command manages the VERSION variables of the project.",
+    "CMP0054": "Only interpret if() arguments as variables or keywords when unquoted.",
+    "CMP0063": "Honor visibility properties for all target types, static libraries included.",
+    "CMP0077": "The option() command honors normal variables of the same name.",
+}
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port outside the ranges Ray allocates from (no race with Ray)."""
+    from serving.local import free_port as pick
+
+    return pick("127.0.0.1")
 
 
 class FakeUpstream:
@@ -24,7 +34,8 @@ class FakeUpstream:
 
     ``mode``: ``ok`` (answers ``reply``), ``fail500``, ``fail429``, ``hang`` (sleeps
     ``hang_s`` before answering), ``bad400``, ``fail_then_ok`` (the first ``fail_count``
-    requests get 500, then ok). ``requests`` counts calls; ``last_body`` and
+    requests get 500, then ok), ``tool_call`` (answers with a call of the first tool in
+    the request). ``requests`` counts calls; ``last_body`` and
     ``last_headers`` hold the latest request.
     """
 
@@ -37,7 +48,6 @@ class FakeUpstream:
         self.last_body: dict[str, Any] = {}
         self.last_headers: dict[str, str] = {}
         self._lock = threading.Lock()
-        self.port = free_port()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,6 +92,29 @@ class FakeUpstream:
                     return self._send(400, {"error": {"message": "bad model"}})
                 if self.path != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": "not found"}})
+                if mode == "tool_call":
+                    name = body["tools"][0]["function"]["name"]
+                    call = {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": name, "arguments": '{"city": "Paris"}'},
+                    }
+                    return self._send(
+                        200,
+                        {
+                            "id": "up-2",
+                            "object": "chat.completion",
+                            "model": body.get("model"),
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                                    "finish_reason": "tool_calls",
+                                }
+                            ],
+                            "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29},
+                        },
+                    )
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
@@ -127,7 +160,8 @@ class FakeUpstream:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients that time out and hang up are expected here
 
-        self.server = QuietServer(("127.0.0.1", self.port), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)  # the kernel picks the port
+        self.port = int(self.server.server_address[1])
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -16,6 +16,7 @@ import numpy as np
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from serving_fakes import CMAKE_POLICIES
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +76,7 @@ def test_health_metrics_and_auth_required(serve_app: Any) -> None:
         "vector_store": "ok",
         "cache": "ok",
         "cache_backend": "redis",
-        "models": ["tiny", "hosted", "hybrid", "extractive"],
+        "models": ["tiny", "hosted", "assisted", "hybrid", "extractive"],
     }
     wrong = "sk-llmops-this-is-a-wrong-key-0123456789"
     r = httpx.post(
@@ -127,6 +128,7 @@ def test_ingest_is_idempotent_and_answers_are_cited(
     answer = body["choices"][0]["message"]["content"]
     assert answer.startswith("Extractive answer (no language model configured)")
     assert body["citations"][0]["source"] == "ray-serve.md" and body["citations"][0]["cited"]
+    assert body["choices"][0]["finish_reason"] == "stop"
     assert "[1] ray-serve.md:" in answer
     assert body["model"] == "extractive" and body["llmops"]["extractive"] is True
     assert r.headers["x-llmops-model"] == "extractive"
@@ -377,10 +379,8 @@ def test_streaming_tiny_and_hosted(serve_app: Any, ingested: dict[str, Any]) -> 
         assert events[-1] == "[DONE]"
         final = events[-2]
         assert final["choices"][0]["finish_reason"] in ("length", "stop")
-        assert (
-            1 <= final["usage"]["completion_tokens"] <= 6
-            and final["llmops"]["backend"] == "transformers"
-        )
+        assert final["llmops"]["backend"] == "transformers"
+        assert all("usage" not in e for e in events[:-1])  # no include_usage: no usage
         assert final["citations"] and final["citations"][0]["source"] == "ray-serve.md"
         assert all(e["model"] == "tiny" for e in events[:-1])
 
@@ -390,12 +390,14 @@ def test_streaming_tiny_and_hosted(serve_app: Any, ingested: dict[str, Any]) -> 
             json={
                 "model": "hosted",
                 "stream": True,
+                "stream_options": {"include_usage": True},
                 "cache": False,
                 "retrieval": False,
                 "messages": [{"role": "user", "content": "stream"}],
             },
         ) as r:
             events = _sse(r)
+        assert events[-2]["choices"] == [] and all(e["usage"] is None for e in events[:-2])
         text = "".join(
             e["choices"][0]["delta"].get("content", "") for e in events[:-1] if e["choices"]
         )
@@ -490,13 +492,46 @@ def test_streaming_tiny_and_hosted(serve_app: Any, ingested: dict[str, Any]) -> 
             "duplicate_source",
         ),
         ("/v1/nothing-here", {}, 404, None, "not_found"),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "x"}], "retrieval": {"top_k": 0}},
+            400,
+            "retrieval.top_k",
+            "invalid_value",
+        ),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "x"}], "temprature": 0.2},
+            400,
+            "temprature",
+            "unknown_parameter",
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}},
+            400,
+            "response_format",
+            "unsupported_parameter",
+        ),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "x"}], "logprobs": True},
+            400,
+            "logprobs",
+            "unsupported_parameter",
+        ),
+        ("/v1/embeddings", {"input": [[1, 2, 3]]}, 400, "input", "invalid_value"),
+        ("/v1/embeddings", {"input": "x", "dimensions": 128}, 400, "dimensions", "invalid_value"),
     ],
 )
 def test_bad_input_gets_openai_style_4xx(
     serve_app: Any, path: str, body: Any, status: int, param: str | None, code: str
 ) -> None:
     with client(serve_app) as c:
-        r = c.post(path, content=body) if isinstance(body, bytes) else c.post(path, json=body)
+        if isinstance(body, bytes):
+            r = c.post(path, content=body, headers={"Content-Type": "application/json"})
+        else:
+            r = c.post(path, json=body)
     assert r.status_code == status, r.text
     err = r.json()["error"]
     assert (err["param"], err["code"]) == (param, code)
@@ -519,7 +554,9 @@ def test_rate_limit_per_key(serve_app: Any) -> None:
 
 def test_per_key_model_permissions_and_team_attribution(serve_app: Any) -> None:
     with client(serve_app, key=serve_app.team_b_key, feature="search") as c:
-        assert [m["id"] for m in c.get("/v1/models").json()["data"]] == ["extractive"]
+        listed = [m["id"] for m in c.get("/v1/models").json()["data"]]
+        # the chat models this key may use, and the embedding model (and its alias)
+        assert listed == ["extractive", "sentence-transformers/all-MiniLM-L6-v2", "text-embedding-3-small"]
         denied = chat(c, "x", model="tiny")
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "model_not_allowed"
         ok = chat(c, "What is pgvector?", model="extractive", cache=False)
@@ -662,3 +699,348 @@ def test_cli_ingest_and_ask(serve_app: Any, tmp_path: Path) -> None:
     assert json.loads(r.output)["citations"][0]["source"] == "sub/oncall.txt"
     r = runner.invoke(app, ["ask", "x", "--url", serve_app.url, "--api-key", "sk-llmops-bogus"])
     assert r.exit_code == 1 and "HTTP 403" in str(r.exception)
+
+
+# ------------------------------------------------------ OpenAI API parity (SDK)
+
+
+def sdk(app: Any, key: str | None = None, feature: str = "tests") -> Any:
+    import openai
+
+    return openai.OpenAI(
+        base_url=f"{app.url}/v1",
+        api_key=key or app.key,
+        default_headers={"X-Llmops-Feature": feature},
+        max_retries=0,
+    )
+
+
+def test_openai_sdk_max_tokens_finish_reason_and_usage(serve_app: Any, ingested: dict[str, Any]) -> None:
+    from openai.types.chat import ChatCompletion
+
+    client = sdk(serve_app)
+    msgs = [{"role": "user", "content": "How does the autoscaler add replicas?"}]
+    full = client.chat.completions.create(model="extractive", messages=msgs, extra_body={"cache": False})
+    cut = client.chat.completions.create(
+        model="extractive", messages=msgs, max_tokens=5, extra_body={"cache": False}
+    )
+    assert isinstance(cut, ChatCompletion) and cut.object == "chat.completion"
+    assert full.choices[0].finish_reason == "stop"
+    assert cut.choices[0].finish_reason == "length"  # max_tokens is enforced
+    assert cut.usage is not None and cut.usage.completion_tokens <= 5
+    assert len(cut.choices[0].message.content or "") < len(full.choices[0].message.content or "")
+    # stream: usage only when asked for, in a last chunk without choices
+    plain = list(
+        client.chat.completions.create(model="extractive", messages=msgs, stream=True, extra_body={"cache": False})
+    )
+    assert plain and all(c.usage is None for c in plain) and plain[-1].choices[0].finish_reason == "stop"
+    with_usage = list(
+        client.chat.completions.create(
+            model="extractive",
+            messages=msgs,
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=5,
+            extra_body={"cache": False},
+        )
+    )
+    last = with_usage[-1]
+    assert last.choices == [] and last.usage is not None and last.usage.completion_tokens <= 5
+    assert with_usage[-2].choices[0].finish_reason == "length"
+    assert all(c.usage is None for c in with_usage[:-1])
+
+
+def test_openai_sdk_models_and_embedding_aliases(serve_app: Any, embedding_model: Any) -> None:
+    import openai
+
+    from serving.embeddings import encode
+
+    client = sdk(serve_app)
+    listed = {m.id: m for m in client.models.list()}
+    emb_id = "sentence-transformers/all-MiniLM-L6-v2"
+    assert {"tiny", "gpt-4o-mini", "extractive", emb_id, "text-embedding-3-small"} <= set(listed)
+    assert all(isinstance(m.created, int) and m.created > 0 and m.object == "model" for m in listed.values())
+    one = client.models.retrieve("tiny")
+    assert (one.id, one.created, one.owned_by) == ("tiny", listed["tiny"].created, "llmops")
+    assert client.models.retrieve("text-embedding-3-small").id == "text-embedding-3-small"
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.models.retrieve("gpt-9")
+    assert nf.value.code == "model_not_found"
+    # the alias a client sends maps to the configured model; the vectors are that model's
+    emb = client.embeddings.create(model="text-embedding-3-small", input=["pgvector HNSW"])
+    assert emb.model == emb_id and len(emb.data[0].embedding) == 384
+    assert np.allclose(emb.data[0].embedding, encode(embedding_model, ["pgvector HNSW"])[0], atol=1e-5)
+    same = client.embeddings.create(model=emb_id, input="pgvector HNSW", dimensions=384)
+    assert np.allclose(same.data[0].embedding, emb.data[0].embedding, atol=1e-6)
+    with pytest.raises(openai.BadRequestError) as bad_dims:
+        client.embeddings.create(model=emb_id, input="x", dimensions=64)
+    assert bad_dims.value.param == "dimensions"
+    with pytest.raises(openai.BadRequestError) as tokens:
+        client.embeddings.create(model=emb_id, input=[[101, 2023, 102]])
+    assert tokens.value.param == "input" and "token arrays" in str(tokens.value)
+    # a chat model alias works too
+    chat_alias = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=2, extra_body={"cache": False, "retrieval": False}
+    )
+    assert chat_alias.model == "tiny"
+
+
+def test_openai_sdk_tools_pass_through_or_refused(serve_app: Any) -> None:
+    import openai
+
+    client = sdk(serve_app)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    msgs = [{"role": "user", "content": "weather in Paris?"}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(model="tiny", messages=msgs, tools=tools)
+    assert (refused.value.param, refused.value.code) == ("tools", "unsupported_parameter")
+    with pytest.raises(openai.BadRequestError) as unknown:
+        client.chat.completions.create(model="tiny", messages=msgs, extra_body={"frobnicate": 1})
+    assert (unknown.value.param, unknown.value.code) == ("frobnicate", "unknown_parameter")
+    p = serve_app.primary
+    p.reset("tool_call")
+    try:
+        out = client.chat.completions.create(
+            model="hosted",
+            messages=msgs,
+            tools=tools,
+            tool_choice="auto",
+            seed=3,
+            extra_body={"cache": False, "retrieval": False},
+        )
+    finally:
+        p.reset("ok")
+    assert p.last_body["tools"] == tools and p.last_body["seed"] == 3  # passed through
+    call = out.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert (call.function.name, out.choices[0].finish_reason) == ("get_weather", "tool_calls")
+    assert out.choices[0].message.content is None
+
+
+def test_non_json_bodies_and_bad_feature_headers_are_refused(serve_app: Any) -> None:
+    before = metric(serve_app, "llmops_requests_total", route="chat", status="415")
+    with client(serve_app) as c:
+        form = c.post("/v1/chat/completions", data={"messages": "hi"})
+        text = c.post(
+            "/v1/embeddings", content=b'{"input": "x"}', headers={"Content-Type": "text/plain"}
+        )
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
+    assert "application/json" in form.json()["error"]["message"]
+    assert text.status_code == 415
+    with client(serve_app, feature="Not A Slug!") as c:
+        bad = chat(c, "hi", retrieval=False)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "X-Llmops-Feature"
+    # refusals are counted with their status, in requests and latency
+    assert metric(serve_app, "llmops_requests_total", route="chat", status="415") == before + 1
+    assert metric(serve_app, "llmops_requests_total", route="chat", status="400") >= 1
+    assert metric(serve_app, "llmops_request_latency_seconds_count", route="chat", status="400") >= 1
+
+
+def test_4xx_requests_are_counted_with_key_and_status(serve_app: Any) -> None:
+    labels = {"route": "chat", "status": "404", "key": "local", "team": "local", "feature": "tests"}
+    before = metric(serve_app, "llmops_requests_total", **labels)
+    with client(serve_app) as c:
+        assert chat(c, "x", model="gpt-9").status_code == 404
+        assert c.post("/v1/chat/completions", json={"messages": []}).status_code == 400
+    assert metric(serve_app, "llmops_requests_total", **labels) == before + 1
+    assert metric(serve_app, "llmops_requests_total", route="chat", status="400", key="local") >= 1
+
+
+def test_fallback_to_extractive_says_the_model_is_down(serve_app: Any, ingested: dict[str, Any]) -> None:
+    p = serve_app.primary
+    p.reset("fail500")
+    try:
+        with client(serve_app) as c:
+            r = chat(c, "How does the autoscaler add replicas?", model="assisted", cache=False)
+    finally:
+        p.reset("ok")
+    body = r.json()
+    answer = body["choices"][0]["message"]["content"]
+    assert r.status_code == 200 and body["llmops"]["extractive"] is True
+    assert answer.startswith("Extractive answer (the language model is unavailable: primary-a (http_5xx))")
+    assert "no language model configured" not in answer
+    assert body["llmops"]["fallbacks"] == ["primary-a"]
+
+
+HYBRID_DOCS = {f"cmake/{pid}.md": f"# Policy {pid}\n\n{text}" for pid, text in CMAKE_POLICIES.items()}
+
+
+def test_hybrid_retrieval_finds_exact_identifiers(serve_app: Any) -> None:
+    with client(serve_app) as c:
+        r = c.post(
+            "/v1/documents",
+            json={"documents": [{"source": s, "text": t} for s, t in HYBRID_DOCS.items()]},
+        )
+        assert r.status_code == 200, r.text
+        body = chat(c, "What does CMP0048 do?", model="extractive", cache=False).json()
+    first = body["citations"][0]
+    assert first["source"] == "cmake/CMP0048.md" and "text" in first["matched"]
+    assert metric(serve_app, "llmops_retrieval_latency_seconds_count", mode="hybrid") >= 1
+
+
+def test_cache_never_answers_the_opposite_question(
+    serve_app: Any, ingested: dict[str, Any], embedding_model: Any
+) -> None:
+    from serving.embeddings import encode
+
+    asked = "Should I run the migrations before deploying the replicas?"
+    opposite = "Should I not run the migrations before deploying the replicas?"
+    a, b = encode(embedding_model, [asked, opposite])
+    assert float(a @ b) >= 0.95  # as similar as a paraphrase to the embedding model
+    before = metric(serve_app, "llmops_cache_events_total", result="near_miss")
+    with client(serve_app) as c:  # without retrieval: the question alone decides
+        first = chat(c, asked, model="extractive", retrieval=False).json()
+        second = chat(c, opposite, model="extractive", retrieval=False).json()
+        again = chat(c, asked.lower(), model="extractive", retrieval=False).json()
+    assert first["llmops"]["cache"] == "miss"
+    assert second["llmops"]["cache"] == "miss"  # not the answer to the opposite question
+    assert metric(serve_app, "llmops_cache_events_total", result="near_miss") == before + 1
+    assert again["llmops"]["cache"] in ("exact", "semantic")  # the same question still hits
+
+
+def test_document_stats(serve_app: Any, ingested: dict[str, Any]) -> None:
+    with client(serve_app) as c:
+        st = c.get("/v1/documents/stats").json()
+        light = c.get("/v1/documents/stats", params={"sources": "false"}).json()
+    by_source = {r["source"]: r for r in st["sources"]}
+    assert by_source["pgvector.md"]["chunks"] >= 1 and st["documents"] == len(st["sources"])
+    assert st["chunks"] == sum(r["chunks"] for r in st["sources"])
+    assert light["sources"] is None and light["documents"] == st["documents"]
+    assert st["limits"]["max_document_chars"] == 200_000
+
+
+def test_cli_ingest_skips_bad_files_and_goes_on(serve_app: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+    from llmops.commands.serving import INGEST_SKIPPED_EXIT_CODE
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a-good.md").write_text("# Good\n\nThe backup window is 02:00 to 04:00 UTC.\n")
+    (folder / "b-binary.txt").write_bytes(b"PK\x03\x04\x00\x00binary")
+    (folder / "c-empty.md").write_text("  \n\n")
+    (folder / "d-latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    with open(folder / "e-huge.md", "wb") as f:  # 50 MB, sparse: refused from its size
+        f.truncate(50_000_000)
+    (folder / "f-later.md").write_text("# Later\n\nRestores are tested every quarter.\n")
+    runner = CliRunner()
+    common = ["--url", serve_app.url, "--home", str(serve_app.paths.home)]
+    r = runner.invoke(app, ["ingest", str(folder), *common])
+    assert r.exit_code == INGEST_SKIPPED_EXIT_CODE, r.output
+    out = r.output
+    assert "created   a-good.md" in out and "created   f-later.md" in out  # later files still read
+    assert "skipped   b-binary.txt  (binary:" in out
+    assert "skipped   c-empty.md  (empty:" in out
+    assert "skipped   d-latin1.txt  (not_utf8:" in out and "iconv" in out
+    assert "skipped   e-huge.md  (too_large: 50.0 MB" in out
+    assert "ingested 6 files: 2 created, 4 skipped" in out
+    assert max(len(line) for line in out.splitlines()) > 80  # not wrapped when not a terminal
+    j = runner.invoke(app, ["ingest", str(folder), "--json", *common])
+    assert j.exit_code == INGEST_SKIPPED_EXIT_CODE
+    summary = json.loads(j.stdout)
+    assert summary["counts"] == {"skipped": 4, "unchanged": 2} and summary["files"] == 6
+    assert {s["source"]: s["code"] for s in summary["skipped"]} == {
+        "b-binary.txt": "binary",
+        "c-empty.md": "empty",
+        "d-latin1.txt": "not_utf8",
+        "e-huge.md": "too_large",
+    }
+    st = runner.invoke(app, ["stats", *common])
+    assert st.exit_code == 0 and "a-good.md" in st.output and " documents, " in st.output
+    st_json = json.loads(runner.invoke(app, ["stats", "--json", *common]).stdout)
+    assert "f-later.md" in {r["source"] for r in st_json["sources"]}
+
+
+def test_client_skips_a_document_the_server_refuses(serve_app: Any) -> None:
+    from serving.client import RagClient
+    from serving.ingest import make_document
+
+    rc = RagClient(serve_app.url, serve_app.key)
+    ok = make_document("refusal/ok.md", "Snapshots are kept for 35 days.")
+    bad = make_document("refusal/bad.md", "text", title="t" * 600)  # the server caps titles
+    out = rc._send([bad, ok])
+    assert [type(o).__name__ for o in out] == ["Skipped", "StoredDocument"]
+    assert out[0].source == "refusal/bad.md" and "documents.0.title" in out[0].reason
+
+
+# --------------------------------------------------- local runtime: fail loudly, bind locally
+
+
+def test_start_timeout_names_pending_deployments_and_why(serve_app: Any) -> None:
+    import time as _time
+
+    from ray import serve
+    from ray.serve import RunTarget
+
+    from serving.config import AppConfig
+    from serving.local import LocalRuntimeError, wait_until_running
+
+    # an app on the same Serve instance whose model asks for a resource this Ray lacks
+    cfg = AppConfig.model_validate(
+        {
+            "name": "unschedulable",
+            "route_prefix": "/unschedulable",
+            "models": [
+                {
+                    "name": "needs-spot",
+                    "backends": [{"kind": "extractive"}],
+                    "deployment": {"resources": {"num_cpus": 0.01, "custom": {"spot": 1}}},
+                }
+            ],
+        }
+    )
+
+    @serve.deployment(
+        name="LLM-needs-spot",
+        ray_actor_options={"num_cpus": 0.01, "resources": {"spot": 1}},
+        graceful_shutdown_timeout_s=0,
+    )
+    class NeedsSpot:
+        def __call__(self) -> str:
+            return "never"
+
+    serve.run_many(
+        [RunTarget(NeedsSpot.bind(), name=cfg.name, route_prefix=cfg.route_prefix)],
+        wait_for_ingress_deployment_creation=False,
+        wait_for_applications_running=False,
+    )
+    try:
+        t0 = _time.monotonic()
+        with pytest.raises(LocalRuntimeError) as e:
+            wait_until_running(cfg, _time.monotonic() + 3)
+        assert _time.monotonic() - t0 < 10  # the timeout is real
+    finally:
+        serve.delete(cfg.name)
+    msg = str(e.value)
+    assert "did not start within the start timeout" in msg and "--start-timeout" in msg
+    assert "LLM-needs-spot: UPDATING" in msg
+    assert "each replica needs {'spot': '1'}, Ray has {'spot': '0'} free" in msg
+
+
+def test_local_ray_listens_on_loopback_only(serve_app: Any) -> None:
+    import ipaddress
+
+    import psutil
+
+    me = psutil.Process()
+    ours = {me.pid} | {p.pid for p in me.children(recursive=True)}
+    listening = [
+        c for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.pid in ours
+    ]
+    names = {psutil.Process(c.pid).name() for c in listening}
+    assert {"gcs_server", "raylet"} <= names  # Ray's own servers are among them
+    exposed = [
+        (c.laddr.ip, c.laddr.port, psutil.Process(c.pid).name())
+        for c in listening
+        if not ipaddress.ip_address(c.laddr.ip.removeprefix("::ffff:")).is_loopback
+    ]
+    assert exposed == []

@@ -12,8 +12,8 @@ import yaml
 from serving_fakes import RedisProcess, free_port
 from typer.testing import CliRunner
 
-from llmops.cli import app
 from core.errors import LlmopsError
+from llmops.cli import app
 from serving.auth import hash_key
 from serving.config import OpenAIBackend, TransformersBackend
 from serving.local import (
@@ -177,3 +177,88 @@ def test_llm_from_env_and_local_config(tmp_path: Path) -> None:
     with_redis = local_app_config(paths, "postgresql:///x", "redis://127.0.0.1:6379/0")
     assert with_redis.cache.backend == "redis" and with_redis.cache.url_env == "REDIS_URL"
     assert [m.name for m in with_redis.models] == ["extractive"]
+
+
+TWO_MODELS = """
+applications:
+  - name: rag
+    models:
+      - name: a
+        backends: [{kind: extractive}]
+      - name: b
+        backends: [{kind: extractive}]
+"""
+
+
+def test_serve_refuses_a_config_that_does_not_fit_before_starting_anything(tmp_path: Path) -> None:
+    cfg = tmp_path / "serve.yaml"
+    cfg.write_text(TWO_MODELS)
+    home = tmp_path / "home"
+    r = runner.invoke(app, ["serve", "--config", str(cfg), "--num-cpus", "2", "--home", str(home)])
+    assert isinstance(r.exception, LlmopsError), r.output
+    msg = str(r.exception)
+    # defaults: ingress 0.5, embeddings 1, each model 1 CPU
+    assert "CPU: needs 3.5 (RAGIngress 0.5, Embedder 1, LLM-a 1, LLM-b 1) but Ray here has 2" in msg
+    assert "--num-cpus 4" in msg and "resources.num_cpus" in msg
+    assert not home.exists()  # nothing started, nothing written
+
+
+def test_resource_needs_and_shortfall() -> None:
+    from serving.config import AppConfig
+    from serving.local import resource_needs, resource_shortfall
+
+    cfg = AppConfig.model_validate(
+        {
+            "models": [
+                {
+                    "name": "big",
+                    "backends": [{"kind": "extractive"}],
+                    "deployment": {
+                        "autoscaling": {"min_replicas": 0, "max_replicas": 4, "initial_replicas": 2},
+                        "resources": {"num_cpus": 0.5, "num_gpus": 1, "custom": {"spot": 1}},
+                    },
+                }
+            ]
+        }
+    )
+    needs = {n.name: n for n in resource_needs(cfg)}
+    assert needs["LLM-big"].replicas == 2 and needs["LLM-big"].per_replica == {"CPU": 0.5, "GPU": 1, "spot": 1}
+    assert needs["LLM-big"].path == "applications[0].models[0].deployment"
+    lines = resource_shortfall(cfg, {"CPU": 8.0})
+    assert [line.split(":")[0] for line in lines] == ["GPU", "spot"]
+    assert "needs 2 (LLM-big 1 x2)" in lines[0] and "run on a machine with a GPU" in lines[0]
+    assert resource_shortfall(cfg, {"CPU": 8.0, "GPU": 2.0, "spot": 2.0}) == []
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE  # an unreaped exit
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.postgres
+def test_stopping_serve_stops_the_embedded_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serving import local
+
+    started: list[int | None] = []
+    real_start = local.start_postgres
+
+    def start(pgdata: Path) -> local.EmbeddedPostgres:
+        pg = real_start(pgdata)
+        started.append(pg.pid)
+        return pg
+
+    def failing_start_local(*args: object, **kwargs: object) -> None:
+        raise local.LocalRuntimeError("application 'llmops' did not start within the start timeout")
+
+    monkeypatch.setattr(local, "start_postgres", start)
+    monkeypatch.setattr(local, "start_local", failing_start_local)
+    monkeypatch.setattr(local, "stop_local", lambda paths: None)  # no Ray to stop here
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    r = runner.invoke(app, ["serve", "--home", str(tmp_path / "home"), "--start-timeout", "1"])
+    assert isinstance(r.exception, LlmopsError) and "start timeout" in str(r.exception)
+    assert started and started[0] is not None
+    assert not _running(started[0])  # the postmaster went with the command

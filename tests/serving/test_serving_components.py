@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from serving_fakes import FakeUpstream, RedisProcess, free_port
+from serving_fakes import CMAKE_POLICIES, FakeUpstream, RedisProcess, free_port
 
 from serving.cache import MemoryCacheBackend, RedisCacheBackend, SemanticCache, prompt_hash
 from serving.config import OpenAIBackend, TransformersBackend
@@ -27,7 +27,7 @@ from serving.llm.base import (
 from serving.llm.chain import FallbackChain, StreamStart
 from serving.llm.extractive import ExtractiveLLM
 from serving.llm.openai_backend import OpenAICompatibleLLM
-from serving.vectorstore import ChunkIn, PgVectorStore, VectorStoreError
+from serving.vectorstore import ChunkIn, PgVectorStore, VectorStoreError, reciprocal_rank_fusion
 
 MSGS = [{"role": "user", "content": "hello there"}]
 
@@ -43,21 +43,25 @@ def unit(v: list[float]) -> np.ndarray:
 async def _exercise_cache(backend: object, events: list[str]) -> None:
     cache = SemanticCache(backend, similarity_threshold=0.9, ttl_s=1, on_event=events.append)  # type: ignore[arg-type]
     ns = "ns1"
-    assert await cache.lookup(ns, "k1", unit([1, 0, 0])) is None
-    assert await cache.store(ns, "k1", unit([1, 0, 0]), {"answer": "one"})
-    hit = await cache.lookup(ns, "k1", unit([0, 1, 0]))
+    q = "How do I run the migrations?"
+    assert await cache.lookup(ns, "k1", unit([1, 0, 0]), q) is None
+    assert await cache.store(ns, "k1", unit([1, 0, 0]), {"answer": "one"}, q)
+    hit = await cache.lookup(ns, "k1", unit([0, 1, 0]), q)
     assert hit is not None and (hit.kind, hit.payload) == ("exact", {"answer": "one"})
-    near = await cache.lookup(ns, "other", unit([1, 0.2, 0]))  # cosine 0.98
+    near = await cache.lookup(ns, "other", unit([1, 0.2, 0]), "how do I run the migrations")  # cosine 0.98
     assert (
         near is not None
         and near.kind == "semantic"
         and near.similarity == pytest.approx(0.9806, abs=1e-3)
     )
-    assert await cache.lookup(ns, "other", unit([1, 0.6, 0])) is None  # cosine 0.86 < 0.9
-    assert await cache.lookup("ns2", "k1", unit([1, 0, 0])) is None  # namespaces are separate
+    # as similar by embedding, but the opposite question: refused by the lexical check
+    opposite = await cache.lookup(ns, "other2", unit([1, 0.2, 0]), "How do I not run the migrations?")
+    assert opposite is None
+    assert await cache.lookup(ns, "other", unit([1, 0.6, 0]), q) is None  # cosine 0.86 < 0.9
+    assert await cache.lookup("ns2", "k1", unit([1, 0, 0]), q) is None  # namespaces are separate
     await asyncio.sleep(1.2)
-    assert await cache.lookup(ns, "k1", unit([1, 0, 0])) is None  # TTL expired
-    assert events == ["miss", "hit_exact", "hit_semantic", "miss", "miss", "miss"]
+    assert await cache.lookup(ns, "k1", unit([1, 0, 0]), q) is None  # TTL expired
+    assert events == ["miss", "hit_exact", "hit_semantic", "near_miss", "miss", "miss", "miss", "miss"]
 
 
 def test_memory_cache_semantics() -> None:
@@ -106,7 +110,7 @@ def test_cache_fails_open_when_redis_is_unreachable() -> None:
         assert await cache.lookup("ns", "k", unit([1, 0])) is None
         assert time.perf_counter() - t0 < 1.5  # bounded by the socket timeout, no hang
         assert not cache.available
-        assert await cache.store("ns", "k", unit([1, 0]), {"a": 1}) is False
+        assert await cache.store("ns", "k", unit([1, 0]), {"a": 1}, "q") is False
         t1 = time.perf_counter()
         assert await cache.lookup("ns", "k", unit([1, 0])) is None
         assert time.perf_counter() - t1 < 0.05  # skipped while down, no connection attempt
@@ -128,7 +132,7 @@ def test_prompt_hash_is_canonical() -> None:
 
 def test_vector_store_migrates_upserts_and_searches(pg_dsn: str) -> None:
     store = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")
-    assert store.schema_version() == 2
+    assert store.schema_version() == 3
     assert store.migrate() == []  # idempotent: nothing to apply the second time
     again = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")  # a second replica starting up
     assert again.migrate() == []
@@ -158,9 +162,12 @@ def test_vector_store_migrates_upserts_and_searches(pg_dsn: str) -> None:
     ]
     upd = store.upsert_document("a.md", "h-a2", [ChunkIn(0, "alpha v2", unit([1, 0, 0]))])
     assert (upd.status, upd.document_id) == ("updated", a.document_id)
-    assert store.stats() == {"documents": 2, "chunks": 2}
+    st = store.stats(per_source=True)
+    assert (st.documents, st.chunks) == (2, 2)
+    assert [(r.source, r.chunks, r.title) for r in st.sources] == [("a.md", 1, None), ("b.md", 1, None)]
+    assert store.stats().sources == ()
     assert b.document_id != a.document_id
-    assert store.delete_document("b.md") and store.stats()["chunks"] == 1
+    assert store.delete_document("b.md") and store.stats().chunks == 1
     store.close()
 
 
@@ -173,10 +180,78 @@ def test_failed_upsert_leaves_no_partial_document(pg_dsn: str) -> None:
     ]
     with pytest.raises(psycopg.errors.UniqueViolation):
         store.upsert_document("half.md", "h-half", chunks)
-    assert store.stats() == {"documents": 0, "chunks": 0}
+    assert (store.stats().documents, store.stats().chunks) == (0, 0)
     assert store.find_by_hash("h-half") is None
     with pytest.raises(VectorStoreError, match=r"chunk 0 of 'x\.md' has 3 dimensions, expected 2"):
         store.upsert_document("x.md", "h-x", [ChunkIn(0, "bad", [1.0, 2.0, 3.0])])
+    store.close()
+
+
+def _schema(dsn: str, prefix: str) -> tuple[list[int], set[str], set[str]]:
+    with psycopg.connect(dsn) as conn:
+        versions = [r[0] for r in conn.execute(f"SELECT version FROM {prefix}_schema_migrations ORDER BY version")]
+        cols = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s", (f"{prefix}_chunks",))}
+        idx = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (f"{prefix}_chunks",))}
+    return versions, cols, idx
+
+
+def test_migrations_from_empty_and_from_the_previous_version(pg_dsn: str) -> None:
+    # from empty: every step, in order
+    PgVectorStore(pg_dsn, 3, table_prefix="mig_new").close()
+    versions, cols, idx = _schema(pg_dsn, "mig_new")
+    assert versions == [1, 2, 3]
+    assert "tsv" in cols and {"mig_new_chunks_embedding_hnsw", "mig_new_chunks_tsv_gin"} <= idx
+    # from version 2 (before full-text search), with data in it
+    old = PgVectorStore(pg_dsn, 3, table_prefix="mig_old", schema_version=2)
+    old.upsert_document("e.md", "h-e", [ChunkIn(0, "The policy CMP0048 sets the project version.", unit([1, 0, 0]))])
+    old.close()
+    assert _schema(pg_dsn, "mig_old")[0] == [1, 2] and "tsv" not in _schema(pg_dsn, "mig_old")[1]
+    new = PgVectorStore(pg_dsn, 3, table_prefix="mig_old")
+    assert _schema(pg_dsn, "mig_old")[0] == [1, 2, 3]
+    assert new.migrate() == []
+    (hit,) = new.hybrid_search(unit([0, 1, 0]), "what does CMP0048 do", top_k=1)
+    assert hit.source == "e.md" and "text" in hit.matched  # rows from before the upgrade
+    new.close()
+
+
+def test_reciprocal_rank_fusion() -> None:
+    fused = reciprocal_rank_fusion({"vector": [1, 2, 3], "text": [3, 4]}, k=60)
+    assert [i for i, _, _ in fused] == [3, 1, 2, 4]
+    assert fused[0][1] == pytest.approx(1 / 63 + 1 / 61) and fused[0][2] == ("vector", "text")
+    weighted = reciprocal_rank_fusion({"vector": [1], "text": [2]}, k=1, weights={"text": 2.0})
+    assert [(i, round(sc, 3)) for i, sc, _ in weighted] == [(2, 1.0), (1, 0.5)]
+
+
+def test_full_text_search_weighs_rare_terms(pg_dsn: str) -> None:
+    store = PgVectorStore(pg_dsn, 3, table_prefix="fts")
+    common = "The build policy setting controls how the project builds. " * 3
+    for i in range(8):
+        store.upsert_document(f"p{i}.md", f"h-p{i}", [ChunkIn(0, common + f"Policy number {i}.", unit([1, 0, 0]))])
+    cmp = store.upsert_document("cmp.md", "h-cmp", [ChunkIn(0, "CMP0048 manages VERSION variables.", unit([0, 1, 0]))])
+    q = "which policy sets CMP0048 for the project build"
+    ids = store.text_search(q, top_k=3)
+    # the one chunk with the rare identifier beats chunks repeating the common words
+    (first,) = store.search(unit([0, 1, 0]), top_k=1)
+    assert first.document_id == cmp.document_id and ids[0] == first.chunk_id
+    hits = store.hybrid_search(unit([1, 0, 0]), q, top_k=3)  # the embedding points elsewhere
+    assert "cmp.md" in [h.source for h in hits] and "text" in hits[[h.source for h in hits].index("cmp.md")].matched
+    assert store.text_search("", top_k=3) == [] and store.text_search("the of and", top_k=3) == []
+    store.close()
+
+
+def test_hybrid_search_finds_identifiers_with_minilm(pg_dsn: str, embedding_model: object) -> None:
+    from serving.embeddings import encode
+
+    docs = {f"policies/{pid}.md": f"Policy {pid}: {text}" for pid, text in CMAKE_POLICIES.items()}
+    store = PgVectorStore(pg_dsn, 384, table_prefix="hyb")
+    for i, (src, text) in enumerate(docs.items()):
+        store.upsert_document(src, f"h-hyb-{i}", [ChunkIn(0, text, encode(embedding_model, [text])[0])])  # type: ignore[arg-type]
+    q = "What changed with CMP0048?"
+    qv = encode(embedding_model, [q])[0]  # type: ignore[arg-type]
+    hybrid = store.hybrid_search(qv, q, top_k=3)
+    assert hybrid[0].source == "policies/CMP0048.md" and "text" in hybrid[0].matched
+    exact = {h.source: h.score for h in store.search(qv, top_k=len(docs), exact=True)}
+    assert hybrid[0].score == pytest.approx(exact["policies/CMP0048.md"], abs=1e-4)  # the cosine
     store.close()
 
 

@@ -253,6 +253,21 @@ def test_config_module_imports_without_heavy_dependencies() -> None:
         ),
         ({"unknown_field": 1}, "unknown_field", "unknown key; remove it"),
         (
+            {
+                "models": [{"name": "m", "aliases": ["shared"], "backends": [{"kind": "extractive"}]}],
+                "embeddings": {"aliases": ["shared"]},
+            },
+            "(root)",
+            "['shared'] appear twice",
+        ),
+        ({"embeddings": {"aliases": ["bad alias!"]}}, "embeddings.aliases", "alias 'bad alias!'"),
+        (
+            {"embeddings": {"matryoshka_dimensions": [128, 384]}},
+            "embeddings",
+            "matryoshka_dimensions [384] must each be between 1 and dimensions - 1 (383)",
+        ),
+        ({"rag": {"retrieval": "keyword"}}, "rag.retrieval", "must be one of"),
+        (
             {"runtime_env": {"env_vars": {"OPENAI_API_KEY": "sk-live"}}},
             "(root)",
             "looks like it holds a secret",

@@ -6,12 +6,20 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
-from serving.api import ChatCompletionRequest, DocumentsRequest, validation_error_to_api
+from serving.api import (
+    ApiError,
+    ChatCompletionRequest,
+    DocumentsRequest,
+    EmbeddingsRequest,
+    validation_error_to_api,
+)
 from serving.auth import (
     AuthError,
     KeyStore,
@@ -259,6 +267,16 @@ def test_build_messages_and_citations() -> None:
     assert [(c["source"], c["cited"]) for c in cites] == [("ray.md", True), ("pg.md", False)]
 
 
+def test_truncated_embeddings_are_unit_length() -> None:
+    import numpy as np
+
+    from serving.embeddings import truncate
+
+    out = truncate(np.array([[3.0, 4.0, 12.0], [0.0, 0.0, 1.0]], dtype=np.float32), 2)
+    assert out.shape == (2, 2) and np.allclose(out[0], [0.6, 0.8])
+    assert np.allclose(out[1], [0.0, 0.0])  # nothing left to normalise: zeros, not NaN
+
+
 def test_apply_stop() -> None:
     assert apply_stop("hello END world", ["END"]) == ("hello ", True)
     assert apply_stop("hello", ["x", ""]) == ("hello", False)
@@ -267,25 +285,90 @@ def test_apply_stop() -> None:
 # ------------------------------------------------------------ request errors
 
 
-def test_request_validation_names_fields() -> None:
+def _api_error(model: type[BaseModel], data: dict[str, Any]) -> ApiError:
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError) as e1:
-        ChatCompletionRequest.model_validate({"model": "x"})
-    err = validation_error_to_api(e1.value)
-    assert (err.status, err.param, err.code) == (400, "messages", "missing_field")
-    with pytest.raises(ValidationError) as e2:
-        ChatCompletionRequest.model_validate({"messages": [{"role": "wizard", "content": "x"}]})
-    assert validation_error_to_api(e2.value).param == "messages.0.role"
-    with pytest.raises(ValidationError) as e3:
-        ChatCompletionRequest.model_validate({"messages": [{"role": "system", "content": "x"}]})
-    assert "role 'user'" in validation_error_to_api(e3.value).message
-    with pytest.raises(ValidationError) as e4:
-        DocumentsRequest.model_validate({"documents": [{"source": "a", "text": "x\x00y"}]})
-    assert validation_error_to_api(e4.value).param == "documents.0.text"
-    body = validation_error_to_api(e1.value).body()
-    assert set(body["error"]) == {"message", "type", "param", "code"}
-    assert body["error"]["type"] == "invalid_request_error"
+    with pytest.raises(ValidationError) as e:
+        model.model_validate(data)
+    return validation_error_to_api(e.value, data, model)
+
+
+USER = [{"role": "user", "content": "x"}]
+
+
+@pytest.mark.parametrize(
+    ("data", "param", "code", "words"),
+    [
+        ({"model": "x"}, "messages", "missing_field", "Missing required field 'messages'"),
+        ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role", "invalid_value", "must be one of"),
+        ({"messages": [{"role": "system", "content": "x"}]}, "messages", "invalid_value", "role 'user'"),
+        # the field the client sent, not pydantic's union member (retrieval.bool)
+        ({"messages": USER, "retrieval": {"top_k": 0}}, "retrieval.top_k", "invalid_value", ">= 1"),
+        ({"messages": USER, "retrieval": "maybe"}, "retrieval", "invalid_value", "true or false"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]},
+            "messages.0.content.0.type",
+            "invalid_value",
+            "'text'",
+        ),
+        ({"messages": USER, "temprature": 0.5}, "temprature", "unknown_parameter", "did you mean 'temperature'"),
+        ({"messages": USER, "stream_options": {"include_usage": True}}, "stream_options", "invalid_value", "only allowed when stream"),
+        ({"messages": USER, "n": 2}, "n", "invalid_value", "must be one of"),
+    ],
+)
+def test_chat_request_errors_name_the_field_as_sent(
+    data: dict[str, Any], param: str, code: str, words: str
+) -> None:
+    err = _api_error(ChatCompletionRequest, data)
+    assert (err.status, err.param, err.code) == (400, param, code), err.message
+    assert words in err.message
+    assert set(err.body()["error"]) == {"message", "type", "param", "code"}
+    assert err.body()["error"]["type"] == "invalid_request_error"
+
+
+def test_embeddings_and_documents_request_errors() -> None:
+    tokens = _api_error(EmbeddingsRequest, {"input": [[1, 2, 3]]})
+    assert (tokens.param, tokens.code) == ("input", "invalid_value")
+    assert "token arrays are not supported" in tokens.message
+    assert _api_error(EmbeddingsRequest, {"input": [5, 6]}).param == "input"
+    assert _api_error(EmbeddingsRequest, {"input": "x", "dimensions": 0}).param == "dimensions"
+    assert _api_error(EmbeddingsRequest, {"input": "x", "foo": 1}).code == "unknown_parameter"
+    nul = _api_error(DocumentsRequest, {"documents": [{"source": "a", "text": "x\x00y"}]})
+    assert nul.param == "documents.0.text" and "NUL" in nul.message
+
+
+def test_chat_options_and_unsupported_parameters() -> None:
+    req = ChatCompletionRequest.model_validate(
+        {
+            "messages": USER,
+            "presence_penalty": 0,
+            "frequency_penalty": 0.0,
+            "logit_bias": {},
+            "response_format": {"type": "text"},
+            "tool_choice": "auto",
+            "parallel_tool_calls": True,
+            "logprobs": False,
+            "modalities": ["text"],
+            "user": "u1",
+            "metadata": {"a": "b"},
+            "store": False,
+        }
+    )
+    assert req.options == {}  # every value above means "not used"
+    req.refuse_unsupported()
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    used = ChatCompletionRequest.model_validate(
+        {"messages": USER, "tools": tools, "tool_choice": "auto", "seed": 7, "response_format": {"type": "json_object"}}
+    )
+    assert used.options == {
+        "tools": tools,
+        "tool_choice": "auto",
+        "seed": 7,
+        "response_format": {"type": "json_object"},
+    }
+    with pytest.raises(ApiError) as e:
+        ChatCompletionRequest.model_validate({"messages": USER, "logprobs": True}).refuse_unsupported()
+    assert (e.value.status, e.value.param, e.value.code) == (400, "logprobs", "unsupported_parameter")
 
 
 # ------------------------------------------------------- backend selection
@@ -346,6 +429,8 @@ def test_vllm_backend_is_constructed_when_available(monkeypatch: pytest.MonkeyPa
 
 
 def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
+    from types import SimpleNamespace
+
     from serving.cache import SemanticCache
     from serving.config import AppConfig, Pricing
     from serving.deployments import LLMServer
@@ -354,7 +439,7 @@ def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
     cfg = AppConfig.model_validate(
         {
             "models": [
-                {"name": "stable", "backends": [{"kind": "extractive"}]},
+                {"name": "stable", "backends": [{"kind": "extractive"}], "aliases": ["gpt-4o-mini"]},
                 {"name": "canary", "backends": [{"kind": "extractive"}]},
             ]
         }
@@ -363,8 +448,12 @@ def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
     ingress = cls.__new__(cls)  # reconfigure only touches config state, no services needed
     ingress.cfg = cfg
     ingress.cache = SemanticCache(None)
+    ingress.chat_pipeline = SimpleNamespace(settings=None)
     ingress.reconfigure(cfg.ingress_user_config())
-    assert ingress.router.weights == {} and ingress.router.choose(None).model == "stable"
+    settings = ingress.chat_pipeline.settings
+    assert settings.router.weights == {} and settings.router.choose(None).model == "stable"
+    assert settings.router.choose("gpt-4o-mini").model == "stable"  # alias from the config
+    assert (settings.retrieval.mode, settings.retrieval.top_k) == ("hybrid", 4)
     ingress.reconfigure(
         {
             "router": {
@@ -376,10 +465,11 @@ def test_ingress_and_llm_reconfigure_apply_user_config() -> None:
             "default_rate_limit_per_minute": 5,
         }
     )
-    assert ingress.router.weights == {"stable": 0.75, "canary": 0.25}
+    settings = ingress.chat_pipeline.settings
+    assert settings.router.weights == {"stable": 0.75, "canary": 0.25}
     assert (
-        ingress.top_k,
-        ingress.min_score,
+        settings.retrieval.top_k,
+        settings.retrieval.min_score,
         ingress.cache.similarity_threshold,
         ingress.default_rpm,
     ) == (7, 0.4, 0.9, 5)
@@ -408,7 +498,7 @@ def test_local_ray_start_is_retried_when_the_raylet_is_slow(monkeypatch: pytest.
     monkeypatch.setattr(ray, "init", fake_init)
     monkeypatch.setattr(ray, "shutdown", lambda: calls.append("shutdown"))
     monkeypatch.setattr(local.time, "sleep", lambda s: calls.append(f"sleep {s}"))
-    local._init_ray(2)
+    local._init_ray(2, loopback=False)
     assert calls == ["init", "shutdown", "sleep 2.0", "init"]
 
 
@@ -423,4 +513,4 @@ def test_local_ray_start_does_not_retry_other_errors(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(ray, "init", fake_init)
     monkeypatch.setattr(ray, "shutdown", lambda: None)
     with pytest.raises(ValueError, match="num_cpus"):
-        local._init_ray(0)
+        local._init_ray(0, loopback=False)
