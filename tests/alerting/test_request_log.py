@@ -28,3 +28,15 @@ def test_it_goes_to_ray_serves_logger(caplog: pytest.LogCaptureFixture) -> None:
         log_request(route="embeddings", model="minilm", status=200, latency_ms=3.0, key_id="k", team="t", feature="unspecified")
     (record,) = [r for r in caplog.records if r.name == LOGGER]
     assert json.loads(record.getMessage())["route"] == "embeddings"
+
+
+def test_every_counted_request_is_logged_once_refusals_included(caplog: pytest.LogCaptureFixture) -> None:
+    from serving.metrics import RequestMeter, ServingMetrics
+
+    metrics = ServingMetrics()
+    meter = RequestMeter(route="chat", model="tiny", key="search-prod", team="search", feature="chat")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        metrics.observe(meter, 429)
+        metrics.observe(meter, 200)  # a request is counted (and logged) once
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER]
+    assert [(line["status"], line["key_id"], line["team"]) for line in lines] == [(429, "search-prod", "search")]
