@@ -100,9 +100,9 @@ def test_thresholds_appear_in_the_expressions() -> None:
 # ----------------------------------------------------------------------------- CRDs
 
 try:
-    from llmops.validation import validate_object
+    from llmops.validation import validate_helm_values, validate_object
 except ImportError:  # the validation package is not part of this build
-    validate_object = None  # type: ignore[assignment]
+    validate_object = validate_helm_values = None  # type: ignore[assignment]
 
 
 @pytest.mark.skipif(validate_object is None, reason="llmops.validation (the vendored prometheus-operator CRDs) is not in this build")
@@ -112,6 +112,17 @@ def test_monitors_and_rules_are_accepted_by_the_prometheus_operator_crds(manifes
     problems = [p for p in validate_object(manifest, kubernetes_version="1.35", charts={"kube-prometheus-stack": "88.5.3"}) if p.severity == "error"]
     assert not problems, problems
     assert all(p.severity != "unvalidated" for p in validate_object(manifest, kubernetes_version="1.35"))
+
+
+@pytest.mark.skipif(validate_helm_values is None, reason="llmops.validation (the vendored kube-prometheus-stack values) is not in this build")
+def test_kube_prometheus_stack_values_are_the_charts_own() -> None:
+    from components import versions
+    from components.observability import PrometheusArgs, kube_prometheus_stack_values
+
+    assert validate_helm_values is not None
+    values = kube_prometheus_stack_values("us-east-1", "llmops-prod-us-east-1", "arn:aws:sns:us-east-1:123456789012:t", PrometheusArgs(replicas=2))
+    problems = validate_helm_values(versions.KUBE_PROMETHEUS_STACK.chart, versions.KUBE_PROMETHEUS_STACK.version, values)
+    assert not [p for p in problems if p.severity == "error"], problems
 
 
 def test_every_cloudwatch_alarm_links_a_runbook_page_with_a_logs_query() -> None:
