@@ -609,7 +609,8 @@ class BudgetConfig(_Model):
     """Whether this stack owns the account-wide cost resources: the activation of the
     cost-allocation tags and the account's anomaly monitor. Exactly one stack per account
     (the management account, for tag activation) sets it, after the stack's tags have shown
-    up in billing data (about a day after the first deploy)."""
+    up in billing data (about a day after the first deploy). Not ``llmops:account.singletons``
+    (the EC2 Spot service-linked role, on the first deploy): see docs/alerting.md."""
 
     @field_validator("thresholds_percent")
     @classmethod

@@ -1010,6 +1010,21 @@ def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pul
     )
 
 
+def anomaly_alerts_gap(config: PlatformConfig) -> str | None:
+    """Why anomaly alerts are on but reach no one: the stack neither owns the account's
+    anomaly monitor (``accountSingletons``) nor names it (``anomaly.monitorArn``); None when
+    they reach the topic (or are off)."""
+    budget = config.budget
+    if not budget.anomaly.enabled or budget.account_singletons or budget.anomaly.monitor_arn:
+        return None
+    return (
+        "llmops:budget.anomaly: no Cost Anomaly Detection alerts yet: this stack does not own the account-wide cost "
+        "resources (llmops:budget.accountSingletons: false) and names no monitor (anomaly.monitorArn). Set "
+        "accountSingletons: true on the one stack of the account that owns them, once its tags show in billing "
+        "(about a day after the first deploy), and give the other stacks its monitor's ARN; or set anomaly.enabled: false"
+    )
+
+
 def build_operations(
     config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str
 ) -> dict[str, RegionalOperations]:
@@ -1034,6 +1049,9 @@ def build_operations(
         operations[name] = RegionalOperations(alerting=alerting, observability=observability)
     home = regions[config.home_region]
     home_opts = pulumi.ResourceOptions(providers=[home.provider])
+    gap = anomaly_alerts_gap(config)
+    if gap is not None:
+        pulumi.log.warn(gap)
     budget = Budget(
         f"{config.home_region}-budget", budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags), opts=home_opts
     )

@@ -13,6 +13,7 @@ from stacks.config import ConfigError, parse
 from stacks.platform import (
     ALERT_PROFILES,
     alarm_thresholds,
+    anomaly_alerts_gap,
     build,
     grafana_dashboards,
     karpenter_queue_name,
@@ -195,3 +196,23 @@ def test_bad_alerting_and_budget_settings_name_the_field_and_the_fix(section: st
     problems = {p.path: p.message for p in raised.value.problems}
     assert path in problems, problems
     assert fragment in problems[path], problems[path]
+
+
+def test_anomaly_alerts_that_reach_no_one_are_said_so() -> None:
+    """With neither the account's monitor (accountSingletons) nor its ARN, anomaly alerts
+    are on in name only: no subscription is planned, and the plan warns with the fix."""
+    config = valid_config()
+    config["budget"]["anomaly"] = {"enabled": True}
+    parsed = parse(config)
+    gap = anomaly_alerts_gap(parsed)
+    assert gap is not None and "accountSingletons: true" in gap and "monitorArn" in gap
+    assert not _build(config).of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
+    arn = "arn:aws:ce::123456789012:anomalymonitor/0d3c1a2b-aaaa-bbbb-cccc-1234567890ab"
+    config["budget"]["anomaly"] = {"enabled": True, "monitorArn": arn}
+    assert anomaly_alerts_gap(parse(config)) is None
+    (subscription,) = _build(config).of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
+    assert subscription.inputs["monitorArnLists"] == [arn]
+    config["budget"]["anomaly"] = {"enabled": False}
+    assert anomaly_alerts_gap(parse(config)) is None
+    config["budget"].update(anomaly={"enabled": True}, accountSingletons=True)
+    assert anomaly_alerts_gap(parse(config)) is None
