@@ -11,6 +11,7 @@ environment means for them (:data:`PROFILES`); each component validates its own 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -973,9 +974,29 @@ def observability_args(
     )
 
 
-def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pulumi.Output[str], tags: dict[str, str]) -> BudgetArgs:
+def gpu_launcher_roles(config: PlatformConfig, regions: Mapping[str, RegionalPlatform]) -> list[pulumi.Output[str]]:
+    """The roles that launch the stack's GPU instances: Karpenter's controller in every
+    region whose cluster the stack creates with Karpenter (what the stop-GPU budget action
+    denies launches to unless ``llmops:budget.action.roleNames`` names others)."""
+    return [
+        platform.cluster.karpenter_role_name
+        for name, platform in sorted(regions.items())
+        if config.region(name).cluster.existing is None and config.region(name).cluster.capacity_provider == "karpenter"
+    ]
+
+
+def budget_args(
+    config: PlatformConfig,
+    stack: str,
+    project: str,
+    topic_arn: pulumi.Output[str],
+    tags: dict[str, str],
+    launcher_roles: Sequence[pulumi.Input[str]] = (),
+) -> BudgetArgs:
     """The stack's budget. Account-wide resources (tag activation, the account's anomaly
-    monitor) only where ``llmops:budget.accountSingletons`` says this stack owns them."""
+    monitor) only where ``llmops:budget.accountSingletons`` says this stack owns them. The
+    stop-GPU action, when on, applies to ``llmops:budget.action.roleNames``, or else to
+    ``launcher_roles`` (:func:`gpu_launcher_roles`)."""
     budget = config.budget
     singletons = budget.account_singletons
     anomaly = budget.anomaly
@@ -999,7 +1020,7 @@ def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pul
         if anomaly.enabled
         else None,
         action=BudgetActionArgs(
-            role_names=tuple(budget.action.role_names),
+            role_names=tuple(budget.action.role_names) or tuple(launcher_roles),
             threshold_percent=budget.action.threshold_percent,
             approval=budget.action.approval,
         )
@@ -1053,7 +1074,9 @@ def build_operations(
     if gap is not None:
         pulumi.log.warn(gap)
     budget = Budget(
-        f"{config.home_region}-budget", budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags), opts=home_opts
+        f"{config.home_region}-budget",
+        budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags, gpu_launcher_roles(config, regions)),
+        opts=home_opts,
     )
     # CloudWatch refuses a dashboard without widgets: a stack of brought clusters has none.
     dashboard = (

@@ -183,7 +183,6 @@ def test_thresholds_come_from_the_environment_and_the_config() -> None:
         ("alerting", {"metrics": "graphite"}, "llmops:alerting.metrics", "kube-prometheus-stack"),
         ("alerting", {"logs": {"retentionDays": 10}}, "llmops:alerting.logs.retentionDays", "does not accept 10 days"),
         ("alerting", {"thresholds": {"gpuMemoryPercent": 120}}, "llmops:alerting.thresholds.gpuMemoryPercent", "must be <= 100"),
-        ("budget", {"action": {"enabled": True}}, "llmops:budget.action.roleNames", "names no role"),
         ("budget", {"anomaly": {"monitorArn": "monitor-1"}}, "llmops:budget.anomaly.monitorArn", "not an anomaly monitor ARN"),
         ("budget", {"teams": [{"name": "a", "monthlyUsd": 1}, {"name": "a", "monthlyUsd": 2}]}, "llmops:budget.teams", "lists a team twice"),
     ],
@@ -216,3 +215,38 @@ def test_anomaly_alerts_that_reach_no_one_are_said_so() -> None:
     assert anomaly_alerts_gap(parse(config)) is None
     config["budget"].update(anomaly={"enabled": True}, accountSingletons=True)
     assert anomaly_alerts_gap(parse(config)) is None
+
+
+def test_the_stop_gpu_action_denies_launches_to_each_regions_karpenter_controller_by_default() -> None:
+    config = valid_config()
+    assert "action" not in config["budget"]
+    assert not _build(config).of_type("aws:budgets/budgetAction:BudgetAction"), "off by default"
+    config["budget"]["action"] = {"enabled": True}
+    recorded = _build(config)
+    action = recorded.one("aws:budgets/budgetAction:BudgetAction")
+    assert action.inputs["actionType"] == "APPLY_IAM_POLICY"
+    # The roles Pod Identity hands to Karpenter's controller (service account "karpenter").
+    role_names = {r.outputs["arn"]: r.outputs["name"] for r in recorded.of_type("aws:iam/role:Role")}
+    controllers = sorted(
+        role_names[a.inputs["roleArn"]]
+        for a in recorded.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.inputs["serviceAccount"] == "karpenter"
+    )
+    assert len(controllers) == 2
+    assert sorted(action.inputs["definition"]["iamActionDefinition"]["roles"]) == controllers
+    (deny,) = [p for p in recorded.of_type("aws:iam/policy:Policy") if p.name.endswith("-deny-gpu-launch")]
+    (statement,) = json.loads(deny.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and sorted(statement["Action"]) == ["ec2:CreateFleet", "ec2:RunInstances"]
+
+
+def test_a_stop_gpu_action_with_no_karpenter_to_stop_must_name_its_roles() -> None:
+    config = valid_config()
+    for region in config["regions"]:
+        region["cluster"]["capacityProvider"] = "managedNodeGroups"
+    config["budget"]["action"] = {"enabled": True}
+    with pytest.raises(ConfigError) as raised:
+        parse(config)
+    problems = {p.path: p.message for p in raised.value.problems}
+    assert "list the role names" in problems["llmops:budget.action.roleNames"], problems
+    config["budget"]["action"] = {"enabled": True, "roleNames": ["gpu-launcher"]}
+    parse(config)
