@@ -9,24 +9,18 @@ from pathlib import Path
 
 import pytest
 from fake_api import FakeApi
-from promotion_support import REPO, pinned, record_results, stack_path, write_promotion_project
-from typer.testing import CliRunner
+from promotion_support import (
+    REPO,
+    invoke,
+    pinned,
+    record_results,
+    stack_path,
+    write_promotion_project,
+)
 
-from core.errors import LlmopsError
 from core.serving_pins import RAY_VERSION
-from llmops.cli import app
 
-runner = CliRunner()
 NEW_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray{RAY_VERSION}-0f1e2d3c4b5a@sha256:{'c' * 64}"
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
-    if isinstance(result.exception, LlmopsError):
-        return result.exception.exit_code, result.output + "\nerror: " + str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 @pytest.fixture
