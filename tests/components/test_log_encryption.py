@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from components.cluster import ApiAccessArgs, EksClusterArgs, GpuCluster, GpuClusterArgs, GpuPoolArgs
+from components.cluster import (
+    ApiAccessArgs,
+    EksClusterArgs,
+    GpuCluster,
+    GpuClusterArgs,
+    GpuPoolArgs,
+)
 from components.network import Network, NetworkArgs
 from stacks.platform import PROFILES
 from tests.harness import Recorded, Registration, aws_provider, run
