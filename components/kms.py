@@ -28,6 +28,22 @@ def key_policy(account_id: str, partition: str, *statements: dict[str, Any]) -> 
     )
 
 
+def logs_statement(account_id: str, partition: str, region: str, log_group: str) -> dict[str, Any]:
+    """The key-policy statement that lets CloudWatch Logs in ``region`` use the key for the
+    log groups named ``log_group`` (a name, or a pattern ending in ``*``) of this account
+    only: the ``kms:EncryptionContext:aws:logs:arn`` condition names them."""
+    return {
+        "Sid": "CloudWatchLogsEncrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group}"}
+        },
+    }
+
+
 def caller_account(parent: pulumi.Resource) -> pulumi.Output[tuple[str, str]]:
     """(account id, partition) of the credentials ``parent``'s provider deploys with."""
     identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=parent))
@@ -43,9 +59,12 @@ def account_key(
     policy: Callable[[str, str], str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    retain_on_delete: bool = False,
 ) -> aws.kms.Key:
-    """A rotating key named ``alias/<alias>``; ``policy(account_id, partition)`` is its key policy."""
-    child = pulumi.ResourceOptions(parent=parent)
+    """A rotating key named ``alias/<alias>``; ``policy(account_id, partition)`` is its key
+    policy. ``retain_on_delete`` keeps key and alias when the stack is destroyed (for data
+    that outlives the stack, such as a retained log group)."""
+    child = pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete or None)
     key = aws.kms.Key(
         resource_name,
         description=description,
@@ -57,3 +76,27 @@ def account_key(
     )
     aws.kms.Alias(resource_name, name=f"alias/{alias}", target_key_id=key.key_id, opts=child)
     return key
+
+
+def log_group_key(
+    resource_name: str,
+    *,
+    alias: str,
+    region: str,
+    log_group: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+    retain_on_delete: bool = False,
+) -> aws.kms.Key:
+    """A key for one log group (``log_group``, its name): the account administers it and
+    CloudWatch Logs in ``region`` encrypts that group with it (:func:`logs_statement`).
+    A group kept on destroy keeps its key (``retain_on_delete``), or it could not be read."""
+    return account_key(
+        resource_name,
+        alias=alias,
+        description=f"Encrypts the log group {log_group}",
+        policy=lambda account, partition: key_policy(account, partition, logs_statement(account, partition, region, log_group)),
+        tags=tags,
+        parent=parent,
+        retain_on_delete=retain_on_delete,
+    )

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_json
+from components.kms import log_group_key
 from components.monitoring import Monitored, NatGateway
 from components.naming import TYPE_PREFIX
 
@@ -118,6 +119,9 @@ class NetworkArgs:
     its behalf (confused-deputy protection)."""
     retain_logs: bool = False
     """Keep the flow-log group when the stack is destroyed."""
+    encrypt_flow_logs: bool = False
+    """Encrypt the flow-log group with a customer-managed KMS key of its own (rotating;
+    CloudWatch Logs may use it for that group only)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags added to every child (the provider's default tags carry the cost tags)."""
 
@@ -336,10 +340,20 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        log_group_name = f"/llmops/vpc-flow-logs/{name}"
+        key = (
+            log_group_key(
+                f"{name}-flow-logs-key", alias=f"{args.cluster_name}-flow-logs", region=args.region, log_group=log_group_name,
+                tags=args.tags, parent=self, retain_on_delete=args.retain_logs,
+            )
+            if args.encrypt_flow_logs
+            else None
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/llmops/vpc-flow-logs/{name}",
+            name=log_group_name,
             retention_in_days=args.flow_log_retention_days,
+            kms_key_id=key.arn if key is not None else None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs or None),
         )

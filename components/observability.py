@@ -47,7 +47,7 @@ from components.cluster.addons import MONITORING_NAMESPACE as DCGM_NAMESPACE
 from components.cluster.nodes import SYSTEM_NODE_LABELS
 from components.helm import Chart, helm_release
 from components.iam import policy_json
-from components.kms import account_key, key_policy
+from components.kms import account_key, key_policy, logs_statement
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity
 from components.prometheus_rules import PLATFORM_LABEL, RuleThresholds, rule_groups
@@ -405,22 +405,7 @@ def alertmanager_policy(topic_arn: str, key_arn: str) -> str:
 def logs_key_policy(account_id: str, partition: str, region: str) -> str:
     """The log groups' key: the account administers it; CloudWatch Logs in ``region`` uses
     it for this account's Container Insights log groups only."""
-    return key_policy(
-        account_id,
-        partition,
-        {
-            "Sid": "CloudWatchLogsEncrypt",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            "Resource": "*",
-            "Condition": {
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/containerinsights/*"
-                }
-            },
-        },
-    )
+    return key_policy(account_id, partition, logs_statement(account_id, partition, region, "/aws/containerinsights/*"))
 
 
 # ----------------------------------------------------------------------------- component

@@ -31,6 +31,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.smoke": ("smoke",),
     "llmops.commands.eval": ("eval",),
     "llmops.commands.promote": ("promote", "release"),
+    "llmops.commands.tunnel": ("tunnel",),
     "llmops.commands.deploy": ("deploy",),
     "llmops.commands.doctor": ("doctor",),
 }

@@ -268,6 +268,8 @@ _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _BROADEST_DEPLOYER_PREFIX = 8
 """A deployer range broader than this (fewer prefix bits) covers a large share of the
 internet; list the ranges deploys really come from."""
+TUNNEL_DEFAULT_PORT = 8443
+"""The local port an SSM tunnel listens on unless ``tunnelLocalPort`` says otherwise."""
 
 
 _DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
@@ -317,7 +319,7 @@ class ClusterAccessConfig(_Model):
     runner_cidrs: list[str] = Field(default_factory=list, validate_default=True)
     """vpcRunner: private IPv4 ranges the runners deploy from (this VPC's range, or a
     peered/transit network's); the cluster security group admits HTTPS from them."""
-    tunnel_local_port: int = Field(default=8443, ge=1024, le=65535)
+    tunnel_local_port: int = Field(default=TUNNEL_DEFAULT_PORT, ge=1024, le=65535)
     """ssmTunnel: the local port the tunnel listens on; the stack's kubeconfig points at
     https://127.0.0.1:<port> and checks the API server's certificate by its real name."""
     ci_role_arn: str | None = Field(default=None, validate_default=True)
@@ -1336,6 +1338,7 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
                         )
                     else:
                         pool_names[pool_name] = pool_index
+    problems += _tunnel_port_problems(regions)
     home = raw.get("homeRegion")
     if isinstance(home, str) and seen_names and home not in seen_names:
         problems.append(
@@ -1368,6 +1371,33 @@ def _budget_action_checks(budget: Any, regions: list[Any]) -> list[Problem]:
             "use; list the role names that launch GPU instances here, or set enabled: false",
         )
     ]
+
+
+def _tunnel_port_problems(regions: list[Any]) -> list[Problem]:
+    """Regions reached through SSM tunnels listen on ports of their own: one deploy holds
+    every region's tunnel open at once, and two tunnels cannot share a local port."""
+    problems = []
+    taken: dict[int, int] = {}
+    for index, region in enumerate(regions):
+        cluster = region.get("cluster") if isinstance(region, Mapping) else None
+        access = cluster.get("access") if isinstance(cluster, Mapping) else None
+        if not isinstance(access, Mapping) or access.get("deployFrom") != "ssmTunnel":
+            continue
+        port = access.get("tunnelLocalPort", TUNNEL_DEFAULT_PORT)
+        if not isinstance(port, int) or isinstance(port, bool):
+            continue  # reported by the field itself
+        if port in taken:
+            free = next(p for p in range(TUNNEL_DEFAULT_PORT, 65536) if p not in taken and p != port)
+            problems.append(
+                Problem(
+                    _format_path(("regions", index, "cluster", "access", "tunnelLocalPort")),
+                    f"{port} is also the tunnel port of regions[{taken[port]}]; a deploy keeps one tunnel per region "
+                    f"open at once, so give each region its own port, e.g. tunnelLocalPort: {free}",
+                )
+            )
+        else:
+            taken[port] = index
+    return problems
 
 
 def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:

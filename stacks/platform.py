@@ -111,6 +111,8 @@ class EnvironmentProfile:
     """Keep the control-plane and flow-log groups when the stack is destroyed (the audit
     trail outlives the stack); elsewhere they go with it. The data stores' own teardown
     (emptied buckets, final snapshots) is :data:`DATA_PROFILES`'."""
+    encrypt_logs: bool = False
+    """Encrypt the control-plane and flow-log groups with customer-managed KMS keys."""
     load_balancer_controller_replicas: int = 2
     """Replicas of the AWS Load Balancer Controller (one is enough where an outage only
     delays target registration)."""
@@ -121,7 +123,9 @@ PROFILES: dict[Environment, EnvironmentProfile] = {
         deletion_protection=False, karpenter_replicas=1, consolidate_after="1m", retain_logs=False, load_balancer_controller_replicas=1
     ),
     "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m", retain_logs=False),
-    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_logs=True),
+    "prod": EnvironmentProfile(
+        deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_logs=True, encrypt_logs=True
+    ),
 }
 
 
@@ -305,6 +309,7 @@ def cluster_args(
         admin_role_arns=tuple(cluster.admin_role_arns),
         log_retention_days=cluster.log_retention_days,
         retain_logs=profile.retain_logs,
+        encrypt_logs=profile.encrypt_logs,
         deletion_protection=profile.deletion_protection,
         system_nodes=SystemNodesArgs(
             instance_types=tuple(system.instance_types),
@@ -340,6 +345,7 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
             excluded_zone_ids=eks.unsupported_zone_ids(region.name),
             account_id=config.account.id,
             retain_logs=profile.retain_logs,
+            encrypt_flow_logs=profile.encrypt_logs,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )

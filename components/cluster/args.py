@@ -205,6 +205,9 @@ class EksClusterArgs:
     """Retention of the control-plane log group."""
     retain_logs: bool = False
     """Keep the control-plane log group when the stack is destroyed (audit trail)."""
+    encrypt_logs: bool = False
+    """Encrypt the control-plane log group with a customer-managed KMS key of its own
+    (rotating; CloudWatch Logs may use it for that group only)."""
     deletion_protection: bool = False
     """Refuse to delete the cluster until this is turned off."""
     system_nodes: SystemNodesArgs = field(default_factory=SystemNodesArgs)

@@ -37,6 +37,7 @@ from components.cluster.nodes import (
     node_role,
 )
 from components.iam import assume_role_policy
+from components.kms import account_key, key_policy, log_group_key
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity_role
 
@@ -329,22 +330,37 @@ class GpuCluster(pulumi.ComponentResource):
 
     def _control_plane(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs) -> aws.eks.Cluster:
         """The EKS cluster: private endpoint (public only to the listed ranges), Secrets
-        encrypted with a rotating KMS key, every control-plane log type to a retained log
-        group, an OIDC provider, API access entries."""
+        encrypted with a rotating KMS key that has a key policy, every control-plane log type
+        to a log group (encrypted with a key of its own when asked), an OIDC provider, API
+        access entries."""
         tags = args.tags
-        key = aws.kms.Key(
+        key = account_key(
             f"{name}-secrets",
+            alias=f"{args.cluster_name}-eks-secrets",
             description=f"EKS secrets envelope encryption for {args.cluster_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=name_tags(tags, f"{name}-secrets"),
-            opts=self._child(),
+            policy=lambda account, partition: key_policy(account, partition),
+            tags=tags,
+            parent=self,
         )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.cluster_name}-eks-secrets", target_key_id=key.key_id, opts=self._child())
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
+        logs_key = (
+            log_group_key(
+                f"{name}-control-plane-key",
+                alias=f"{args.cluster_name}-control-plane-logs",
+                region=args.region,
+                log_group=log_group_name,
+                tags=tags,
+                parent=self,
+                retain_on_delete=spec.retain_logs,
+            )
+            if spec.encrypt_logs
+            else None
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{args.cluster_name}/cluster",
+            name=log_group_name,
             retention_in_days=spec.log_retention_days,
+            kms_key_id=logs_key.arn if logs_key is not None else None,
             tags=name_tags(tags, f"{name}-control-plane"),
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_logs or None),
         )

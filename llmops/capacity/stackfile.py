@@ -30,6 +30,7 @@ import yaml
 from core import catalog
 from llmops.capacity.errors import StackWriteError
 from llmops.capacity.models import CapacityReport, RegionResult
+from stacks.config import TUNNEL_DEFAULT_PORT
 
 NAMESPACE_PREFIX = "llmops:"
 REGIONS_KEY = "llmops:regions"
@@ -117,11 +118,12 @@ def plan_stack_edit(path: Path, report: CapacityReport, top: int, *, today: date
     nat = _inherited_nat(existing)
     cluster = _inherited_cluster(existing)
     largest = _largest_pool(existing)
+    ports = _tunnel_ports(existing)
     added: list[AddedRegion] = []
     for result in chosen:
         cidr = _free_cidr([n for n in taken if n is not None])
         taken.append(ipaddress.IPv4Network(cidr))
-        added.append(_entry(report, result, cidr, nat, cluster, largest))
+        added.append(_entry(report, result, cidr, nat, _with_free_tunnel_port(cluster, ports), largest))
     new_text = insert_regions(text, added, report, today=today or date.today())
     _verify(path, document, new_text, added)
     return StackEdit(path=path, added=tuple(added), skipped=tuple(skipped), text=new_text)
@@ -178,6 +180,29 @@ def _network(region: Mapping[str, Any]) -> ipaddress.IPv4Network | None:
 DEFAULT_ACCESS = {"mode": "private", "deployFrom": "ssmTunnel"}
 """How a new region's deploys reach its API server when no region of the stack says: an SSM
 tunnel through a bastion the stack creates (a path that needs nothing else)."""
+
+
+def _tunnel_access(cluster: Any) -> Mapping[str, Any] | None:
+    """A ``cluster`` section's access, when deploys reach it through an SSM tunnel."""
+    access = cluster.get("access") if isinstance(cluster, Mapping) else None
+    return access if isinstance(access, Mapping) and access.get("deployFrom") == "ssmTunnel" else None
+
+
+def _tunnel_ports(existing: Sequence[Any]) -> set[int]:
+    """The local ports the stack's tunnelled regions listen on."""
+    clusters = [r.get("cluster") for r in existing if isinstance(r, Mapping)]
+    return {int(access.get("tunnelLocalPort", TUNNEL_DEFAULT_PORT)) for c in clusters if (access := _tunnel_access(c)) is not None}
+
+
+def _with_free_tunnel_port(cluster: Mapping[str, Any], taken: set[int]) -> dict[str, Any]:
+    """``cluster``, with a tunnel port of its own when deploys reach it through a tunnel
+    (one deploy holds every region's tunnel open at once); the port joins ``taken``."""
+    access = _tunnel_access(cluster)
+    if access is None:
+        return dict(cluster)
+    port = next(p for p in range(TUNNEL_DEFAULT_PORT, 65536) if p not in taken)
+    taken.add(port)
+    return {**cluster, "access": {**access, "tunnelLocalPort": port}}
 
 
 def _inherited_cluster(existing: Sequence[Any]) -> dict[str, Any]:

@@ -16,7 +16,14 @@ from core.catalog import eks
 from llmops.capacity.models import QuotaObservation
 from llmops.capacity.resolve import quota_for
 from llmops.doctor.findings import Finding, Status
-from llmops.doctor.probe import CallerIdentity, ClusterInfo, ProbeError, RoleInfo, ZoneInfo
+from llmops.doctor.probe import (
+    CallerIdentity,
+    ClusterInfo,
+    ClusterVersionInfo,
+    ProbeError,
+    RoleInfo,
+    ZoneInfo,
+)
 from stacks.config import PlatformConfig, RegionConfig
 from stacks.preflight import version_findings
 
@@ -186,6 +193,38 @@ def eks_versions(config: PlatformConfig, day: date) -> list[Finding]:
     """Each created cluster's version is in standard support on ``day`` (else fail)."""
     status: dict[str, Status] = {"ok": "pass", "warn": "warn", "fail": "fail"}
     return [Finding("eks-version", f.region, status[f.severity], f.message, f.fix) for f in version_findings(config, day)]
+
+
+def eks_calendar(region: str, kubernetes_version: str, day: date, answer: ClusterVersionInfo | ProbeError | None) -> Finding:
+    """EKS's own calendar for the version agrees that it is in standard support on ``day``
+    (else fail: AWS would upgrade the cluster under the stack), and with the project's
+    table (else warn: the table needs refreshing)."""
+    if isinstance(answer, ProbeError):
+        return unreachable("eks-calendar", region, answer, "eks:DescribeClusterVersions")
+    if answer is None:
+        return Finding(
+            "eks-calendar", region, "fail", f"EKS does not offer Kubernetes {kubernetes_version} in {region}",
+            f"use a version EKS offers there (aws eks describe-cluster-versions --region {region})",
+        )
+    ends = answer.end_of_standard_support
+    if answer.status not in ("", "STANDARD_SUPPORT") or (ends is not None and ends <= day):
+        until = f" (standard support ended {ends})" if ends is not None else ""
+        return Finding(
+            "eks-calendar", region, "fail",
+            f"EKS reports Kubernetes {kubernetes_version} as {answer.status or 'out of standard support'}{until}; "
+            "clusters on upgradePolicy STANDARD are upgraded by AWS and the next deploy would try a downgrade",
+            f"raise llmops:regions[].cluster.kubernetesVersion one minor at a time towards {eks.newest_supported(day) or 'a supported version'}, "
+            "and refresh core/catalog/data/eks_versions.json from aws eks describe-cluster-versions",
+        )
+    known = eks.eks_versions().get(kubernetes_version)
+    if known is not None and ends is not None and ends != known.end_of_standard_support:
+        return Finding(
+            "eks-calendar", region, "warn",
+            f"EKS ends standard support for {kubernetes_version} on {ends}; the project's table (taken {eks.table_taken()}) "
+            f"says {known.end_of_standard_support}",
+            "refresh core/catalog/data/eks_versions.json from aws eks describe-cluster-versions",
+        )
+    return Finding("eks-calendar", region, "pass", f"EKS confirms Kubernetes {kubernetes_version} in standard support until {ends}")
 
 
 def addon_builds(region: str, kubernetes_version: str, offered: Mapping[str, tuple[str, ...] | ProbeError]) -> Finding:

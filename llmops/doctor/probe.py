@@ -5,7 +5,7 @@ or an endpoint (a moto server) through its :class:`~llmops.capacity.aws.ClientFa
 
 Calls (IAM the identity needs): ``sts:GetCallerIdentity``, ``iam:GetRole``,
 ``servicequotas:GetServiceQuota``, ``ec2:DescribeAvailabilityZones``,
-``eks:DescribeCluster``, ``eks:DescribeAddonVersions``; and, unless turned off, one HTTPS
+``eks:DescribeCluster``, ``eks:DescribeAddonVersions``, ``eks:DescribeClusterVersions``; and, unless turned off, one HTTPS
 GET to a what-is-my-address service (default ``https://checkip.amazonaws.com``).
 """
 
@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import (
@@ -73,6 +74,25 @@ class ClusterInfo:
     private_access: bool
     public_access_cidrs: tuple[str, ...]
     status: str
+
+
+@dataclass(frozen=True)
+class ClusterVersionInfo:
+    """What ``DescribeClusterVersions`` says of one Kubernetes version in a region."""
+
+    version: str
+    status: str
+    """``STANDARD_SUPPORT``, ``EXTENDED_SUPPORT`` or ``UNSUPPORTED``."""
+    end_of_standard_support: date | None
+    end_of_extended_support: date | None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
 
 
 @dataclass
@@ -169,6 +189,23 @@ class AwsProbe:
             if found.get("addonName") == addon
             for version in found.get("addonVersions", [])
         )
+
+    def cluster_version(self, region: str, kubernetes_version: str) -> ClusterVersionInfo | None:
+        """EKS's own support calendar for ``kubernetes_version`` in ``region`` (None when EKS
+        does not list the version there)."""
+        eks = self.clients.client("eks", region)
+        answer: dict[str, Any] = self._call(
+            lambda: eks.describe_cluster_versions(clusterVersions=[kubernetes_version], includeAll=True)
+        )
+        for found in answer.get("clusterVersions", []):
+            if found.get("clusterVersion") == kubernetes_version:
+                return ClusterVersionInfo(
+                    version=kubernetes_version,
+                    status=str(found.get("versionStatus") or found.get("status") or ""),
+                    end_of_standard_support=_day(found.get("endOfStandardSupportDate")),
+                    end_of_extended_support=_day(found.get("endOfExtendedSupportDate")),
+                )
+        return None
 
     def deployer_address(self) -> str | None:
         """This machine's public address, as the lookup service sees it (None when not

@@ -52,7 +52,7 @@ def run_doctor(
     report.findings.extend(checks.eks_versions(config, day))
     if isinstance(identity, ProbeError) or identity.account != account:
         skipped = [("spot-role", f"account {account}")]
-        skipped += [(check, r.name) for r in config.regions for check in ("zones", "quotas", "addon-builds", "api-access")]
+        skipped += [(check, r.name) for r in config.regions for check in ("zones", "quotas", "eks-calendar", "addon-builds", "api-access")]
         for check, subject in skipped:
             add(Finding(check, subject, "skip", "needs credentials for the stack's account (see credentials)"))
         return report
@@ -74,6 +74,7 @@ def run_doctor(
             for need in checks.vcpu_needs(region):
                 add(checks.quota(name, need, probe.quota(name, need.code, need.name)))
             version = region.cluster.kubernetes_version
+            add(checks.eks_calendar(name, version, day, _attempt(partial(probe.cluster_version, name, version))))
             pins = versions.pins_for(version)
             offered = {
                 addon: _attempt(partial(probe.addon_versions, name, version, addon))

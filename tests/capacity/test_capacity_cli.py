@@ -138,6 +138,8 @@ def test_regions_default_to_the_stack_and_write_stack_adds_the_best(fake_aws: Fa
     added = config.region("us-east-2")
     assert added.cidr == "10.22.0.0/16"  # after staging's 10.20 and 10.21
     assert added.gpu_pools[0].name == "l4-spot"
+    # deployed like the others, through a tunnel of its own (8443 and 8444 are taken)
+    assert added.cluster.access is not None and (added.cluster.access.deploy_from, added.cluster.access.tunnel_local_port) == ("ssmTunnel", 8445)
     assert "added us-east-2 (10.22.0.0/16, 3 AZs, pool l4-spot: g6.xlarge" in proc.stdout
     assert "not added: us-west-2 (already in Pulumi.team.yaml)" in proc.stdout
     # the region is inserted; every line of the file before stays, in order

@@ -151,6 +151,44 @@ def test_prod_us_east_1_leaves_out_the_zone_eks_rejects(prod_document: dict[str,
     assert "us-east-1c" not in {s["inputs"]["availabilityZone"] for s in subnets}  # use1-az3 in the offline engine
 
 
+@pytest.mark.parametrize(
+    ("region", "offered", "chosen"),
+    [
+        # an older account: the rejected zone is offered, under the first name
+        ("us-west-1", [("us-west-1a", "usw1-az2"), ("us-west-1b", "usw1-az1"), ("us-west-1c", "usw1-az3")], ["usw1-az1", "usw1-az3"]),
+        ("ca-central-1", [("ca-central-1a", "cac1-az3"), ("ca-central-1b", "cac1-az1"), ("ca-central-1d", "cac1-az4"), ("ca-central-1c", "cac1-az2")], ["cac1-az1", "cac1-az2"]),
+        ("us-east-1", [("us-east-1a", "use1-az3"), ("us-east-1b", "use1-az6"), ("us-east-1c", "use1-az4")], ["use1-az4", "use1-az6"]),
+    ],
+)
+def test_zones_eks_rejects_are_never_chosen_even_when_the_account_lists_them(
+    region: str, offered: list[tuple[str, str]], chosen: list[str]
+) -> None:
+    from pulumi.runtime.mocks import MockCallArgs
+
+    from components.network import Network, NetworkArgs
+    from llmops.engine.mocks import PlatformMocks
+    from tests.harness import aws_provider, run
+
+    class OlderAccount(PlatformMocks):
+        """DescribeAvailabilityZones as an account that still has the rejected zone answers
+        it, the exclusion not applied (as when the filter is dropped or the data stale)."""
+
+        def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return {"names": [n for n, _ in offered], "zoneIds": [i for _, i in offered], "id": region}, []
+            return super().call(args)
+
+    excluded = eks.unsupported_zone_ids(region)  # what the composition passes
+    assert len(excluded) == 1
+    args = NetworkArgs(region=region, cidr="10.50.0.0/16", az_count=2, cluster_name="c", excluded_zone_ids=excluded, flow_logs=False)
+    recorded = run(lambda: Network("n", args, opts=aws_provider(region)), mocks=OlderAccount())
+    outputs = recorded.outputs_of(recorded.one("llmops:network:Network"))
+    assert outputs["availabilityZoneIds"] == chosen
+    names = {i: n for n, i in offered}
+    subnets = {s.inputs["availabilityZone"] for s in recorded.of_type("aws:ec2/subnet:Subnet")}
+    assert subnets == {names[i] for i in chosen} and names[excluded[0]] not in subnets
+
+
 # ----------------------------------------------------------------------------- 3. spot
 
 

@@ -1,6 +1,7 @@
 """``llmops doctor`` against moto in server mode on 127.0.0.1, behind a loopback stub for
 what moto cannot answer: EC2 quotas (the capacity tests' stub), EKS add-on builds
-(``DescribeAddonVersions``) and the what-is-my-address service."""
+(``DescribeAddonVersions``), EKS's version calendar (``DescribeClusterVersions``) and the
+what-is-my-address service."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,18 +25,28 @@ class DoctorAws(FakeAws):
     ``/checkip`` answers with."""
 
     addon_builds: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    cluster_versions: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
     address: str = "198.51.100.7"
 
     def reset(self) -> None:
         super().reset()
         with self._lock:
             self.addon_builds.clear()
+            self.cluster_versions.clear()
             self.address = "198.51.100.7"
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlsplit(handler.path)
         if url.path == "/checkip":
             self._send(handler, 200, "text/plain", f"{self.address}\n".encode())
+            return
+        if url.path == "/cluster-versions":
+            query = parse_qs(url.query)
+            region = self._region(handler)
+            wanted = query.get("clusterVersions", [])
+            found = [v for (r, version), v in sorted(self.cluster_versions.items()) if r == region and (not wanted or version in wanted)]
+            self._record("eks", region, "DescribeClusterVersions", "stub")
+            self._send(handler, 200, "application/json", json.dumps({"clusterVersions": found}).encode())
             return
         if url.path == "/addons/supported-versions":
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -63,11 +75,29 @@ class DoctorAws(FakeAws):
         return match.group("region") if match else "us-east-1"
 
     def seed_pinned_builds(self, region: str, version: str = "1.35") -> None:
+        """The pinned add-on builds offered, and EKS's calendar for ``version`` as the
+        project's table has it."""
         from components import versions
+        from core.catalog import eks
 
         pins = versions.KUBERNETES_PINS[version]
         for addon, build in pins.addons.items():
             self.addon_builds[(region, version, addon)] = [build]
+        known = eks.eks_versions()[version]
+        self.seed_cluster_version(region, version, "STANDARD_SUPPORT", known.end_of_standard_support, known.end_of_extended_support)
+
+    def seed_cluster_version(self, region: str, version: str, status: str, end_of_standard: date, end_of_extended: date) -> None:
+        def stamp(day: date) -> float:
+            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+        self.cluster_versions[(region, version)] = {
+            "clusterVersion": version,
+            "clusterType": "eks",
+            "versionStatus": status,
+            "status": status.replace("_SUPPORT", "").lower() if status != "UNSUPPORTED" else "unsupported",
+            "endOfStandardSupportDate": stamp(end_of_standard),
+            "endOfExtendedSupportDate": stamp(end_of_extended),
+        }
 
 
 @pytest.fixture(scope="session")

@@ -95,8 +95,9 @@ def test_a_ready_account_passes_every_check(doctor_aws: DoctorAws) -> None:
     report = check(doctor_aws, doctor_config())
     assert not report.failed, [f for f in report.findings if f.status != "pass"]
     assert {f.check for f in report.findings} == {
-        "credentials", "account-owner", "eks-version", "spot-role", "zones", "quotas", "addon-builds", "api-access",
+        "credentials", "account-owner", "eks-version", "eks-calendar", "spot-role", "zones", "quotas", "addon-builds", "api-access",
     }
+    assert only(report, "eks-calendar").message == "EKS confirms Kubernetes 1.35 in standard support until 2027-03-27"
     assert only(report, "credentials").message == f"authenticated as arn:aws:sts::{MOTO_ACCOUNT}:user/moto"
     # moto maps us-east-1e to use1-az3, which EKS rejects: the VPC takes the next zones by ID
     zones = only(report, "zones")
@@ -111,7 +112,9 @@ def test_a_ready_account_passes_every_check(doctor_aws: DoctorAws) -> None:
     assert only(report, "api-access").message == "198.51.100.7 is allowed to the public endpoint (198.51.100.0/24)"
     assert only(report, "addon-builds").status == "pass"
     calls = {c.action for c in doctor_aws.calls}
-    assert {"GetCallerIdentity", "GetRole", "GetServiceQuota", "DescribeAvailabilityZones", "DescribeAddonVersions"} <= calls
+    assert {
+        "GetCallerIdentity", "GetRole", "GetServiceQuota", "DescribeAvailabilityZones", "DescribeAddonVersions", "DescribeClusterVersions",
+    } <= calls
 
 
 def test_credentials_for_another_account_fail_and_nothing_else_is_asked(doctor_aws: DoctorAws) -> None:
@@ -188,6 +191,26 @@ def test_a_version_past_standard_support_fails_on_the_day_given(doctor_aws: Doct
     assert only(check(doctor_aws, config, day=DAY), "eks-version").status == "pass"
     late = only(check(doctor_aws, config, day=date(2027, 4, 1)), "eks-version")
     assert late.status == "fail" and "extended support until 2028-03-27" in late.message
+
+
+def test_eks_s_own_calendar_overrules_a_stale_version_table(doctor_aws: DoctorAws) -> None:
+    healthy(doctor_aws)
+    # the table says 1.35 is in standard support until 2027-03-27; AWS moved the date
+    doctor_aws.seed_cluster_version("us-east-1", "1.35", "STANDARD_SUPPORT", date(2027, 5, 1), date(2028, 5, 1))
+    moved = only(check(doctor_aws, doctor_config()), "eks-calendar")
+    assert moved.status == "warn" and "on 2027-05-01; the project's table (taken 2026-11-30) says 2027-03-27" in moved.message
+    assert "core/catalog/data/eks_versions.json" in moved.fix
+    # AWS already counts the version as extended support: the table is stale, the deploy is not safe
+    doctor_aws.seed_cluster_version("us-east-1", "1.35", "EXTENDED_SUPPORT", date(2026, 11, 1), date(2027, 11, 1))
+    report = check(doctor_aws, doctor_config())
+    assert only(report, "eks-version").status == "pass"  # the table alone would let it through
+    ended = only(report, "eks-calendar")
+    assert ended.status == "fail" and "EXTENDED_SUPPORT (standard support ended 2026-11-01)" in ended.message
+    assert report.failed
+    # a version the region does not offer at all
+    doctor_aws.cluster_versions.clear()
+    missing = only(check(doctor_aws, doctor_config()), "eks-calendar")
+    assert missing.status == "fail" and missing.message == "EKS does not offer Kubernetes 1.35 in us-east-1"
 
 
 def test_a_pinned_build_the_region_does_not_offer_fails(doctor_aws: DoctorAws) -> None:

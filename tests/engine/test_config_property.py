@@ -89,6 +89,11 @@ VALID_ACCESS = [
 ]
 
 
+def access(chosen: dict[str, Any], index: int) -> dict[str, Any]:
+    """``chosen``, on a tunnel port of the region's own when deploys go through a tunnel."""
+    return {**chosen, "tunnelLocalPort": 8443 + index} if chosen.get("deployFrom") == "ssmTunnel" else chosen
+
+
 @st.composite
 def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
     names = draw(st.lists(st.sampled_from(["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]), min_size=1, max_size=3, unique=True))
@@ -114,7 +119,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
                 "azCount": draw(st.integers(min_value=2, max_value=3)),
                 "natGateways": draw(st.sampled_from(["single", "perAz"])),
                 "gpuPools": pool_docs,
-                "cluster": {"access": draw(st.sampled_from(VALID_ACCESS))},
+                "cluster": {"access": access(draw(st.sampled_from(VALID_ACCESS)), index)},
             }
         )
     return {

@@ -83,6 +83,17 @@ def test_deploys_run_on_self_hosted_runners_in_the_vpc_behind_their_environment(
     assert load("deploy-staging.yml")["jobs"]["staging"]["with"]["environment"] == "staging"
 
 
+def test_deploys_open_the_declared_tunnels_first_and_close_them_after() -> None:
+    job = load("deploy.yml")["jobs"]["deploy"]
+    names = [str(s.get("run", "")) for s in steps(job)]
+    opening = next(i for i, run in enumerate(names) if run.strip() == '.venv/bin/llmops tunnel --stack "$STACK"')
+    deploying = next(i for i, run in enumerate(names) if "llmops deploy" in run)
+    closing = next(i for i, run in enumerate(names) if "llmops tunnel" in run and "--close" in run)
+    assert opening < deploying < closing
+    assert steps(job)[closing]["if"] == "always()"  # a failed deploy still ends its tunnels
+    assert any("session-manager-plugin" in run for run in names[:opening])
+
+
 def test_merges_to_main_build_the_image_deploy_dev_and_open_the_promotion() -> None:
     dev = load("deploy-dev.yml")
     assert dev["on"]["push"]["branches"] == ["main"]

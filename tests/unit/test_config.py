@@ -175,6 +175,22 @@ def test_the_shipped_stacks_name_their_accounts_and_a_path_for_every_deploy() ->
     assert modes == {"dev": {("publicRestricted", None)}, "staging": {("private", "ssmTunnel")}, "prod": {("private", "vpcRunner")}}
 
 
+def test_two_regions_cannot_tunnel_through_one_local_port() -> None:
+    doc = valid_config()
+    for region in doc["regions"]:
+        region["cluster"] = {"access": {"mode": "private", "deployFrom": "ssmTunnel"}}
+    with pytest.raises(ConfigError) as caught:
+        parse(doc)
+    (problem,) = caught.value.problems
+    assert problem.path == "llmops:regions[1].cluster.access.tunnelLocalPort"
+    assert "8443 is also the tunnel port of regions[0]" in problem.message and "tunnelLocalPort: 8444" in problem.message
+    doc["regions"][1]["cluster"]["access"]["tunnelLocalPort"] = 8444
+    assert [r.cluster.access.tunnel_local_port for r in parse(doc).regions if r.cluster.access] == [8443, 8444]
+    # the shipped staging deploys both regions in one update, through two tunnels at once
+    ports = [r.cluster.access.tunnel_local_port for r in load("staging").regions if r.cluster.access]
+    assert len(set(ports)) == len(ports) == 2
+
+
 def test_an_unquoted_twelve_digit_account_id_is_read_as_written() -> None:
     doc = valid_config()
     doc["account"] = {"id": 444455556666}
