@@ -83,11 +83,19 @@ def test_today_is_an_input(monkeypatch: pytest.MonkeyPatch) -> None:
         today()
 
 
-def test_plan_warns_about_a_version_past_standard_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_plan_warns_about_a_version_past_standard_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TODAY_VARIABLE, DAY.isoformat())
-    caplog.set_level(logging.WARNING, logger="llmops.engine.program")
-    document = plan_document(plan("test", write_project(tmp_path / "p", config=config_with("1.33"))))
-    warnings = [r.getMessage() for r in caplog.records if r.name == "llmops.engine.program"]
+    # the program's log goes to its own logger (stderr, not propagated): listen there
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler(logging.WARNING)
+    listener.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("llmops.engine.program")
+    logger.addHandler(listener)
+    try:
+        document = plan_document(plan("test", write_project(tmp_path / "p", config=config_with("1.33"))))
+    finally:
+        logger.removeHandler(listener)
+    warnings = [r.getMessage() for r in records]
     assert any("us-east-1: Kubernetes 1.33 left EKS standard support" in w for w in warnings), warnings
     # the plan itself is what it would be on any other day
     assert {c["inputs"]["version"] for c in of_type(document, "aws:eks/cluster:Cluster")} == {"1.33"}
