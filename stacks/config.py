@@ -1526,6 +1526,23 @@ def namespace_values(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k[len(prefix):]: decode_value(v) for k, v in config.items() if k.startswith(prefix)}
 
 
+def _without_ciphertexts(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return "[secret]"
+        return {k: _without_ciphertexts(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_ciphertexts(v) for v in value]
+    return value
+
+
+def stack_file_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``llmops:`` keys of a stack file's ``config`` as the schema reads them, with
+    ``{secure: ...}`` ciphertexts standing as a placeholder (as the offline engine does):
+    for checking an edit of the file before it is written."""
+    return _without_ciphertexts(namespace_values(config))  # type: ignore[no-any-return]
+
+
 def from_pulumi() -> PlatformConfig:
     """Reads and validates the running program's stack config (real engine or offline)."""
     from pulumi.runtime import config as runtime_config

@@ -32,7 +32,6 @@ from llmops.capacity.errors import StackWriteError
 from llmops.capacity.models import CapacityReport, RegionResult
 from stacks.config import TUNNEL_DEFAULT_PORT
 
-NAMESPACE_PREFIX = "llmops:"
 REGIONS_KEY = "llmops:regions"
 MAX_POOL_TYPES = 3
 """At most this many instance types per written GPU pool (the cheapest viable ones)."""
@@ -409,34 +408,12 @@ def _verify(path: Path, before: Mapping[str, Any], new_text: str, added: Sequenc
             f"could not add the regions to {path} without changing other parts of it (unusual "
             "indentation or anchors?); add them by hand or use --json; nothing was written"
         )
-    namespace = {
-        key[len(NAMESPACE_PREFIX) :]: _strip_secure(_decode(value))
-        for key, value in after["config"].items()
-        if isinstance(key, str) and key.startswith(NAMESPACE_PREFIX)
-    }
-    from stacks.config import ConfigError, parse
+    from stacks.config import ConfigError, parse, stack_file_values
 
     try:
-        parse(namespace, source=path.name)
+        parse(stack_file_values(after["config"]), source=path.name)
     except ConfigError as exc:
         raise StackWriteError(
             f"adding {', '.join(a.region for a in added)} would leave an invalid stack; "
             f"{path} was not changed. {exc}"
         ) from None
-
-
-def _decode(value: Any) -> Any:
-    from stacks.config import decode_value
-
-    return decode_value(value)
-
-
-def _strip_secure(value: Any) -> Any:
-    """``{secure: ...}`` ciphertexts become a placeholder string (as the engine does)."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return "[secret]"
-        return {k: _strip_secure(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_secure(v) for v in value]
-    return value

@@ -156,10 +156,27 @@ def set_command(
     if not diff:
         console.print(f"{stack}'s release already has these values; nothing to change")
         return
+    problem = _invalid_release(path, text)
+    if problem is not None:
+        raise UsageError(f"{stack}'s release would not be valid; {path.name} was not changed. {problem}")
     print_diff(console, diff)
     write_atomically(path, text)
     release = Release(stack, parse_stack_file(path, text).release or {})
     console.print(f"wrote {path}: {stack} now pins release {release.short}", highlight=False)
+
+
+def _invalid_release(path: Path, text: str) -> str | None:
+    """Why the stack file ``text`` would be refused by the stack schema, or None: a release
+    is checked before it is written (an image not by digest, a chart version without its
+    schemas), not first at the next plan or promotion."""
+    from llmops.release.stackfile import parse_stack_file
+    from stacks.config import ConfigError, parse, stack_file_values
+
+    try:
+        parse(stack_file_values(parse_stack_file(path, text).config), source=path.name)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from promotion_support import (
 from typer.testing import CliRunner
 
 from core.errors import LlmopsError
+from core.serving_pins import RAY_VERSION
 from llmops.cli import app
 from llmops.release.stackfile import HEADER_PREFIX, read_stack_file, with_value, write_atomically
 
@@ -249,15 +250,19 @@ def test_release_show_names_the_fingerprint_and_the_results(project: Path) -> No
 
 
 def test_release_set_pins_values_in_place(project: Path) -> None:
-    digest = "registry.example.com/llmops-serving@sha256:" + "b" * 64
-    code, out = invoke("release", "set", f"image={digest}", "chartVersions.kuberay=1.3.2", "--stack", "staging", "--program", str(project))
+    digest = f"registry.example.com/llmops-serving:ray{RAY_VERSION}-0a1b2c@sha256:" + "b" * 64
+    code, out = invoke("release", "set", f"image={digest}", "chartVersions.kuberay-operator=1.7.0", "--stack", "staging", "--program", str(project))
     assert code == 0, out
     release = pinned(project, "staging")
-    assert release.values["image"] == digest and release.values["chartVersions"] == {"kuberay": "1.3.2"}
+    assert release.values["image"] == digest and release.values["chartVersions"] == {"kuberay-operator": "1.7.0"}
     assert f"staging now pins release {release.short}" in out
     assert stack_path(project, "staging").read_text().startswith(STAGING.split("    release:")[0])
     code, out = invoke("release", "set", "image", "--stack", "staging", "--program", str(project))
     assert code == 2 and "'image' is not KEY=VALUE" in out
+    before = stack_path(project, "staging").read_bytes()
+    code, out = invoke("release", "set", "image=registry.example.com/llmops-serving:latest", "--stack", "staging", "--program", str(project))
+    assert code == 2 and "llmops:serving.release.image" in out and "by digest" in out
+    assert stack_path(project, "staging").read_bytes() == before  # nothing written
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod", "byo"])

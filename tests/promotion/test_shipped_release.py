@@ -1,7 +1,8 @@
 """The shipped stacks' releases, as a user moves one on: ``llmops release set`` pins a new
 serving image in dev, ``llmops smoke --stack dev`` records its result, and ``llmops promote
 dev staging`` carries it into staging's stack file once staging plans with it. A release that
-names a chart version the project has no schemas for is refused by the plan gate."""
+names a chart version the project has no schemas for is refused by ``release set`` and, edited
+in by hand, by the plan gate."""
 
 from __future__ import annotations
 
@@ -63,8 +64,16 @@ def test_a_new_image_is_smoked_in_dev_and_promoted_to_staging(shipped_project: P
 @pytest.mark.slow
 def test_a_release_naming_a_chart_without_schemas_is_refused(shipped_project: Path) -> None:
     program = ("--program", str(shipped_project))
+    dev_before = stack_path(shipped_project, "dev").read_bytes()
     code, out = invoke("release", "set", "chartVersions.kuberay-operator=1.8.0", "--stack", "dev", *program)
-    assert code == 0, out
+    assert code == 2
+    assert "dev's release would not be valid; Pulumi.dev.yaml was not changed" in out
+    assert "llmops:serving.release.chartVersions: kuberay-operator 1.8.0 has no schemas in the project; use 1.7.0" in out
+    assert stack_path(shipped_project, "dev").read_bytes() == dev_before
+    # the same release edited into the file by hand is refused by the promotion's plan gate
+    edited = dev_before.decode().replace("kuberay-operator: 1.7.0", "kuberay-operator: 1.8.0", 1)
+    assert edited != dev_before.decode()
+    stack_path(shipped_project, "dev").write_text(edited, encoding="utf-8")
     record_results(shipped_project, "dev")
     before = stack_path(shipped_project, "staging").read_bytes()
     code, out = invoke("promote", "dev", "staging", *program)
