@@ -27,7 +27,13 @@ from serving.llm.base import (
 from serving.llm.chain import FallbackChain, StreamStart
 from serving.llm.extractive import ExtractiveLLM
 from serving.llm.openai_backend import OpenAICompatibleLLM
-from serving.vectorstore import ChunkIn, PgVectorStore, VectorStoreError, reciprocal_rank_fusion
+from serving.vectorstore import (
+    LATEST_SCHEMA_VERSION,
+    ChunkIn,
+    PgVectorStore,
+    VectorStoreError,
+    reciprocal_rank_fusion,
+)
 
 MSGS = [{"role": "user", "content": "hello there"}]
 
@@ -132,7 +138,7 @@ def test_prompt_hash_is_canonical() -> None:
 
 def test_vector_store_migrates_upserts_and_searches(pg_dsn: str) -> None:
     store = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")
-    assert store.schema_version() == 3
+    assert store.schema_version() == LATEST_SCHEMA_VERSION
     assert store.migrate() == []  # idempotent: nothing to apply the second time
     again = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")  # a second replica starting up
     assert again.migrate() == []
@@ -199,7 +205,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn: str) -> Non
     # from empty: every step, in order
     PgVectorStore(pg_dsn, 3, table_prefix="mig_new").close()
     versions, cols, idx = _schema(pg_dsn, "mig_new")
-    assert versions == [1, 2, 3]
+    assert versions == list(range(1, LATEST_SCHEMA_VERSION + 1))
     assert "tsv" in cols and {"mig_new_chunks_embedding_hnsw", "mig_new_chunks_tsv_gin"} <= idx
     # from version 2 (before full-text search), with data in it
     old = PgVectorStore(pg_dsn, 3, table_prefix="mig_old", schema_version=2)
@@ -207,7 +213,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn: str) -> Non
     old.close()
     assert _schema(pg_dsn, "mig_old")[0] == [1, 2] and "tsv" not in _schema(pg_dsn, "mig_old")[1]
     new = PgVectorStore(pg_dsn, 3, table_prefix="mig_old")
-    assert _schema(pg_dsn, "mig_old")[0] == [1, 2, 3]
+    assert _schema(pg_dsn, "mig_old")[0] == list(range(1, LATEST_SCHEMA_VERSION + 1))
     assert new.migrate() == []
     (hit,) = new.hybrid_search(unit([0, 1, 0]), "what does CMP0048 do", top_k=1)
     assert hit.source == "e.md" and "text" in hit.matched  # rows from before the upgrade
