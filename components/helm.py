@@ -28,9 +28,11 @@ def helm_release(
     namespace: str,
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """The Helm release ``release`` of ``chart`` in ``namespace`` (the Kubernetes provider
-    comes from ``opts``)."""
+    comes from ``opts``). ``skip_crds``: leave the chart's ``crds/`` alone (another release
+    manages them; Helm would install them once and never upgrade them)."""
     return k8s.helm.v3.Release(
         resource_name,
         name=release,
@@ -39,5 +41,6 @@ def helm_release(
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo) if chart.repo else None,
         namespace=namespace,
         values=dict(values),
+        skip_crds=skip_crds or None,
         opts=opts,
     )

@@ -1,7 +1,8 @@
 """``Network``: one region's VPC for an EKS-based LLM platform.
 
 Private subnets (large, for nodes and pod IPs) and public subnets (small, for load
-balancers and NAT) across the configured availability zones; NAT gateways one per AZ or a
+balancers and NAT) across the configured availability zones, chosen by zone ID (names map
+to different zones in each account) among those EKS accepts; NAT gateways one per AZ or a
 single shared one; an S3 gateway endpoint and interface endpoints (ECR, STS, ...) so image
 pulls and IRSA token exchanges do not pay NAT data charges; VPC flow logs; the subnet tags
 EKS and Karpenter use for discovery; a default security group with no rules.
@@ -15,11 +16,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import assume_role_policy, policy_json
+from components.iam import policy_json
 from components.naming import TYPE_PREFIX
 
 NAT_MODES = ("single", "perAz")
@@ -52,6 +54,33 @@ def plan_subnets(cidr: str, az_count: int) -> list[SubnetPlan]:
     ]
 
 
+@dataclass(frozen=True)
+class Zone:
+    """An availability zone: its name in this account and its ID (the same in every account)."""
+
+    name: str
+    id: str
+
+
+def choose_zones(names: Sequence[str], zone_ids: Sequence[str], count: int, region: str, excluded: Sequence[str] = ()) -> list[Zone]:
+    """The ``count`` zones the VPC spans: the region's zones (``names[i]`` is ``zone_ids[i]``,
+    as ``DescribeAvailabilityZones`` pairs them) minus the ``excluded`` IDs, in zone-ID order,
+    so the same zones are picked in every account. Raises ``pulumi.RunError`` naming the
+    zones when too few are left."""
+    if len(names) != len(zone_ids):
+        raise pulumi.RunError(f"{region}: {len(names)} zone names but {len(zone_ids)} zone IDs; cannot pair them")
+    usable = sorted((Zone(n, i) for n, i in zip(names, zone_ids, strict=True) if i not in excluded), key=lambda z: z.id)
+    if len(usable) < count:
+        skipped = [i for i in zone_ids if i in excluded]
+        why = f" (EKS does not accept {', '.join(skipped)})" if skipped else ""
+        raise pulumi.RunError(
+            f"{region} offers {len(usable)} usable availability zones to this account "
+            f"({', '.join(f'{z.name}/{z.id}' for z in usable)}){why} but the stack asks for {count}; "
+            f"lower azCount for {region}"
+        )
+    return usable[:count]
+
+
 def nat_gateway_count(mode: str, az_count: int) -> int:
     """How many NAT gateways a mode creates."""
     if mode not in NAT_MODES:
@@ -81,6 +110,13 @@ class NetworkArgs:
     """Retention of the flow log group."""
     flow_log_traffic_type: str = "ALL"
     """``ALL``, ``ACCEPT`` or ``REJECT``."""
+    excluded_zone_ids: Sequence[str] = ()
+    """Zone IDs the VPC must not use (those where EKS places no control plane)."""
+    account_id: str | None = None
+    """The account the VPC lives in: the flow-log role trusts the flow-logs service only on
+    its behalf (confused-deputy protection)."""
+    retain_logs: bool = False
+    """Keep the flow-log group when the stack is destroyed."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags added to every child (the provider's default tags carry the cost tags)."""
 
@@ -103,6 +139,7 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     public_subnet_ids: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
+    availability_zone_ids: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str]
 
@@ -115,12 +152,16 @@ class Network(pulumi.ComponentResource):
         def tags(resource_name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
             return {**args.tags, "Name": resource_name, **(extra or {})}
 
-        zones = aws.get_availability_zones_output(
+        found = aws.get_availability_zones_output(
             state="available",
+            exclude_zone_ids=list(args.excluded_zone_ids) or None,
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        az_names = zones.names.apply(lambda names: _take_zones(names, args.az_count, args.region))
+        zones = pulumi.Output.all(found.names, found.zone_ids).apply(
+            lambda v: choose_zones(v[0], v[1], args.az_count, args.region, args.excluded_zone_ids)
+        )
+        az_names = zones.apply(lambda chosen: [z.name for z in chosen])
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -274,6 +315,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
         self.availability_zones = az_names
+        self.availability_zone_ids = zones.apply(lambda chosen: [z.id for z in chosen])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
         self.endpoint_security_group_id = endpoint_sg.id
         self.register_outputs(
@@ -282,6 +324,7 @@ class Network(pulumi.ComponentResource):
                 "privateSubnetIds": self.private_subnet_ids,
                 "publicSubnetIds": self.public_subnet_ids,
                 "availabilityZones": self.availability_zones,
+                "availabilityZoneIds": self.availability_zone_ids,
                 "natGatewayIds": self.nat_gateway_ids,
                 "endpointSecurityGroupId": self.endpoint_security_group_id,
             }
@@ -294,11 +337,11 @@ class Network(pulumi.ComponentResource):
             name=f"/llmops/vpc-flow-logs/{name}",
             retention_in_days=args.flow_log_retention_days,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs or None),
         )
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=flow_log_trust_policy(args.region, args.account_id),
             tags=tags,
             opts=child,
         )
@@ -306,15 +349,7 @@ class Network(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-flow-logs-write",
             role=role.id,
-            policy=log_group.arn.apply(
-                lambda arn: policy_json(
-                    {
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        "Resource": [arn, f"{arn}:*"],
-                    }
-                )
-            ),
+            policy=log_group.arn.apply(flow_log_policy),
             opts=child,
         )
         aws.ec2.FlowLog(
@@ -330,10 +365,31 @@ class Network(pulumi.ComponentResource):
         )
 
 
-def _take_zones(names: list[str], count: int, region: str) -> list[str]:
-    if len(names) < count:
-        raise pulumi.RunError(
-            f"{region} offers {len(names)} availability zones to this account ({', '.join(names)}) "
-            f"but the stack asks for {count}; lower azCount for {region}"
-        )
-    return sorted(names)[:count]
+def flow_log_trust_policy(region: str, account_id: str | None) -> str:
+    """The flow-log role's trust: the VPC flow-logs service, on behalf of this account's
+    flow logs only when the account is known."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    if account_id is not None:
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{account_id}:vpc-flow-log/*"},
+        }
+    return policy_json(statement)
+
+
+def flow_log_policy(log_group_arn: str) -> str:
+    """What the flow-logs service needs to publish (AWS's documented set), on the flow-log
+    group only; ``DescribeLogGroups`` lists, so it takes no log group."""
+    return policy_json(
+        {
+            "Sid": "PublishFlowLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+    )

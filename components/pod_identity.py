@@ -1,9 +1,9 @@
 """EKS Pod Identity: an IAM role a Kubernetes service account assumes, for controllers that
-call AWS (Karpenter, cluster-autoscaler)."""
+call AWS (Karpenter, cluster-autoscaler, the EBS CSI driver)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -14,12 +14,62 @@ from components.naming import name_tags
 
 
 @dataclass(frozen=True)
-class PodIdentity:
-    """The role, its inline policy and the association with the service account."""
+class PodIdentityRole:
+    """A role the Pod Identity agent can hand to pods, with its policies."""
 
     role: aws.iam.Role
-    policy: aws.iam.RolePolicy
+    policies: tuple[aws.iam.RolePolicy, ...]
+    """Inline policies, one per named document."""
+    attachments: tuple[aws.iam.RolePolicyAttachment, ...]
+    """AWS managed policies attached."""
+
+    @property
+    def grants(self) -> list[pulumi.Resource]:
+        """What a pod using the role needs in place before it starts (and after it stops)."""
+        return [*self.policies, *self.attachments]
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """The role, its policies and the association with the service account."""
+
+    role: PodIdentityRole
     association: aws.eks.PodIdentityAssociation
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """Everything a workload using the identity depends on: the association and the
+        role's policies. A Helm release depending on these is installed after them and,
+        on ``pulumi destroy``, uninstalled before them."""
+        return [self.association, *self.role.grants]
+
+
+def pod_identity_role(
+    resource_name: str,
+    *,
+    policies: Mapping[str, pulumi.Input[str]] | None = None,
+    managed_policy_arns: Sequence[str] = (),
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> PodIdentityRole:
+    """A role trusted by the Pod Identity agent (``pods.eks.amazonaws.com`` with
+    ``sts:TagSession``), with one inline policy per entry of ``policies``
+    (``{resource_name}-{key}``) and the AWS managed policies of ``managed_policy_arns``."""
+    role = aws.iam.Role(
+        resource_name,
+        assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", session_tags=True),
+        tags=name_tags(tags, resource_name),
+        opts=opts,
+    )
+    inline = tuple(
+        aws.iam.RolePolicy(f"{resource_name}-{key}", role=role.id, policy=document, opts=opts)
+        for key, document in (policies or {}).items()
+    )
+    attached = tuple(
+        aws.iam.RolePolicyAttachment(f"{resource_name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=opts)
+        for arn in managed_policy_arns
+    )
+    return PodIdentityRole(role, inline, attached)
 
 
 def pod_identity(
@@ -28,25 +78,20 @@ def pod_identity(
     cluster_name: pulumi.Input[str],
     namespace: str,
     service_account: str,
-    policy: pulumi.Input[str],
+    policies: Mapping[str, pulumi.Input[str]] | None = None,
+    managed_policy_arns: Sequence[str] = (),
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> PodIdentity:
-    """A role with ``policy`` that ``namespace/service_account`` assumes through the Pod
-    Identity agent (its trust policy allows ``sts:TagSession``, which the agent needs)."""
-    role = aws.iam.Role(
-        resource_name,
-        assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", session_tags=True),
-        tags=name_tags(tags, resource_name),
-        opts=opts,
-    )
-    inline = aws.iam.RolePolicy(resource_name, role=role.id, policy=policy, opts=opts)
+    """A :func:`pod_identity_role` that ``namespace/service_account`` assumes through the
+    Pod Identity agent."""
+    role = pod_identity_role(resource_name, policies=policies, managed_policy_arns=managed_policy_arns, tags=tags, opts=opts)
     association = aws.eks.PodIdentityAssociation(
         resource_name,
         cluster_name=cluster_name,
         namespace=namespace,
         service_account=service_account,
-        role_arn=role.arn,
+        role_arn=role.role.arn,
         opts=opts,
     )
-    return PodIdentity(role, inline, association)
+    return PodIdentity(role, association)

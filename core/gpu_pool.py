@@ -1,11 +1,15 @@
 """The GPU-pool contract: what the resources of a GPU pool carry, and how to read it back.
 
-A GPU pool reaches AWS as a Karpenter ``NodePool`` (scale from zero) or an EKS managed node
-group (warm pools, or every pool with ``capacityProvider: managedNodeGroups``).
+A GPU pool reaches AWS as a Karpenter ``NodePool`` (from zero), an EKS managed node group
+(every pool with ``capacityProvider: managedNodeGroups``), or both: with Karpenter, a warm
+pool keeps its ``minNodes`` in a fixed-size node group (min = max) and bursts through a
+NodePool of the same name for the remaining ``maxNodes - minNodes``. The resources of one
+pool carry the same pool name; their node ranges add up to the pool's (:func:`combined`).
 ``components.cluster`` writes those resources through the functions here; the cost model
 (``llmops.cost``) and the cost policy pack (``policies.cost``) read them back through
-:func:`read_pool` / :func:`read_gpu_pool`. One module, so the three cannot drift; a
-round-trip test (``tests/components/test_gpu_pool_contract.py``) proves they agree.
+:func:`read_pool` / :func:`read_gpu_pool`, one resource at a time (each is capacity of its
+own, priced and bounded on its own). One module, so the three cannot drift; a round-trip
+test (``tests/components/test_gpu_pool_contract.py``) proves they agree.
 
 What a NodePool carries:
 
@@ -121,6 +125,26 @@ def capacity_requirements(instance_types: Sequence[str], capacity_type: Capacity
         {"key": INSTANCE_TYPE_LABEL, "operator": "In", "values": list(instance_types)},
         {"key": CAPACITY_TYPE_LABEL, "operator": "In", "values": [capacity_type]},
     ]
+
+
+def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, str] = GPU_TAINT) -> bool:
+    """Whether a pod with ``tolerations`` may run on a node tainted ``taint``, by the
+    Kubernetes rules: an empty key with ``Exists`` tolerates everything; otherwise the keys
+    match, the values match unless the operator is ``Exists`` (``Equal`` is the default), and
+    the toleration's effect is empty or the taint's."""
+    for toleration in tolerations:
+        operator = toleration.get("operator") or "Equal"
+        effect = toleration.get("effect") or ""
+        key = toleration.get("key") or ""
+        if effect and effect != taint.get("effect"):
+            continue
+        if not key and operator == "Exists":
+            return True
+        if key != taint.get("key"):
+            continue
+        if operator == "Exists" or str(toleration.get("value", "")) == str(taint.get("value", "")):
+            return True
+    return False
 
 
 def node_group_capacity_type(capacity_type: CapacityType) -> str:
@@ -296,3 +320,30 @@ def read_gpu_pool(resource_type: str, props: Mapping[str, Any]) -> CapacityPool 
     """The GPU pool a resource declares, or None when it is not GPU capacity."""
     pool = read_pool(resource_type, props)
     return pool if pool is not None and pool.is_gpu else None
+
+
+def _total(values: Iterable[int | None]) -> int | None:
+    found = list(values)
+    return None if any(v is None for v in found) else sum(v for v in found if v is not None)
+
+
+def combined(parts: Sequence[CapacityPool]) -> CapacityPool:
+    """The pool the resources of one pool name make together (a warm node group and its
+    burst NodePool): node ranges and GPU limits add up, instance and capacity types are the
+    union. Raises ``ValueError`` for parts of different pools."""
+    if not parts:
+        raise ValueError("combined() needs at least one part")
+    names = {p.name for p in parts}
+    if len(names) != 1:
+        raise ValueError(f"parts of different pools: {sorted(str(n) for n in names)}")
+    limits = [p.gpu_limit for p in parts if p.gpu_limit is not None]
+    return CapacityPool(
+        kind=parts[0].kind if len({p.kind for p in parts}) == 1 else "NodePool",
+        instance_types=tuple(dict.fromkeys(t for p in parts for t in p.instance_types)),
+        capacity_types=tuple(dict.fromkeys(c for p in parts for c in p.capacity_types)),
+        min_nodes=_total(p.min_nodes for p in parts),
+        max_nodes=_total(p.max_nodes for p in parts),
+        gpu_limit=sum(limits) if len(limits) == len(parts) else None,
+        name=parts[0].name,
+        declared=any(p.declared for p in parts),
+    )

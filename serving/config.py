@@ -220,6 +220,24 @@ def _small(num_cpus: float, max_ongoing: int = 16) -> DeploymentSettings:
 
 # ------------------------------------------------------------------------------ backends
 
+_S3_URI_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
+_S3_URI_DOC = (
+    "A pinned copy of the model in S3 (s3://bucket/prefix/ holding model_id's files at "
+    "revision): each replica downloads it at start (serving.model_store) and loads it from "
+    "local disk, so scaling out never reaches the hub."
+)
+_PARAMETERS_DOC = (
+    "Parameters in billions, declared for the serving plane's GPU memory check (nothing is "
+    "read from the hub offline)."
+)
+
+
+def _check_s3_uri(v: str | None) -> str | None:
+    if v is not None and not _S3_URI_RE.match(v):
+        raise ValueError("s3_uri must look like s3://bucket/prefix/ (a bucket name, then a key prefix)")
+    return v
+
+
 
 class TransformersBackend(_Strict):
     """A Hugging Face causal LM run with ``transformers`` (CPU, or one GPU), for small models."""
@@ -227,6 +245,8 @@ class TransformersBackend(_Strict):
     kind: Literal["transformers"] = "transformers"
     model_id: str = Field(..., min_length=1, description="Hub id or local directory.")
     revision: str | None = Field(default=None, description="Git revision (commit) of a hub model.")
+    s3_uri: str | None = Field(default=None, description=_S3_URI_DOC)
+    parameter_count_b: float | None = Field(default=None, gt=0, description=_PARAMETERS_DOC)
     local_files_only: bool = Field(
         default=True, description="Never download: load from a local path or the local HF cache."
     )
@@ -239,6 +259,11 @@ class TransformersBackend(_Strict):
     def label(self) -> str:
         """Backend label used in metrics and responses."""
         return "transformers"
+
+    @field_validator("s3_uri")
+    @classmethod
+    def _s3_uri(cls, v: str | None) -> str | None:
+        return _check_s3_uri(v)
 
     @property
     def options(self) -> frozenset[str]:
@@ -254,6 +279,8 @@ class VLLMBackend(_Strict):
     kind: Literal["vllm"] = "vllm"
     model_id: str = Field(..., min_length=1)
     revision: str | None = None
+    s3_uri: str | None = Field(default=None, description=_S3_URI_DOC)
+    parameter_count_b: float | None = Field(default=None, gt=0, description=_PARAMETERS_DOC)
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.90, gt=0, le=1)
     max_model_len: int | None = Field(default=None, ge=16)
@@ -264,6 +291,11 @@ class VLLMBackend(_Strict):
     @property
     def label(self) -> str:
         return "vllm"
+
+    @field_validator("s3_uri")
+    @classmethod
+    def _s3_uri(cls, v: str | None) -> str | None:
+        return _check_s3_uri(v)
 
     @property
     def options(self) -> frozenset[str]:

@@ -36,10 +36,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from core import catalog, gpu_pool
+from core.catalog import eks
 from core.literals import CONFIG_NAMESPACE as NAMESPACE
 from core.literals import COST_ALLOCATION_TAG_KEYS, LOG_RETENTION_DAYS, PLATFORM_TAG_KEYS
 from core.problems import ConfigError as _BaseConfigError
 from core.problems import Problem, format_path, problems_from, sort_key
+from core.serving_pins import RAY_VERSION, SERVING_CHART_VERSIONS
 
 __all__ = [
     "COST_ALLOCATION_TAG_KEYS",
@@ -56,6 +58,7 @@ CapacityType = Literal["spot", "on-demand"]
 NatMode = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "logs", "ec2", "ssm", "secretsmanager"]
 DEFAULT_INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = ("ecr.api", "ecr.dkr", "sts")
+DEFAULT_KUBERNETES_VERSION = "1.35"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -259,23 +262,152 @@ class ExistingClusterConfig(_Model):
         return value
 
 
+AccessMode = Literal["publicRestricted", "private"]
+DeployFrom = Literal["vpcRunner", "ssmTunnel"]
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_BROADEST_DEPLOYER_PREFIX = 8
+"""A deployer range broader than this (fewer prefix bits) covers a large share of the
+internet; list the ranges deploys really come from."""
+
+
+_DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+"""RFC 5737 ranges: placeholders in examples (routed nowhere, so ``llmops doctor`` reports
+that a deployer in them has no path)."""
+
+
+def _public(block: ipaddress.IPv4Network) -> bool:
+    return block.is_global or any(block.subnet_of(doc) for doc in _DOCUMENTATION_RANGES)
+
+
+def _ipv4_block(cidr: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError:
+        raise ValueError(f"'{cidr}' is not an IPv4 CIDR block (EKS takes IPv4 only); use e.g. 203.0.113.0/24") from None
+
+
+def _check_role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"'{value}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
+    return value
+
+
+class ClusterAccessConfig(_Model):
+    """How the identities that deploy (a laptop, a CI runner) reach the cluster's API server.
+
+    Every Kubernetes resource of the stack (Helm releases, namespaces, Karpenter NodePools)
+    is created through the API server, so a deploy needs a network path to it:
+
+    * ``publicRestricted``: the public endpoint, open only to ``deployerCidrs`` (the
+      egress ranges of the office, VPN or CI runners), plus the private endpoint for nodes;
+    * ``private``: no public endpoint; the deploy runs inside the VPC's reach
+      (``deployFrom: vpcRunner``, a runner in ``runnerCidrs``, i.e. this VPC or a network
+      peered with it) or through an SSM port-forwarding tunnel to a bastion the stack
+      creates (``deployFrom: ssmTunnel``; see docs/deploying.md).
+    """
+
+    mode: AccessMode
+    """``publicRestricted`` or ``private`` (see above)."""
+    deployer_cidrs: list[str] = Field(default_factory=list, validate_default=True)
+    """publicRestricted: public IPv4 ranges allowed to the public endpoint. 0.0.0.0/0 and
+    ranges that together cover the internet are refused."""
+    deploy_from: DeployFrom | None = Field(default=None, validate_default=True)
+    """private: ``vpcRunner`` (the deploy runs on a runner inside the VPC or a network
+    peered with it) or ``ssmTunnel`` (through an SSM-managed bastion, no inbound ports)."""
+    runner_cidrs: list[str] = Field(default_factory=list, validate_default=True)
+    """vpcRunner: private IPv4 ranges the runners deploy from (this VPC's range, or a
+    peered/transit network's); the cluster security group admits HTTPS from them."""
+    tunnel_local_port: int = Field(default=8443, ge=1024, le=65535)
+    """ssmTunnel: the local port the tunnel listens on; the stack's kubeconfig points at
+    https://127.0.0.1:<port> and checks the API server's certificate by its real name."""
+    ci_role_arn: str | None = Field(default=None, validate_default=True)
+    """The IAM role CI deploys with; it gets its own cluster-admin access entry."""
+
+    @field_validator("deployer_cidrs")
+    @classmethod
+    def _deployer_cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        mode = info.data.get("mode")
+        if mode == "private" and value:
+            raise ValueError("only a publicRestricted endpoint has deployer CIDRs; remove them, or set mode: publicRestricted")
+        if mode == "publicRestricted" and not value:
+            raise ValueError(
+                "mode publicRestricted needs the public ranges deploys come from (office, VPN or CI egress), "
+                "e.g. [203.0.113.0/24]; or set mode: private with deployFrom"
+            )
+        blocks = [_ipv4_block(cidr) for cidr in value]
+        for cidr, block in zip(value, blocks, strict=True):
+            if block.prefixlen == 0:
+                raise ValueError("0.0.0.0/0 opens the API server to the internet; list your office, VPN or CI egress ranges")
+            if not _public(block):
+                raise ValueError(
+                    f"{cidr} is not a public range, and only public addresses reach a public endpoint; "
+                    "for deploys from inside the network use mode: private with deployFrom: vpcRunner"
+                )
+            if block.prefixlen < _BROADEST_DEPLOYER_PREFIX:
+                raise ValueError(
+                    f"{cidr} covers a large part of the internet; list the narrower ranges deploys come from "
+                    f"(/{_BROADEST_DEPLOYER_PREFIX} or longer)"
+                )
+        if ipaddress.IPv4Network("0.0.0.0/0") in list(ipaddress.collapse_addresses(blocks)):
+            raise ValueError("these ranges together cover the whole internet; list the ranges deploys come from")
+        return value
+
+    @field_validator("deploy_from")
+    @classmethod
+    def _deploy_from(cls, value: DeployFrom | None, info: ValidationInfo) -> DeployFrom | None:
+        mode = info.data.get("mode")
+        if mode == "private" and value is None:
+            raise ValueError(
+                "a private endpoint needs a path for the deploy: vpcRunner (a runner inside the VPC or a peered "
+                "network, listed in runnerCidrs) or ssmTunnel (an SSM port-forwarding tunnel through a bastion the "
+                "stack creates)"
+            )
+        if mode == "publicRestricted" and value is not None:
+            raise ValueError("deployFrom applies to mode: private; remove it, or set mode: private")
+        return value
+
+    @field_validator("runner_cidrs")
+    @classmethod
+    def _runner_cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        deploy_from = info.data.get("deploy_from")
+        if deploy_from == "vpcRunner" and not value:
+            raise ValueError(
+                "deployFrom vpcRunner needs the private ranges the runners deploy from (this VPC's range or a "
+                "peered network's), e.g. [10.100.0.0/24]"
+            )
+        if deploy_from != "vpcRunner" and value:
+            raise ValueError("runnerCidrs apply to deployFrom: vpcRunner; remove them")
+        for cidr in value:
+            if not _ipv4_block(cidr).is_private:
+                raise ValueError(f"{cidr} is not a private range; runners reach the private endpoint from inside the network")
+        return value
+
+    @field_validator("ci_role_arn")
+    @classmethod
+    def _ci_role(cls, value: str | None) -> str | None:
+        return None if value is None else _check_role_arn(value)
+
+
 class ClusterConfig(_Model):
     """The region's EKS cluster."""
 
-    kubernetes_version: str = "1.33"
-    """EKS Kubernetes version (``1.x``); upgrade deliberately, one minor version at a time."""
-    endpoint_public_access: bool = False
-    """Expose the API server publicly. Off by default: the endpoint is private to the VPC."""
-    public_access_cidrs: list[str] = Field(default_factory=list, validate_default=True)
-    """Allow-list for the public endpoint (required when endpointPublicAccess is true; 0.0.0.0/0 is refused)."""
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    """EKS Kubernetes version (``1.x``, quoted in YAML), one of the project's EKS version
+    table (``core/catalog/data/eks_versions.json``); upgrade one minor version at a time.
+    Plans warn when it is out of standard support; ``llmops doctor`` fails."""
+    access: ClusterAccessConfig | None = None
+    """How deploys reach the API server (required for a created cluster)."""
     capacity_provider: Literal["karpenter", "managedNodeGroups"] = "karpenter"
-    """How GPU pools get nodes: Karpenter NodePools (default) or EKS managed node groups + cluster-autoscaler."""
+    """How GPU pools get nodes: Karpenter NodePools (default; a warm pool keeps its
+    minNodes in a fixed-size managed node group and bursts through a NodePool) or EKS managed
+    node groups + cluster-autoscaler."""
     system_nodes: SystemNodesConfig = Field(default_factory=SystemNodesConfig)
     """The CPU node group for controllers."""
     creator_admin: bool = True
     """Give the identity that creates the cluster (the one running ``pulumi up``) cluster-admin
     through an access entry, so the in-cluster parts can be installed. Set at creation only
-    (changing it replaces the cluster); when false, list the deploying role in adminRoleArns."""
+    (changing it replaces the cluster); when false, list the deploying role in adminRoleArns
+    or access.ciRoleArn."""
     admin_role_arns: list[str] = Field(default_factory=list, validate_default=True)
     """IAM roles granted cluster-admin through EKS access entries."""
     log_retention_days: int = 90
@@ -283,38 +415,32 @@ class ClusterConfig(_Model):
     existing: ExistingClusterConfig | None = None
     """Use an existing cluster instead of creating one."""
 
-    @field_validator("kubernetes_version")
+    @field_validator("kubernetes_version", mode="before")
     @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"1\.(2[89]|3[0-9])", value):
-            raise ValueError(f"'{value}' is not a supported EKS version; use 1.28 to 1.39, e.g. '1.33' (quote it in YAML)")
-        return value
-
-    @field_validator("public_access_cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        for cidr in value:
-            try:
-                network = ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise ValueError(f"'{cidr}' is not a CIDR block; use e.g. 203.0.113.0/24") from None
-            if network.prefixlen == 0:
-                raise ValueError("0.0.0.0/0 opens the API server to the internet; list your office/VPN ranges instead")
-        if info.data.get("endpoint_public_access") and not value:
-            raise ValueError("endpointPublicAccess is true but no CIDRs are allowed; list the ranges that may reach the API server")
+    def _version(cls, value: Any) -> Any:
+        known = list(eks.eks_versions())
+        if isinstance(value, float):
+            raise ValueError(f"{value!r} was read as a number; quote it in YAML, e.g. '{DEFAULT_KUBERNETES_VERSION}'")
+        if value not in known:
+            raise ValueError(
+                catalog.unknown_name_message("EKS Kubernetes version", str(value), known, f"use one of {', '.join(known)}")
+            )
         return value
 
     @field_validator("admin_role_arns")
     @classmethod
     def _arns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if info.data.get("creator_admin") is False and not value:
+        access = info.data.get("access")
+        ci_role = access.ci_role_arn if isinstance(access, ClusterAccessConfig) else None
+        if info.data.get("creator_admin") is False and not value and ci_role is None:
             raise ValueError(
                 "creatorAdmin is false and no admin role is listed, so nothing could install Karpenter or the "
-                "GPU software; add the role that runs pulumi up, or set creatorAdmin: true"
+                "GPU software; add the role that runs pulumi up (or set access.ciRoleArn), or set creatorAdmin: true"
             )
         for arn in value:
-            if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
-                raise ValueError(f"'{arn}' is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>")
+            _check_role_arn(arn)
+        if ci_role is not None and ci_role in value:
+            raise ValueError(f"{ci_role} is also access.ciRoleArn, which has its own access entry; list it once")
         return value
 
     @field_validator("log_retention_days")
@@ -406,24 +532,323 @@ class BudgetConfig(_Model):
         return sorted(set(value))
 
 
-class ReleaseConfig(_Model):
-    """What moves between stacks on promotion: the model and the serving image."""
+# --------------------------------------------------------------------------- serving
 
-    model_id: str = "Qwen/Qwen2.5-7B-Instruct"
-    """Model repository id served by the LLM deployment."""
-    model_revision: str = "main"
-    """Pinned model revision (a commit hash in staging and prod)."""
-    image: str = "rayproject/ray-ml:2.40.0-py311-gpu"
-    """Container image of the Ray cluster (its Ray version must match the RayService's)."""
+_IMAGE_BY_DIGEST = re.compile(
+    r"^(?P<repository>[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/[a-z0-9._-]+)+)(?::(?P<tag>[\w][\w.-]{0,127}))?@sha256:[a-f0-9]{64}$"
+)
+_RAY_TAG = re.compile(r"^(?:ray-?)?(?P<version>\d+\.\d+\.\d+)(?:[-_.].*)?$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_REF = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+(#[\w.-]+)?$")
+RELEASE_APP_SETTINGS = ("rag", "request_timeout_s")
+"""Serve application settings a release may carry (serve spelling); they apply to every
+application of the stack's serve config."""
+
+
+def image_ray_version(image: str) -> str | None:
+    """The Ray version an image reference's tag carries (``...:ray2.60.0-<commit>@sha256:...``
+    or ``...:2.60.0-py311-gpu@...``), or None when its tag says nothing about it."""
+    match = _IMAGE_BY_DIGEST.match(image)
+    tag = match.group("tag") if match else None
+    version = _RAY_TAG.match(tag) if tag else None
+    return version.group("version") if version else None
+
+
+def _check_secret_ref(value: str) -> str:
+    if not _SECRET_REF.match(value):
+        raise ValueError(
+            f"'{value}' is not a Secrets Manager secret ARN; use arn:aws:secretsmanager:<region>:<account>:secret:<name> "
+            "(add #<key> to pick one key of a JSON secret)"
+        )
+    return value
+
+
+SecretArn = Annotated[str, AfterValidator(_check_secret_ref)]
+
+
+class ReleaseConfig(_Model):
+    """What moves between stacks on promotion (``llmops promote``): the serving image, the
+    model and its pinned revision, Serve application settings and chart versions."""
+
+    image: str
+    """The serving image by digest: ``<registry>/<repository>[:<tag>]@sha256:<digest>``. CI
+    tags images ``ray<version>-<commit>``, which says the Ray version the image runs."""
+    ray_version: str | None = Field(default=None, validate_default=True)
+    """The image's Ray version; derived from the image's tag when it carries one (then it
+    may only repeat it). Must be the project's Ray pin."""
+    model_id: str | None = None
+    """The release model (a hub repository id): what vllm/transformers backends without a
+    ``model_id`` of their own serve."""
+    model_revision: str | None = None
+    """The release model's pinned revision: a 40-character commit hash."""
+    model_parameter_count_b: float | None = Field(default=None, gt=0, le=10_000)
+    """The release model's parameters in billions (for the GPU memory check)."""
+    chart_versions: dict[str, str] = Field(default_factory=dict)
+    """Chart versions of the serving plane (``kuberay-operator``, ``aws-load-balancer-controller``);
+    only versions whose schemas the project carries."""
+    app_settings: dict[str, Any] = Field(default_factory=dict)
+    """Serve application settings for every application, in the serve schema's spelling:
+    ``rag`` (retrieval and prompts) and ``request_timeout_s``."""
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not _IMAGE_BY_DIGEST.match(value):
+            raise ValueError(
+                f"'{value}' does not name the image by digest; pin <registry>/<repository>[:<tag>]@sha256:<64 hex digits>, "
+                "e.g. with `llmops release set --stack <stack> image=...` from the build's digest"
+            )
+        return value
+
+    @field_validator("ray_version")
+    @classmethod
+    def _ray_version(cls, value: str | None, info: ValidationInfo) -> str | None:
+        derived = image_ray_version(str(info.data.get("image") or ""))
+        if value is not None and derived is not None and value != derived:
+            raise ValueError(f"is {value}, but the image's tag says Ray {derived}; drop rayVersion (it is derived from the tag)")
+        version = value or derived
+        if version is None:
+            if "image" not in info.data:
+                return None
+            raise ValueError(
+                "cannot be derived: the image's tag carries no Ray version; set rayVersion, or pin an image tagged "
+                f"ray{RAY_VERSION}-<commit>"
+            )
+        if version != RAY_VERSION:
+            raise ValueError(
+                f"the image runs Ray {version}, but the project pins Ray {RAY_VERSION} (pyproject.toml, serving/Dockerfile); "
+                f"pin an image built from this project (tagged ray{RAY_VERSION}-<commit>)"
+            )
+        return version
+
+    @field_validator("model_revision")
+    @classmethod
+    def _revision(cls, value: str | None) -> str | None:
+        if value is not None and not _COMMIT.match(value):
+            raise ValueError(f"'{value}' is not a commit hash; pin the model's 40-character revision (a branch name moves)")
+        return value
+
+    @field_validator("chart_versions")
+    @classmethod
+    def _charts(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for chart, version in value.items():
+            known = SERVING_CHART_VERSIONS.get(chart)
+            if known is None:
+                problems.append(
+                    catalog.unknown_name_message("chart", chart, list(SERVING_CHART_VERSIONS), f"use one of {', '.join(SERVING_CHART_VERSIONS)}")
+                )
+            elif str(version) not in known:
+                problems.append(f"{chart} {version} has no schemas in the project; use {' or '.join(known)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("app_settings")
+    @classmethod
+    def _app_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(RELEASE_APP_SETTINGS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: a release carries only {', '.join(RELEASE_APP_SETTINGS)}")
+        return value
+
+    def chart_version(self, chart: str) -> str:
+        """The version of ``chart`` this release installs (its pin when the release names none)."""
+        return self.chart_versions.get(chart) or SERVING_CHART_VERSIONS[chart][0]
+
+
+class DeploymentOverride(_Model):
+    """Where one Serve deployment runs in a region, and how many replicas it may have."""
+
+    pools: list[str] | None = None
+    """Worker groups it runs on: GPU pool names of the region, or ``cpu`` (the CPU worker
+    group). Default: every GPU pool for a deployment that asks for GPUs, else ``cpu``."""
+    min_replicas: int | None = Field(default=None, ge=0)
+    """Replicas kept (autoscaling's min_replicas, or the fixed count's floor)."""
+    max_replicas: int | None = Field(default=None, ge=1)
+    """The most replicas (autoscaling's max_replicas)."""
+    replicas: int | None = Field(default=None, ge=1)
+    """A fixed replica count (num_replicas; not with min/max)."""
+
+    @field_validator("max_replicas")
+    @classmethod
+    def _bounds(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_replicas")
+        if value is not None and isinstance(low, int) and value < low:
+            raise ValueError(f"must be >= minReplicas ({low})")
+        return value
+
+    @field_validator("replicas")
+    @classmethod
+    def _fixed(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and (info.data.get("min_replicas") is not None or info.data.get("max_replicas") is not None):
+            raise ValueError("is a fixed count; drop minReplicas/maxReplicas, or drop replicas to autoscale")
+        return value
+
+
+class AppOverride(_Model):
+    """Per-region settings of one Serve application, keyed by deployment."""
+
+    ingress: DeploymentOverride | None = None
+    """The RAG ingress."""
+    embeddings: DeploymentOverride | None = None
+    """The embedding model."""
+    models: dict[str, DeploymentOverride] = Field(default_factory=dict)
+    """Model deployments by the model's name."""
+
+
+class CpuWorkersConfig(_Model):
+    """The CPU worker group (ingress, embeddings, CPU-only models)."""
+
+    instance_types: list[CpuInstanceType] = Field(default_factory=lambda: ["m7i.xlarge", "m7i.2xlarge"], min_length=1)
+    """CPU instance types of its nodes (a Karpenter NodePool of its own when the cluster runs Karpenter)."""
+    capacity_type: CapacityType = "on-demand"
+    """How its nodes are bought."""
+    min_replicas: int = Field(default=1, ge=0, le=100)
+    """Pods kept running (one per node)."""
+    max_replicas: int = Field(default=4, ge=1, le=100)
+    """The most pods."""
+
+
+class RegionServingConfig(_Model):
+    """What differs in one region: replicas and placement, keyed by application name."""
+
+    applications: dict[str, AppOverride] = Field(default_factory=dict)
+    """Overrides by application name."""
+    cpu_workers: CpuWorkersConfig | None = None
+    """The region's CPU worker group (default: the stack's)."""
+
+
+class HeadConfig(_Model):
+    """The Ray head pod (on the system nodes)."""
+
+    cpu: float = Field(default=0.5, gt=0, le=64)
+    """CPU cores requested."""
+    memory_gib: float = Field(default=2, gt=0, le=512)
+    """Memory requested and limited (GiB)."""
+
+
+class ExposureConfig(_Model):
+    """How clients reach a region's Serve endpoint."""
+
+    scheme: Literal["internal", "internet-facing"] = "internal"
+    """``internal``: an NLB inside the VPC; ``internet-facing``: a public ALB with TLS (needs
+    ``entry`` for the certificate) and WAF."""
+    client_cidrs: list[str] = Field(default_factory=list)
+    """internal: ranges besides the region's VPC that may connect (peered networks)."""
+    waf: bool = True
+    """internet-facing: a WAF web ACL in front of the ALB (required in prod)."""
+    waf_rate_limit: int = Field(default=2000, ge=100)
+    """Requests per client IP in 5 minutes before the WAF blocks it."""
+
+    @field_validator("client_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"'{cidr}' is not an IPv4 CIDR block; use e.g. 10.100.0.0/16") from None
+            if not network.is_private:
+                raise ValueError(f"{cidr} is not a private range; an internal load balancer is reached from private networks")
+        return value
+
+
+class EntryConfig(_Model):
+    """The global name of the serving endpoint (in the home region)."""
+
+    hosted_zone_id: str
+    """The existing Route 53 hosted zone the record goes in (private for an internal entry)."""
+    record_name: str
+    """The name clients use, e.g. ``llm.dev.example.com``."""
+    routing: Literal["latency", "failover", "accelerator"] = "latency"
+    """Several regions: ``latency`` records with health checks, ``failover`` (two regions;
+    the home region primary), or a Global ``accelerator``."""
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if not re.fullmatch(r"Z[A-Z0-9]{1,31}", value):
+            raise ValueError(f"'{value}' is not a Route 53 hosted zone id (Z followed by letters and digits)")
+        return value
+
+    @field_validator("record_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.rstrip(".").lower()
+        if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}", value):
+            raise ValueError(f"'{value}' is not a DNS name such as llm.example.com")
+        return value
+
+
+class RegistryConfig(_Model):
+    """The ECR repository of the serving image (one per account, shared by its stacks)."""
+
+    repository: str = "llmops-serving"
+    """Repository name (CI pushes here)."""
+    manage: bool = False
+    """Whether this stack creates the repository in its home region and the account's
+    registry replication into ``replicaRegions``. Account-wide: exactly one stack per
+    account sets it (the others use the repository it makes)."""
+    replica_regions: list[str] = Field(default_factory=list)
+    """Regions the account's repository replicates into (every region any stack of the
+    account serves from, besides the repository's own). A region listed here pulls the
+    release image from its replica (same digest); any other pulls it as pinned."""
+
+    @field_validator("replica_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in catalog.regions():
+                raise ValueError(catalog.unknown_name_message("region", name, catalog.regions(), "use an AWS region code"))
+        if len(set(value)) != len(value):
+            raise ValueError("lists a region twice")
+        return value
 
 
 class ServingConfig(_Model):
-    """Model serving (KubeRay RayService running the Ray Serve apps)."""
+    """The serving plane: the Serve applications on every region's cluster (KubeRay)."""
 
     enabled: bool = True
     """Deploy the serving plane into each region's cluster."""
-    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
-    """The release pinned in this stack."""
+    release: ReleaseConfig
+    """The release pinned in this stack (what ``llmops promote`` moves)."""
+    serve: dict[str, Any] = Field(default_factory=dict)
+    """The Serve applications, in the serve config's own schema and spelling
+    (``serving.config.ServeConfig``: ``applications``, ``http_port`` ...), the same document
+    ``llmops serve --config`` runs locally. Empty: one default application."""
+    regions: dict[str, RegionServingConfig] = Field(default_factory=dict)
+    """Per-region replicas and placement, keyed by region name."""
+    cpu_workers: CpuWorkersConfig = Field(default_factory=CpuWorkersConfig)
+    """The CPU worker group of every region (a region may override it)."""
+    head: HeadConfig = Field(default_factory=HeadConfig)
+    """The Ray head pod."""
+    secrets: dict[str, SecretArn] = Field(default_factory=dict)
+    """Environment variables the Serve replicas read from Secrets Manager at start (upstream
+    API keys, the hashed client keys): variable name -> secret ARN (``#key`` for a key of a
+    JSON secret). Values never enter the plan."""
+    hub_token_secret: SecretArn | None = None
+    """The hub token (gated models) the model copy job reads."""
+    exposure: ExposureConfig = Field(default_factory=ExposureConfig)
+    """The regional load balancers."""
+    entry: EntryConfig | None = None
+    """The global name; None: clients use the regional endpoints."""
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    """The serving image's repository."""
+    idle_timeout_seconds: int = Field(default=300, ge=0, le=86_400)
+    """Seconds an idle Ray worker stays before the autoscaler removes its node."""
+    upgrade_strategy: Literal["NewCluster", "None"] = "NewCluster"
+    """``NewCluster``: a changed cluster starts beside the old one and takes traffic once it
+    serves (no downtime); ``None``: changes apply in place."""
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not _ENV_NAME.match(name)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: keys are environment variable names, e.g. OPENAI_API_KEY")
+        return value
 
 
 _CACHE_NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
@@ -573,6 +998,36 @@ class UsageConfig(_Model):
     """Requests to each SQS queue per month (millions)."""
     accelerator_data_gb_per_month: float = Field(default=100, ge=0)
     """Data through each Global Accelerator per month (GB, dominant direction)."""
+    registry_storage_gb: float = Field(default=100, ge=0)
+    """Images stored in each ECR repository (GB; serving images with CUDA and vLLM are large)."""
+    waf_requests_millions_per_month: float = Field(default=10, ge=0)
+    """Requests each WAF web ACL inspects per month (millions)."""
+
+
+class AccountConfig(_Model):
+    """The AWS account the stack deploys into."""
+
+    id: str
+    """The 12-digit account id (quoted in YAML). Every AWS provider of the stack is limited
+    to it (``allowedAccountIds``), so a deploy with another account's credentials stops
+    before it changes anything."""
+    singletons: bool = False
+    """Whether this stack creates the account's account-wide resources (the EC2 Spot
+    service-linked role Karpenter's spot launches need). Exactly one stack per account sets
+    it, and only when the account does not have them yet: ``llmops doctor`` tells. Stacks
+    that share an account (dev and staging, say) leave it false but one."""
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _account_id(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value.strip()):
+            raise ValueError(
+                f"{value!r} is not an AWS account id (12 digits); quote it in YAML so leading zeros survive, "
+                "e.g. '012345678901'"
+            )
+        return value
 
 
 class PlatformConfig(_Model):
@@ -584,6 +1039,8 @@ class PlatformConfig(_Model):
     """Owning team, carried as the ``Owner`` tag on every resource."""
     cost_center: str = Field(min_length=1, max_length=128)
     """Cost center, carried as the ``CostCenter`` cost-allocation tag."""
+    account: AccountConfig
+    """The AWS account the stack deploys into, and whether it owns the account-wide resources."""
     regions: list[RegionConfig] = Field(min_length=1, max_length=64)
     """Regions the platform runs in; each is an independent failure domain."""
     home_region: str
@@ -592,8 +1049,8 @@ class PlatformConfig(_Model):
     """Monthly budget and its alert emails."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Extra tags applied to every resource (may not override the platform's own tag keys)."""
-    serving: ServingConfig = Field(default_factory=ServingConfig)
-    """Model serving settings."""
+    serving: ServingConfig | None = None
+    """The serving plane; None (no ``llmops:serving`` block): the clusters run no serving plane."""
     data: DataConfig = Field(default_factory=DataConfig)
     """Retrieval data settings."""
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
@@ -688,6 +1145,7 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
                     )
                     break
             networks.append((index, network))
+        problems += _cluster_problems(index, region, network)
         pools = region.get("gpuPools")
         if isinstance(pools, list):
             pool_names: dict[str, int] = {}
@@ -738,6 +1196,63 @@ def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:
     return problems
 
 
+MOVED_CLUSTER_KEYS = {
+    "endpointPublicAccess": "access.mode (publicRestricted or private)",
+    "publicAccessCidrs": "access.deployerCidrs (with access.mode: publicRestricted)",
+}
+"""Cluster keys that became part of ``cluster.access``."""
+
+
+def _cluster_problems(index: int, region: Mapping[str, Any], network: ipaddress.IPv4Network | None) -> list[Problem]:
+    """A created cluster says how deploys reach its API server; keys that moved into
+    ``access`` say where they went; runner ranges either sit inside the VPC or beside it."""
+    cluster = region.get("cluster")
+    cluster = cluster if isinstance(cluster, Mapping) else {}
+    problems = []
+    if cluster.get("existing") is None and cluster.get("access") is None:
+        problems.append(
+            Problem(
+                _format_path(("regions", index, "cluster", "access")),
+                "is required: say how deploys reach the API server, e.g. {mode: publicRestricted, deployerCidrs: "
+                "[203.0.113.0/24]} or {mode: private, deployFrom: ssmTunnel} (see docs/deploying.md)",
+            )
+        )
+    access = cluster.get("access")
+    runners = access.get("runnerCidrs") if isinstance(access, Mapping) else None
+    if network is not None and isinstance(runners, list):
+        for runner_index, cidr in enumerate(runners):
+            try:
+                block = ipaddress.IPv4Network(str(cidr), strict=True)
+            except ValueError:
+                continue  # reported by the field itself
+            if block.overlaps(network) and not block.subnet_of(network):
+                problems.append(
+                    Problem(
+                        _format_path(("regions", index, "cluster", "access", "runnerCidrs", runner_index)),
+                        f"{block} overlaps the region's VPC ({network}) without lying inside it; a runner network "
+                        "peered with the VPC needs a range of its own",
+                    )
+                )
+    return problems
+
+
+def _moved_keys(raw: Mapping[str, Any]) -> list[Problem]:
+    """Keys of an older schema, each with where it went (instead of "unknown key")."""
+    regions = raw.get("regions")
+    problems = []
+    for index, region in enumerate(regions if isinstance(regions, list) else []):
+        cluster = region.get("cluster") if isinstance(region, Mapping) else None
+        for key, where in MOVED_CLUSTER_KEYS.items():
+            if isinstance(cluster, Mapping) and key in cluster:
+                problems.append(
+                    Problem(
+                        format_path(("regions", index, "cluster", key), root=NAMESPACE, key_style=to_camel, raw_last=True),
+                        f"moved to {where}; e.g. access: {{mode: publicRestricted, deployerCidrs: [203.0.113.0/24]}}",
+                    )
+                )
+    return problems
+
+
 def _free_block(prefix: int, taken: list[ipaddress.IPv4Network]) -> str:
     for candidate in ipaddress.IPv4Network("10.0.0.0/8").subnets(new_prefix=prefix):
         if not any(candidate.overlaps(t) for t in taken):
@@ -750,12 +1265,20 @@ def parse(raw: Mapping[str, Any], source: str | None = None) -> PlatformConfig:
 
     Raises :class:`ConfigError` listing every problem; returns the typed config otherwise.
     """
-    problems = _cross_checks(raw)
+    moved = _moved_keys(raw)
+    problems = _cross_checks(raw) + moved
     try:
         config = PlatformConfig.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig) + problems
+        explained = {p.path for p in moved}
+        found = problems_from(exc, root=NAMESPACE, key_style=to_camel, root_model=PlatformConfig)
+        problems = [p for p in found if p.path not in explained] + problems
         config = None
+    if config is not None and not problems:
+        # The serving section's cross-checks need the typed config (and import this module).
+        from stacks.serve_config import serving_problems
+
+        problems = serving_problems(config)
     if problems:
         raise ConfigError(sorted(problems, key=sort_key), source)
     assert config is not None

@@ -1,10 +1,12 @@
 """Composition: what a stack is made of, per region and globally.
 
 For every configured region: one explicit ``aws.Provider`` (default tags carry the
-cost-allocation tags), then the region's components with that provider. Global pieces live
-in the home region. ``build`` only composes: it maps the stack config to each component's
-own arguments (the ``*_args`` functions) and decides what an environment means for them
-(:data:`PROFILES`); each component validates its own arguments.
+cost-allocation tags; ``allowedAccountIds`` holds the stack's account, so credentials for
+another account fail before anything changes), then the region's components with that
+provider. Global pieces live in the home region, and so do the account-wide ones when the
+stack owns them (``account.singletons``). ``build`` only composes: it maps the stack config
+to each component's own arguments (the ``*_args`` functions) and decides what an
+environment means for them (:data:`PROFILES`); each component validates its own arguments.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from dataclasses import dataclass, replace
 import pulumi
 import pulumi_aws as aws
 
+from components import versions
+from components.account import AccountBaseline, AccountBaselineArgs
 from components.cluster import (
+    ApiAccessArgs,
     EksClusterArgs,
     ExistingClusterArgs,
     GpuCluster,
@@ -22,6 +27,8 @@ from components.cluster import (
     GpuPoolArgs,
     SystemNodesArgs,
 )
+from components.cluster.karpenter import NODE_CLASS
+from components.cluster.nodes import SYSTEM_NODE_LABELS
 from components.data import (
     Access,
     AuroraArgs,
@@ -38,15 +45,39 @@ from components.data import (
     VectorStore,
     VectorStoreArgs,
 )
+from components.global_entry import GlobalEntry, GlobalEntryArgs, RegionalEndpoint
+from components.helm import Chart
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
+from components.registry import ContainerRegistry, ContainerRegistryArgs
+from components.serving_plane import (
+    AccessArgs,
+    AutoscalerArgs,
+    CertificateArgs,
+    CpuNodePoolArgs,
+    CpuWorkersArgs,
+    ExposureArgs,
+    GcsArgs,
+    HeadArgs,
+    ModelCopyArgs,
+    SecretRef,
+    ServingPlane,
+    ServingPlaneArgs,
+    WorkerGroupArgs,
+)
+from core import gpu_pool
+from core.catalog import eks
+from serving.config import render_serve_config_yaml
+from stacks import serve_config as serving_section
 from stacks.config import (
+    ClusterAccessConfig,
     ClusterConfig,
     DataConfig,
     Environment,
     GpuPoolConfig,
     PlatformConfig,
     RegionConfig,
+    ServingConfig,
 )
 
 
@@ -61,12 +92,21 @@ class EnvironmentProfile:
     """Karpenter controller replicas (one is enough where an outage only delays scaling)."""
     consolidate_after: str
     """How long a Karpenter GPU node stays empty or underused before it goes."""
+    retain_logs: bool
+    """Keep the control-plane and flow-log groups when the stack is destroyed (the audit
+    trail outlives the stack); elsewhere they go with it. The data stores' own teardown
+    (emptied buckets, final snapshots) is :data:`DATA_PROFILES`'."""
+    load_balancer_controller_replicas: int = 2
+    """Replicas of the AWS Load Balancer Controller (one is enough where an outage only
+    delays target registration)."""
 
 
 PROFILES: dict[Environment, EnvironmentProfile] = {
-    "dev": EnvironmentProfile(deletion_protection=False, karpenter_replicas=1, consolidate_after="1m"),
-    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m"),
-    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m"),
+    "dev": EnvironmentProfile(
+        deletion_protection=False, karpenter_replicas=1, consolidate_after="1m", retain_logs=False, load_balancer_controller_replicas=1
+    ),
+    "staging": EnvironmentProfile(deletion_protection=False, karpenter_replicas=2, consolidate_after="5m", retain_logs=False),
+    "prod": EnvironmentProfile(deletion_protection=True, karpenter_replicas=2, consolidate_after="5m", retain_logs=True),
 }
 
 
@@ -135,14 +175,30 @@ class RegionalPlatform:
     cluster: GpuCluster
     data: DataPlane | None = None
     """None when the data plane is off or the region brings its own cluster."""
+    serving: ServingPlane | None = None
+    """None when the stack has no serving plane."""
 
 
-def region_provider(region: RegionConfig, tags: dict[str, str]) -> aws.Provider:
-    """The explicit provider every resource in ``region`` uses."""
-    return aws.Provider(
-        f"aws-{region.name}",
-        region=region.name,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+def region_provider(region: RegionConfig, tags: dict[str, str], account_id: str) -> aws.Provider:
+    """The explicit provider every resource in ``region`` uses, limited to the stack's
+    account."""
+    return account_provider(f"aws-{region.name}", region.name, tags, account_id)
+
+
+def account_provider(name: str, region: str, tags: dict[str, str], account_id: str) -> aws.Provider:
+    """An explicit AWS provider for ``region`` that refuses credentials of any account but
+    the stack's, and tags what it creates with the cost-allocation tags."""
+    return aws.Provider(name, region=region, allowed_account_ids=[account_id], default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+
+
+def access_args(access: ClusterAccessConfig) -> ApiAccessArgs:
+    """The deployers' paths to the API server, as the cluster component takes them."""
+    return ApiAccessArgs(
+        public_cidrs=tuple(access.deployer_cidrs) if access.mode == "publicRestricted" else (),
+        private_cidrs=tuple(access.runner_cidrs) if access.deploy_from == "vpcRunner" else (),
+        ssm_bastion=access.deploy_from == "ssmTunnel",
+        tunnel_local_port=access.tunnel_local_port,
+        ci_role_arn=access.ci_role_arn,
     )
 
 
@@ -166,15 +222,17 @@ def cluster_args(
         return ExistingClusterArgs(cluster_name=cluster.existing.cluster_name, kubeconfig=cluster.existing.kubeconfig)
     if network is None:
         raise ValueError("a created cluster needs the region's network")
+    if cluster.access is None:
+        raise ValueError("a created cluster needs cluster.access (the stack config requires it)")
     system = cluster.system_nodes
     return EksClusterArgs(
         private_subnet_ids=network.private_subnet_ids,
+        access=access_args(cluster.access),
         kubernetes_version=cluster.kubernetes_version,
-        endpoint_public_access=cluster.endpoint_public_access,
-        public_access_cidrs=tuple(cluster.public_access_cidrs),
         creator_admin=cluster.creator_admin,
         admin_role_arns=tuple(cluster.admin_role_arns),
         log_retention_days=cluster.log_retention_days,
+        retain_logs=profile.retain_logs,
         deletion_protection=profile.deletion_protection,
         system_nodes=SystemNodesArgs(
             instance_types=tuple(system.instance_types),
@@ -191,7 +249,8 @@ def cluster_args(
 def build_region(config: PlatformConfig, region: RegionConfig, stack: str, project: str) -> RegionalPlatform:
     """Everything one region runs."""
     tags = config.cost_tags(stack, project)
-    provider = region_provider(region, tags)
+    provider = region_provider(region, tags, config.account.id)
+    profile = PROFILES[config.environment]
     name = cluster_name(project, stack, region.name)
     byo = region.cluster.existing is not None
     network = None if byo else Network(
@@ -206,6 +265,9 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
             flow_logs=region.flow_logs.enabled,
             flow_log_retention_days=region.flow_logs.retention_days,
             flow_log_traffic_type=region.flow_logs.traffic_type,
+            excluded_zone_ids=eks.unsupported_zone_ids(region.name),
+            account_id=config.account.id,
+            retain_logs=profile.retain_logs,
         ),
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
@@ -214,7 +276,7 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
         GpuClusterArgs(
             region=region.name,
             cluster_name=name,
-            cluster=cluster_args(region.cluster, PROFILES[config.environment], network),
+            cluster=cluster_args(region.cluster, profile, network),
             gpu_pools=() if byo else tuple(gpu_pool_args(p) for p in region.gpu_pools),
             launch_tags=tags,
         ),
@@ -226,8 +288,15 @@ def build_region(config: PlatformConfig, region: RegionConfig, stack: str, proje
 def build(config: PlatformConfig, stack: str, project: str) -> dict[str, RegionalPlatform]:
     """The whole platform for a stack; returns the regional pieces by region."""
     regions = {region.name: build_region(config, region, stack, project) for region in config.regions}
+    if config.account.singletons:
+        AccountBaseline(
+            "account",
+            AccountBaselineArgs(account_id=config.account.id),
+            opts=pulumi.ResourceOptions(providers=[regions[config.home_region].provider]),
+        )
     planes = build_data_planes(config, regions, stack, project)
-    return {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
+    regions = {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
+    return build_serving(config, regions, stack, project)
 
 
 # --------------------------------------------------------------------------- data plane
@@ -400,6 +469,332 @@ def data_outputs(plane: DataPlane) -> dict[str, object]:
     }
 
 
+# --------------------------------------------------------------------------- serving
+
+
+def _bounded(name: str, limit: int) -> str:
+    """``name`` cut to ``limit`` characters, ending in a short hash of the whole when cut."""
+    if len(name) <= limit:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[: limit - 7].rstrip('-')}-{digest}"
+
+
+def region_image(image: str, serving: ServingConfig, region: str) -> str:
+    """The release image as ``region`` pulls it: an image of the serving repository in an
+    ECR registry is pulled from the region's replica (same digest) when the repository
+    replicates there (``registry.replicaRegions``); any other as pinned."""
+    import re
+
+    match = re.match(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/(.+)$", image)
+    if match is None or not match.group(3).startswith(serving.registry.repository) or region not in serving.registry.replica_regions:
+        return image
+    return f"{match.group(1)}.dkr.ecr.{region}.amazonaws.com/{match.group(3)}"
+
+
+def _secret_ref(value: str) -> SecretRef:
+    arn, _, key = value.partition("#")
+    return SecretRef(arn=arn, key=key or None)
+
+
+def model_prefix(model_id: str, revision: str) -> str:
+    """Where a model revision lives in a region's document bucket (the copy job writes it,
+    replicas read it): ``models/<id>/<revision>/``."""
+    return f"models/{model_id.strip('/')}/{revision}/"
+
+
+def region_serve_config_yaml(
+    config: PlatformConfig, region: RegionConfig, model_bucket: pulumi.Input[str] | None = None
+) -> tuple[pulumi.Input[str], dict[str, dict[str, int]]]:
+    """The region's ``serveConfigV2`` and the custom Ray resources of each worker group. With
+    a model bucket, the release model's backends load its copy there (``s3_uri``)."""
+    serving = config.serving
+    assert serving is not None
+    base, problems = serving_section.base_serve_config(serving)
+    if base is None:
+        raise ValueError("the serve config has problems: " + "; ".join(map(str, problems)))
+    placed = serving_section.placements(config, base, region)
+    resources = serving_section.group_resources(placed)
+    release = serving.release
+    if model_bucket is None or release.model_id is None or release.model_revision is None:
+        return render_serve_config_yaml(serving_section.region_serve_config(base, placed)), resources
+    key, prefix = f"{release.model_id}@{release.model_revision}", model_prefix(release.model_id, release.model_revision)
+    rendered = pulumi.Output.from_input(model_bucket).apply(
+        lambda bucket: render_serve_config_yaml(serving_section.region_serve_config(base, placed, {key: f"s3://{bucket}/{prefix}"}))
+    )
+    return rendered, resources
+
+
+def _text(value: object) -> str:
+    """An output of a data store as text (numbers as integers; empty while unknown)."""
+    if value is None:
+        return ""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def env_files_supported(region: RegionConfig) -> bool:
+    """Whether the region's cluster reads environment variables from files (EnvFiles, on by
+    default from Kubernetes 1.35); a cluster brought as it is is taken to."""
+    if region.cluster.existing is not None:
+        return True
+    return tuple(int(p) for p in region.cluster.kubernetes_version.split(".")) >= (1, 35)
+
+
+@dataclass(frozen=True)
+class DataBindings:
+    """What a region's data plane gives its serving plane."""
+
+    env: dict[str, pulumi.Input[str]]
+    secret_env: dict[str, SecretRef]
+    access: AccessArgs
+    gcs: GcsArgs | None
+    model_copy: ModelCopyArgs | None
+    model_bucket: pulumi.Input[str] | None
+
+
+def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) -> DataBindings:
+    """The serving plane's view of the region's data stores: the document bucket (read; the
+    release model's copy under ``models/``), the vector store (libpq's environment, the user
+    and password from the database's master secret), the GCS Redis and its token."""
+    serving = config.serving
+    assert serving is not None
+    if plane is None:
+        return DataBindings({}, {}, AccessArgs(), None, None, None)
+    data = config.data
+    release = serving.release
+    documents, cache, vectors = plane.documents, plane.cache, plane.vector_store
+    env: dict[str, pulumi.Input[str]] = {}
+    secrets: dict[str, SecretRef] = {}
+    keys: dict[str, pulumi.Input[str]] = {"documents": documents.kms_key_arn}
+    # A global database's secondary regions are read-only replicas without a secret of their own.
+    writer = not data.global_database or region == config.home_region
+    if data.vector_store_engine == "aurora-pgvector" and writer:
+        env.update(
+            LLMOPS_PG_DSN="sslmode=require",
+            PGHOST=vectors.endpoint.apply(_text),
+            PGPORT=vectors.port.apply(_text),
+            PGDATABASE=vectors.database_name.apply(_text),
+        )
+        secret = vectors.master_secret_arn.apply(_text)
+        secrets.update(PGUSER=SecretRef(secret, "username"), PGPASSWORD=SecretRef(secret, "password"))
+        keys["vectors"] = vectors.kms_key_arn
+    gcs = None
+    if data.gcs_fault_tolerance.enabled and not env_files_supported(config.region(region)):
+        pulumi.log.warn(
+            f"{region}: the GCS Redis exists but the RayService does not use it: the Ray head reads its token through "
+            "an env file (valueFrom.fileKeyRef), which Kubernetes runs from 1.35; set the region's "
+            "cluster.kubernetesVersion to '1.35' to turn GCS fault tolerance on"
+        )
+    elif data.gcs_fault_tolerance.enabled:
+        address = pulumi.Output.all(cache.gcs_endpoint, cache.gcs_port).apply(lambda v: f"rediss://{_text(v[0])}:{_text(v[1])}")
+        gcs = GcsArgs(redis_address=address, password=SecretRef(cache.gcs_auth_secret_arn.apply(_text), "password"))
+        keys["cache"] = cache.kms_key_arn
+    copy = None
+    if release.model_id is not None and release.model_revision is not None:
+        size = release.model_parameter_count_b
+        copy = ModelCopyArgs(
+            model_id=release.model_id,
+            revision=release.model_revision,
+            bucket_name=documents.bucket_name,
+            bucket_arn=documents.bucket_arn,
+            prefix=model_prefix(release.model_id, release.model_revision),
+            hub_token=_secret_ref(serving.hub_token_secret) if serving.hub_token_secret else None,
+            kms_key_arn=documents.kms_key_arn,
+            # 16-bit weights plus the hub's download cache, with room.
+            disk_gib=max(50, int(size * 2 * 2.5) + 20) if size is not None else 100,
+        )
+    return DataBindings(
+        env=env,
+        secret_env=secrets,
+        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys),
+        gcs=gcs,
+        model_copy=copy,
+        model_bucket=documents.bucket_name if copy is not None else None,
+    )
+
+
+def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack: str, project: str) -> ServingPlaneArgs:
+    """The region's serving plane as the component takes it."""
+    serving = config.serving
+    assert serving is not None
+    region = config.region(platform.region)
+    network, cluster, provider = platform.network, platform.cluster, platform.provider
+    profile = PROFILES[config.environment]
+    bound = data_bindings(config, region.name, platform.data)
+    serve_yaml, resources = region_serve_config_yaml(config, region, bound.model_bucket)
+    created = region.cluster.existing is None
+    system = region.cluster.system_nodes
+    workers = (serving.regions[region.name].cpu_workers if region.name in serving.regions else None) or serving.cpu_workers
+    karpenter = created and region.cluster.capacity_provider == "karpenter"
+    system_labels = dict(SYSTEM_NODE_LABELS) if created else {}
+    found = aws.eks.get_cluster_output(
+        name=cluster.cluster_name, opts=pulumi.InvokeOutputOptions(provider=provider, depends_on=[cluster])
+    )
+    vpc_id: pulumi.Input[str] = network.vpc_id if network is not None else found.vpc_config.vpc_id
+    public = serving.exposure.scheme == "internet-facing"
+    if network is not None:
+        subnets: pulumi.Input[list[str]] = network.public_subnet_ids if public else network.private_subnet_ids
+    else:
+        subnets = found.vpc_config.subnet_ids
+    entry = serving.entry
+    release = serving.release
+    return ServingPlaneArgs(
+        region=region.name,
+        cluster_name=cluster.cluster_name,
+        image=region_image(release.image, serving, region.name),
+        ray_version=release.ray_version or versions.RAY_VERSION,
+        serve_config=serve_yaml,
+        kubernetes_version=region.cluster.kubernetes_version if created else None,
+        head=HeadArgs(
+            instance_types=tuple(system.instance_types),
+            node_selector=system_labels,
+            cpu=serving.head.cpu,
+            memory_gib=serving.head.memory_gib,
+        ),
+        cpu_workers=CpuWorkersArgs(
+            instance_types=tuple(workers.instance_types) if karpenter else tuple(system.instance_types),
+            min_replicas=workers.min_replicas,
+            max_replicas=workers.max_replicas,
+            node_pool=CpuNodePoolArgs(
+                node_class=NODE_CLASS,
+                instance_types=tuple(workers.instance_types),
+                max_nodes=workers.max_replicas,
+                capacity_type=workers.capacity_type,
+                consolidate_after=profile.consolidate_after,
+            )
+            if karpenter
+            else None,
+            system_node_selector=system_labels,
+            ray_resources=resources.get(serving_section.CPU_GROUP, {}),
+        ),
+        gpu_workers=tuple(
+            WorkerGroupArgs(
+                name=pool.name,
+                instance_types=tuple(pool.instance_types),
+                min_replicas=pool.min_nodes,
+                max_replicas=pool.max_nodes,
+                node_selector={gpu_pool.POOL_LABEL: pool.name},
+                tolerations=(dict(gpu_pool.GPU_TOLERATION),),
+                ray_resources=resources.get(pool.name, {}),
+            )
+            for pool in region.gpu_pools
+        ),
+        autoscaler=AutoscalerArgs(idle_timeout_seconds=serving.idle_timeout_seconds),
+        upgrade_strategy=serving.upgrade_strategy,
+        gcs=bound.gcs,
+        secret_env={**bound.secret_env, **{name: _secret_ref(value) for name, value in serving.secrets.items()}},
+        env=bound.env,
+        access=bound.access,
+        model_copy=bound.model_copy,
+        exposure=ExposureArgs(
+            scheme=serving.exposure.scheme,
+            vpc_id=vpc_id,
+            subnet_ids=subnets,
+            node_security_group_id=node_security_group_id(platform),
+            load_balancer_name=_bounded(cluster_name(project, stack, region.name), 32),
+            client_cidrs=(region.cidr, *serving.exposure.client_cidrs),
+            certificate=CertificateArgs(domain_name=entry.record_name, zone_id=entry.hosted_zone_id) if public and entry else None,
+            waf=serving.exposure.waf,
+            waf_rate_limit=serving.exposure.waf_rate_limit,
+            deletion_protection=profile.deletion_protection,
+            force_destroy_logs=not profile.deletion_protection,
+        ),
+        kuberay=Chart("kuberay-operator", release.chart_version("kuberay-operator"), versions.KUBERAY_REPO),
+        load_balancer_controller=Chart(
+            "aws-load-balancer-controller",
+            release.chart_version("aws-load-balancer-controller"),
+            versions.AWS_LOAD_BALANCER_CONTROLLER_REPO,
+        ),
+        controller_replicas=profile.load_balancer_controller_replicas,
+        vpc_id=vpc_id,
+        depends_on=[cluster],
+    )
+
+
+def build_serving(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, RegionalPlatform]:
+    """Every region's serving plane (on its data plane), the image repository when the
+    stack manages it, and the global entry."""
+    serving = config.serving
+    if serving is None or not serving.enabled:
+        return regions
+    served = {
+        name: replace(
+            platform,
+            serving=ServingPlane(
+                f"{name}-serving",
+                serving_plane_args(config, platform, stack, project),
+                opts=pulumi.ResourceOptions(providers={"aws": platform.provider, "kubernetes": platform.cluster.k8s_provider}),
+            ),
+        )
+        for name, platform in regions.items()
+    }
+    home = served[config.home_region].provider
+    if serving.registry.manage:
+        ContainerRegistry(
+            f"{config.home_region}-serving-image",
+            registry_args(config, served, stack, project),
+            opts=pulumi.ResourceOptions(providers=[home]),
+        )
+    if serving.entry is not None:
+        GlobalEntry(
+            f"{config.home_region}-serving-entry",
+            global_entry_args(config, served),
+            opts=pulumi.ResourceOptions(providers=[home]),
+        )
+    return served
+
+
+def registry_args(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> ContainerRegistryArgs:
+    """The serving image's repository in the home region, replicated into the replica
+    regions (each with its AWS provider: the region's, or one of its own for a region the
+    stack does not run in)."""
+    serving = config.serving
+    assert serving is not None
+    tags = config.cost_tags(stack, project)
+    providers = {
+        name: regions[name].provider if name in regions else account_provider(f"aws-{name}-registry", name, tags, config.account.id)
+        for name in serving.registry.replica_regions
+        if name != config.home_region
+    }
+    return ContainerRegistryArgs(
+        region=config.home_region,
+        repository=serving.registry.repository,
+        replicate_to=providers,
+        force_delete=not PROFILES[config.environment].deletion_protection,
+    )
+
+
+def global_entry_args(config: PlatformConfig, regions: dict[str, RegionalPlatform]) -> GlobalEntryArgs:
+    """The global name over every region's serving endpoint."""
+    serving = config.serving
+    assert serving is not None and serving.entry is not None
+    private = serving.exposure.scheme == "internal"
+    endpoints = []
+    for name, r in regions.items():
+        plane = r.serving
+        assert plane is not None
+        endpoints.append(
+            RegionalEndpoint(
+                region=name,
+                dns_name=plane.load_balancer_dns_name.apply(str),
+                zone_id=plane.load_balancer_zone_id.apply(str),
+                load_balancer_arn=plane.load_balancer_arn.apply(str),
+                health_alarm_name=plane.health_alarm_name.apply(str) if private else None,
+                vpc_id=r.network.vpc_id if private and r.network is not None else None,
+            )
+        )
+    return GlobalEntryArgs(
+        record_name=serving.entry.record_name,
+        zone_id=serving.entry.hosted_zone_id,
+        endpoints=endpoints,
+        private=private,
+        routing=serving.entry.routing,
+        primary_region=config.home_region,
+    )
+
+
 def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) -> dict[str, object]:
     """What the stack exports (read by CI, promotion and operators)."""
     return {
@@ -413,6 +808,7 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                         "privateSubnetIds": r.network.private_subnet_ids,
                         "publicSubnetIds": r.network.public_subnet_ids,
                         "availabilityZones": r.network.availability_zones,
+                        "availabilityZoneIds": r.network.availability_zone_ids,
                     }
                     if r.network
                     else {}
@@ -421,10 +817,26 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
                 "clusterEndpoint": r.cluster.endpoint,
                 "oidcIssuer": r.cluster.oidc_issuer,
                 "nodeRoleArns": r.cluster.node_role_arns,
+                # The SSM tunnel bastion deploys go through (deployFrom: ssmTunnel), else empty.
+                "apiBastionId": r.cluster.api_bastion_id,
                 **({"data": data_outputs(r.data)} if r.data else {}),
+                **({"serving": serving_outputs(r.serving)} if r.serving is not None else {}),
             }
             for name, r in regions.items()
         },
         # Secret as a whole; kept apart so the region details above stay readable.
         "kubeconfigs": {name: r.cluster.kubeconfig for name, r in regions.items()},
+    }
+
+
+def serving_outputs(plane: ServingPlane) -> dict[str, object]:
+    """A region's serving plane as operators and alerting read it."""
+    return {
+        "endpoint": plane.endpoint,
+        "namespace": plane.namespace,
+        "rayService": plane.ray_service_name,
+        "serveService": plane.serve_service_name,
+        "metricsPort": plane.metrics_port,
+        "loadBalancerArnSuffix": plane.load_balancer_arn_suffix,
+        "targetGroupArnSuffix": plane.target_group_arn_suffix,
     }

@@ -100,6 +100,10 @@ class Registration:
     """The (mock) physical id of a custom resource."""
     secret_inputs: frozenset[str] = frozenset()
     """Top-level inputs sent as secrets."""
+    retain_on_delete: bool = False
+    """Kept in the cloud when deleted from the stack (``pulumi destroy`` leaves it)."""
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 def _provider_urn(reference: str) -> str | None:
@@ -134,6 +138,9 @@ class _RecordingMonitor(MockMonitor):
             aliases=tuple(alias_urns(self, request)),
             id=response.id or None,
             secret_inputs=secret,
+            retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+            protect=bool(request.protect),
+            ignore_changes=tuple(request.ignoreChanges),
         )
         return response
 

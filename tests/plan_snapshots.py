@@ -36,8 +36,7 @@ def _managed_node_groups(config: dict[str, Any]) -> None:
         "capacityProvider": "managedNodeGroups",
         "creatorAdmin": False,
         "adminRoleArns": list(ADMIN_ROLES),
-        "endpointPublicAccess": True,
-        "publicAccessCidrs": ["203.0.113.0/24"],
+        "access": {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]},
     }
 
 

@@ -34,6 +34,7 @@ def valid_config() -> dict[str, Any]:
             "environment": "dev",
             "owner": "ml-platform",
             "costCenter": "cc-1",
+            "account": {"id": "123456789012"},
             "homeRegion": "us-east-1",
             "regions": [
                 {
@@ -41,6 +42,7 @@ def valid_config() -> dict[str, Any]:
                     "cidr": "10.10.0.0/16",
                     "azCount": 2,
                     "natGateways": "single",
+                    "cluster": {"access": {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]}},
                     "gpuPools": [
                         {"name": "a10g", "instanceTypes": ["g5.xlarge"], "capacityType": "spot", "minNodes": 0, "maxNodes": 2}
                     ],
@@ -49,6 +51,7 @@ def valid_config() -> dict[str, Any]:
                     "name": "us-west-2",
                     "cidr": "10.11.0.0/16",
                     "azCount": 3,
+                    "cluster": {"access": {"mode": "private", "deployFrom": "ssmTunnel"}},
                     "gpuPools": [
                         {"name": "l4", "instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "on-demand", "minNodes": 1, "maxNodes": 3}
                     ],

@@ -46,6 +46,32 @@ GPU_NODE_AFFINITY = {
 """Schedules a pod on GPU pool nodes only."""
 
 
+def device_plugin_values() -> dict[str, Any]:
+    """Values of the NVIDIA device plugin chart: the plugin and GPU feature discovery on GPU
+    nodes, and the node-feature-discovery worker (a subchart GFD needs) tolerating the GPU
+    pools' taint. The subchart's default tolerates only ``nvidia.com/gpu=present``, so on
+    nodes tainted ``nvidia.com/gpu=true`` GFD would never get its labels."""
+    toleration = dict(gpu_pool.GPU_TOLERATION)
+    return {
+        "tolerations": [toleration],
+        "affinity": GPU_NODE_AFFINITY,
+        "gfd": {"enabled": True},
+        "nfd": {"worker": {"tolerations": [toleration]}},
+    }
+
+
+def dcgm_exporter_values() -> dict[str, Any]:
+    """Values of the DCGM exporter chart: on GPU nodes only (its default tolerates nothing),
+    scraped through the Service's annotations."""
+    return {
+        "tolerations": [dict(gpu_pool.GPU_TOLERATION)],
+        "affinity": GPU_NODE_AFFINITY,
+        "serviceMonitor": {"enabled": False},
+        "service": {"enable": True, "port": DCGM_PORT},
+        "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(DCGM_PORT)},
+    }
+
+
 @dataclass(frozen=True)
 class GpuSoftwareArgs:
     """Arguments of :class:`GpuSoftware`."""
@@ -85,7 +111,7 @@ class GpuSoftware(pulumi.ComponentResource):
             release="nvidia-device-plugin",
             chart=args.device_plugin,
             namespace=DEVICE_PLUGIN_NAMESPACE,
-            values={"tolerations": [dict(gpu_pool.GPU_TOLERATION)], "affinity": GPU_NODE_AFFINITY, "gfd": {"enabled": True}},
+            values=device_plugin_values(),
             opts=child("nvidia-device-plugin", depends_on=[namespaces[DEVICE_PLUGIN_NAMESPACE]]),
         )
         helm_release(
@@ -93,13 +119,7 @@ class GpuSoftware(pulumi.ComponentResource):
             release="dcgm-exporter",
             chart=args.dcgm_exporter,
             namespace=MONITORING_NAMESPACE,
-            values={
-                "tolerations": [dict(gpu_pool.GPU_TOLERATION)],
-                "affinity": GPU_NODE_AFFINITY,
-                "serviceMonitor": {"enabled": False},
-                "service": {"enable": True, "port": DCGM_PORT},
-                "podAnnotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(DCGM_PORT)},
-            },
+            values=dcgm_exporter_values(),
             opts=child("dcgm-exporter", depends_on=[namespaces[MONITORING_NAMESPACE]]),
         )
         self.namespaces = list(namespaces)

@@ -9,9 +9,10 @@ component obeys.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pulumi
@@ -40,8 +41,9 @@ def _size_problems(path: str, min_nodes: int, max_nodes: int, disk_gib: int, lea
 
 @dataclass(frozen=True)
 class GpuPoolArgs:
-    """One pool of GPU nodes: a Karpenter NodePool when it scales from zero, else an EKS
-    managed node group (see :attr:`EksClusterArgs.capacity_provider`)."""
+    """One pool of GPU nodes. With Karpenter, a NodePool for everything above ``min_nodes``
+    plus, for a warm pool, a fixed-size managed node group of ``min_nodes``; with
+    cluster-autoscaler, one managed node group (see :attr:`EksClusterArgs.capacity_provider`)."""
 
     name: str
     """Pool name, a DNS label unique within the cluster (NodePool name, node label value)."""
@@ -50,8 +52,8 @@ class GpuPoolArgs:
     capacity_type: CapacityType = "spot"
     """``spot`` or ``on-demand``."""
     min_nodes: int = 0
-    """Nodes kept running when idle; above 0 the pool is a managed node group (Karpenter has
-    no minimum)."""
+    """Nodes kept running when idle (with Karpenter, in a fixed-size managed node group:
+    Karpenter keeps no minimum)."""
     max_nodes: int = 2
     """The most nodes the pool may reach; >= min_nodes."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -92,6 +94,20 @@ class GpuPoolArgs:
             found.append(f"{path}.capacity_type: must be 'spot' or 'on-demand' (got {self.capacity_type!r})")
         return found + _size_problems(path, self.min_nodes, self.max_nodes, self.disk_gib, least=0)
 
+    def warm_base(self) -> GpuPoolArgs | None:
+        """The part of the pool kept running: ``min_nodes`` nodes, fixed (None when it scales
+        to zero)."""
+        if self.min_nodes == 0:
+            return None
+        return replace(self, max_nodes=self.min_nodes)
+
+    def burst(self) -> GpuPoolArgs | None:
+        """The part of the pool that comes and goes: up to ``max_nodes - min_nodes`` nodes
+        from zero (None when the pool is fixed at its minimum)."""
+        if self.max_nodes == self.min_nodes:
+            return None
+        return replace(self, min_nodes=0, max_nodes=self.max_nodes - self.min_nodes)
+
 
 @dataclass(frozen=True)
 class SystemNodesArgs:
@@ -113,33 +129,90 @@ class SystemNodesArgs:
         return found + _size_problems(path, self.min_nodes, self.max_nodes, self.disk_gib, least=1)
 
 
+_DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+
+
+def _cidr_problems(path: str, cidrs: Sequence[str], *, public: bool) -> list[str]:
+    found = []
+    for cidr in cidrs:
+        try:
+            block = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            found.append(f"{path}: {cidr!r} is not an IPv4 CIDR block")
+            continue
+        if block.prefixlen == 0:
+            found.append(f"{path}: 0.0.0.0/0 opens the API server to the internet")
+        elif public and block.is_private and not any(block.subnet_of(doc) for doc in _DOCUMENTATION_RANGES):
+            found.append(f"{path}: {cidr} is not a public range")
+        elif not public and not block.is_private:
+            found.append(f"{path}: {cidr} is not a private range")
+    return found
+
+
+@dataclass(frozen=True)
+class ApiAccessArgs:
+    """The network paths to the API server for whoever deploys into the cluster (every
+    Helm release and Kubernetes object goes through it). At least one is required: a public
+    endpoint limited to ``public_cidrs``, private ranges admitted to the private endpoint
+    (``private_cidrs``: runners inside the VPC or a peered network), or an SSM-managed
+    bastion to tunnel through (``ssm_bastion``). Nodes always use the private endpoint."""
+
+    public_cidrs: Sequence[str] = ()
+    """Public IPv4 ranges allowed to a public endpoint; empty: no public endpoint."""
+    private_cidrs: Sequence[str] = ()
+    """Private IPv4 ranges the cluster security group admits on HTTPS (443)."""
+    ssm_bastion: bool = False
+    """Create a bastion (no public IP, no inbound rule, reached through SSM Session Manager)
+    whose security group the cluster admits on HTTPS, for port-forwarding tunnels."""
+    tunnel_local_port: int = 8443
+    """With ``ssm_bastion``: the kubeconfigs the component builds point at
+    ``https://127.0.0.1:<port>`` (the tunnel) and check the certificate by the endpoint's name."""
+    ci_role_arn: str | None = None
+    """An IAM role that deploys from CI: it gets a cluster-admin access entry of its own."""
+
+    def problems(self, path: str) -> list[str]:
+        found = _cidr_problems(f"{path}.public_cidrs", self.public_cidrs, public=True)
+        found += _cidr_problems(f"{path}.private_cidrs", self.private_cidrs, public=False)
+        if not (self.public_cidrs or self.private_cidrs or self.ssm_bastion):
+            found.append(
+                f"{path}: no path to the API server for deploys; give public_cidrs, private_cidrs or ssm_bastion"
+            )
+        if not 1024 <= self.tunnel_local_port <= 65535:
+            found.append(f"{path}.tunnel_local_port: must be 1024 to 65535 (got {self.tunnel_local_port})")
+        if self.ci_role_arn is not None and not _ROLE_ARN.match(self.ci_role_arn):
+            found.append(f"{path}.ci_role_arn: {self.ci_role_arn!r} is not an IAM role ARN")
+        return found
+
+
 @dataclass(frozen=True)
 class EksClusterArgs:
-    """Create the EKS cluster: private endpoint, encrypted Secrets, control-plane logs, API
-    access entries, a system node group, and GPU capacity from the pools."""
+    """Create the EKS cluster: private endpoint (public only to listed ranges), encrypted
+    Secrets, control-plane logs, API access entries, a system node group, and GPU capacity
+    from the pools."""
 
     private_subnet_ids: pulumi.Input[Sequence[str]]
     """Subnets for the control plane's network interfaces and every node."""
-    kubernetes_version: str = "1.33"
-    """EKS Kubernetes version (``1.x``)."""
-    endpoint_public_access: bool = False
-    """Expose the API server publicly (only to ``public_access_cidrs``)."""
-    public_access_cidrs: Sequence[str] = ()
-    """Allow-list of the public endpoint; required when it is public."""
+    access: ApiAccessArgs
+    """How deploys reach the API server."""
+    kubernetes_version: str = "1.35"
+    """EKS Kubernetes version (``1.x``); add-on builds, the node AMI release and the
+    cluster-autoscaler image follow it (:mod:`components.versions`)."""
     creator_admin: bool = True
     """Grant the identity that creates the cluster cluster-admin (set at creation only)."""
     admin_role_arns: Sequence[str] = ()
     """IAM roles granted cluster-admin through access entries (each keyed by its ARN)."""
     log_retention_days: int = 90
     """Retention of the control-plane log group."""
+    retain_logs: bool = False
+    """Keep the control-plane log group when the stack is destroyed (audit trail)."""
     deletion_protection: bool = False
     """Refuse to delete the cluster until this is turned off."""
     system_nodes: SystemNodesArgs = field(default_factory=SystemNodesArgs)
     """The CPU node group for controllers."""
     capacity_provider: CapacityProvider = "karpenter"
-    """``karpenter``: pools that scale from zero become Karpenter NodePools (warm pools stay
-    node groups); ``managedNodeGroups``: every pool is a node group scaled by
-    cluster-autoscaler."""
+    """``karpenter``: every pool bursts through a Karpenter NodePool, and a warm pool keeps
+    its ``min_nodes`` in a fixed-size managed node group; ``managedNodeGroups``: every pool
+    is a node group scaled by cluster-autoscaler."""
     karpenter_replicas: int = 2
     """Replicas of the Karpenter controller."""
     consolidate_after: str = "5m"
@@ -147,16 +220,18 @@ class EksClusterArgs:
     (a Go duration such as ``1m``)."""
 
     def problems(self, path: str) -> list[str]:
-        found = self.system_nodes.problems(f"{path}.system_nodes")
-        if self.endpoint_public_access and not self.public_access_cidrs:
-            found.append(f"{path}.public_access_cidrs: list the ranges that may reach a public endpoint")
-        if not self.creator_admin and not self.admin_role_arns:
+        found = self.system_nodes.problems(f"{path}.system_nodes") + self.access.problems(f"{path}.access")
+        if not re.fullmatch(r"1\.\d{1,2}", self.kubernetes_version):
+            found.append(f"{path}.kubernetes_version: {self.kubernetes_version!r} is not a Kubernetes minor version such as '1.35'")
+        if not self.creator_admin and not self.admin_role_arns and self.access.ci_role_arn is None:
             found.append(f"{path}.admin_role_arns: with creator_admin off, list the role that installs the in-cluster parts")
         for arn in self.admin_role_arns:
             if not _ROLE_ARN.match(arn):
                 found.append(f"{path}.admin_role_arns: {arn!r} is not an IAM role ARN")
         if len(set(self.admin_role_arns)) != len(self.admin_role_arns):
             found.append(f"{path}.admin_role_arns: lists a role twice")
+        if self.access.ci_role_arn in self.admin_role_arns:
+            found.append(f"{path}.admin_role_arns: {self.access.ci_role_arn} is also access.ci_role_arn; list it once")
         if self.capacity_provider not in ("karpenter", "managedNodeGroups"):
             found.append(f"{path}.capacity_provider: must be 'karpenter' or 'managedNodeGroups'")
         if self.karpenter_replicas < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -51,6 +52,22 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
     )
 
 
+def autoscaler_values(cluster_name: str, region: str, image_tag: str | None) -> dict[str, Any]:
+    """Values of the cluster-autoscaler chart (keys of its values.yaml at the pinned
+    version): auto-discovery of this cluster's node groups, the image of the cluster's
+    minor version, on the system nodes."""
+    values: dict[str, Any] = {
+        "autoDiscovery": {"clusterName": cluster_name},
+        "awsRegion": region,
+        "rbac": {"serviceAccount": {"name": SERVICE_ACCOUNT}},
+        "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste", "scale-down-unneeded-time": "5m"},
+        "nodeSelector": dict(SYSTEM_NODE_LABELS),
+    }
+    if image_tag is not None:
+        values["image"] = {"repository": versions.CLUSTER_AUTOSCALER_IMAGE, "tag": image_tag}
+    return values
+
+
 @dataclass(frozen=True)
 class ClusterAutoscalerArgs:
     """Arguments of :class:`ClusterAutoscaler`."""
@@ -61,6 +78,9 @@ class ClusterAutoscalerArgs:
     """The EKS cluster name (auto-discovery, policy condition)."""
     cluster: aws.eks.Cluster
     """The EKS cluster."""
+    image_tag: str | None = None
+    """cluster-autoscaler image tag, of the cluster's Kubernetes minor version (None: the
+    chart's own)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What the Helm release waits for (nodes to run on, the Pod Identity agent)."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -81,7 +101,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             cluster_name=args.cluster.name,
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
-            policy=cluster_autoscaler_policy(args.cluster_name),
+            policies={"autoscaling": cluster_autoscaler_policy(args.cluster_name)},
             tags=args.tags,
             opts=child_options(self, former_parent),
         )
@@ -90,14 +110,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             release="cluster-autoscaler",
             chart=versions.CLUSTER_AUTOSCALER,
             namespace=NAMESPACE,
-            values={
-                "autoDiscovery": {"clusterName": args.cluster_name},
-                "awsRegion": args.region,
-                "rbac": {"serviceAccount": {"name": SERVICE_ACCOUNT}},
-                "extraArgs": {"balance-similar-node-groups": True, "expander": "least-waste", "scale-down-unneeded-time": "5m"},
-                "nodeSelector": dict(SYSTEM_NODE_LABELS),
-            },
-            opts=child_options(self, former_parent, depends_on=list(args.depends_on)),
+            values=autoscaler_values(args.cluster_name, args.region, args.image_tag),
+            opts=child_options(self, former_parent, depends_on=[*args.depends_on, *identity.ready]),
         )
-        self.role_arn = identity.role.arn
+        self.role_arn = identity.role.role.arn
         self.register_outputs({"roleArn": self.role_arn})

@@ -1,11 +1,12 @@
-""":class:`Karpenter`: the controller (Helm, Pod Identity, an SQS interruption queue fed by
-EventBridge), the role and access entry of the nodes it launches, an ``EC2NodeClass`` with a
-pinned AL2023 AMI, and one ``NodePool`` per GPU pool that scales from zero."""
+""":class:`Karpenter`: the controller (Helm, with its CRDs from the ``karpenter-crd`` chart,
+Pod Identity, an SQS interruption queue fed by EventBridge), the role and access entry of
+the nodes it launches, an ``EC2NodeClass`` with a pinned AL2023 AMI, and one ``NodePool``
+per GPU pool for what the pool launches above its kept minimum."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,12 @@ INTERRUPTION_EVENTS = {
     "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
     "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
     "state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    "capacity-reservation": {"source": ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"]},
 }
-"""EventBridge patterns of the events Karpenter handles from its interruption queue."""
+"""EventBridge patterns of the events Karpenter handles from its interruption queue (the
+reference template's rules at the pinned version)."""
+CONTROLLER_POLICIES = ("node-lifecycle", "iam-integration", "eks-integration", "interruption", "resource-discovery")
+"""The controller's inline policies, named after the reference template's managed policies."""
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -113,98 +118,203 @@ def ec2_node_class_manifest(
     }
 
 
-def karpenter_controller_policy(
+def _arn_parts(cluster_arn: str) -> tuple[str, str]:
+    """(partition, account) of an EKS cluster ARN."""
+    parts = cluster_arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        raise ValueError(f"{cluster_arn!r} is not an EKS cluster ARN")
+    return parts[1], parts[4]
+
+
+def karpenter_controller_policies(
     cluster_name: str, cluster_arn: str, region: str, queue_arn: str, node_role_arn: str
-) -> str:
-    """Least-privilege controller policy (after the Karpenter reference policy): launches
-    and terminates only instances tagged for this cluster, passes only the node role."""
-    owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
-    request_owned = {"StringEquals": {f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
-    statements: list[dict[str, Any]] = [
+) -> dict[str, str]:
+    """The controller's policies, statement for statement those of Karpenter's reference
+    template at the pinned version (aws/karpenter-provider-aws v1.14.1,
+    website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml):
+    launches, tags and terminations only of resources tagged for this cluster, one of its
+    NodePools and ``eks:eks-cluster-name``; instance profiles only for its EC2NodeClasses in
+    this region; only the node role passed to EC2. One document per upstream managed policy
+    (the zonal-shift policy is left out: zonal shift is not enabled). Pricing is read in its
+    own statement without a region condition: the Pricing API answers from us-east-1 and
+    eu-central-1 only."""
+    partition, account = _arn_parts(cluster_arn)
+    ec2 = f"arn:{partition}:ec2:{region}"
+    profiles = f"arn:{partition}:iam::{account}:instance-profile/*"
+    cluster_tag = f"kubernetes.io/cluster/{cluster_name}"
+    launched = ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    request_scoped = {
+        "StringEquals": {f"aws:RequestTag/{cluster_tag}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster_name},
+        "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+    }
+    resource_scoped = {
+        "StringEquals": {f"aws:ResourceTag/{cluster_tag}": "owned"},
+        "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+    }
+    node_lifecycle = policy_json(
         {
-            "Sid": "ReadOnly",
+            "Sid": "AllowScopedEC2InstanceAccessActions",
             "Effect": "Allow",
+            "Resource": [
+                f"{ec2}::image/*",
+                f"{ec2}::snapshot/*",
+                f"{ec2}:*:security-group/*",
+                f"{ec2}:*:subnet/*",
+                f"{ec2}:*:capacity-reservation/*",
+                f"{ec2}:*:placement-group/*",
+            ],
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+        },
+        {
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:launch-template/*",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Condition": resource_scoped,
+        },
+        {
+            "Sid": "AllowScopedEC2InstanceActionsWithTags",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:{kind}/*" for kind in launched],
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+            "Condition": request_scoped,
+        },
+        {
+            "Sid": "AllowScopedResourceCreationTagging",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:{kind}/*" for kind in launched],
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                "StringEquals": {
+                    **request_scoped["StringEquals"],
+                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                },
+                "StringLike": request_scoped["StringLike"],
+            },
+        },
+        {
+            "Sid": "AllowScopedResourceTagging",
+            "Effect": "Allow",
+            "Resource": f"{ec2}:*:instance/*",
+            "Action": "ec2:CreateTags",
+            "Condition": {
+                **resource_scoped,
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]},
+            },
+        },
+        {
+            "Sid": "AllowScopedDeletion",
+            "Effect": "Allow",
+            "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Condition": resource_scoped,
+        },
+    )
+    profile_owned = {
+        f"aws:ResourceTag/{cluster_tag}": "owned",
+        "aws:ResourceTag/topology.kubernetes.io/region": region,
+    }
+    profile_request = {
+        f"aws:RequestTag/{cluster_tag}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": cluster_name,
+        "aws:RequestTag/topology.kubernetes.io/region": region,
+    }
+    iam_integration = policy_json(
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Resource": node_role_arn,
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": ["iam:CreateInstanceProfile"],
+            "Condition": {
+                "StringEquals": profile_request,
+                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": ["iam:TagInstanceProfile"],
+            "Condition": {
+                "StringEquals": {**profile_owned, **profile_request},
+                "StringLike": {
+                    "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                    "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
+            "Effect": "Allow",
+            "Resource": profiles,
+            "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            "Condition": {
+                "StringEquals": profile_owned,
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+    )
+    eks_integration = policy_json(
+        {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Resource": cluster_arn, "Action": "eks:DescribeCluster"}
+    )
+    interruption = policy_json(
+        {
+            "Sid": "AllowInterruptionQueueActions",
+            "Effect": "Allow",
+            "Resource": queue_arn,
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+        }
+    )
+    resource_discovery = policy_json(
+        {
+            "Sid": "AllowRegionalReadActions",
+            "Effect": "Allow",
+            "Resource": "*",
             "Action": [
-                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
                 "ec2:DescribeInstanceTypeOfferings",
                 "ec2:DescribeInstanceTypes",
                 "ec2:DescribeLaunchTemplates",
+                "ec2:DescribePlacementGroups",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSpotPriceHistory",
                 "ec2:DescribeSubnets",
-                "pricing:GetProducts",
             ],
-            "Resource": "*",
             "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         },
         {
-            "Sid": "LaunchScopedToCluster",
+            "Sid": "AllowSSMReadActions",
             "Effect": "Allow",
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-            "Resource": [
-                f"arn:aws:ec2:{region}:*:fleet/*",
-                f"arn:aws:ec2:{region}:*:instance/*",
-                f"arn:aws:ec2:{region}:*:volume/*",
-                f"arn:aws:ec2:{region}:*:network-interface/*",
-                f"arn:aws:ec2:{region}:*:launch-template/*",
-                f"arn:aws:ec2:{region}:*:spot-instances-request/*",
-            ],
-            "Condition": request_owned,
+            "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*",
+            "Action": "ssm:GetParameter",
         },
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Resource": "*", "Action": "pricing:GetProducts"},
+        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Resource": "*", "Action": "iam:ListInstanceProfiles"},
         {
-            "Sid": "LaunchFromSharedResources",
+            "Sid": "AllowInstanceProfileReadActions",
             "Effect": "Allow",
-            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-            "Resource": [
-                f"arn:aws:ec2:{region}::image/*",
-                f"arn:aws:ec2:{region}::snapshot/*",
-                f"arn:aws:ec2:{region}:*:security-group/*",
-                f"arn:aws:ec2:{region}:*:subnet/*",
-                f"arn:aws:ec2:{region}:*:launch-template/*",
-            ],
+            "Resource": profiles,
+            "Action": "iam:GetInstanceProfile",
         },
-        {
-            "Sid": "TagOnLaunch",
-            "Effect": "Allow",
-            "Action": "ec2:CreateTags",
-            "Resource": [f"arn:aws:ec2:{region}:*:{kind}/*" for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")],
-            "Condition": {**request_owned, "StringEquals": {**request_owned["StringEquals"], "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]}},
-        },
-        {
-            "Sid": "TerminateOwned",
-            "Effect": "Allow",
-            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate", "ec2:CreateTags"],
-            "Resource": [f"arn:aws:ec2:{region}:*:instance/*", f"arn:aws:ec2:{region}:*:launch-template/*"],
-            "Condition": owned,
-        },
-        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn,
-         "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
-        {
-            "Sid": "ManageInstanceProfiles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:CreateInstanceProfile",
-                "iam:TagInstanceProfile",
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:GetInstanceProfile",
-                "iam:ListInstanceProfiles",
-            ],
-            "Resource": "arn:aws:iam::*:instance-profile/*",
-        },
-        {"Sid": "ReadAmiParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*"},
-        {"Sid": "DescribeCluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn},
-        {
-            "Sid": "InterruptionQueue",
-            "Effect": "Allow",
-            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-            "Resource": queue_arn,
-        },
-    ]
-    return policy_json(*statements)
+    )
+    return {
+        "node-lifecycle": node_lifecycle,
+        "iam-integration": iam_integration,
+        "eks-integration": eks_integration,
+        "interruption": interruption,
+        "resource-discovery": resource_discovery,
+    }
 
 
 def interruption_queue_policy(queue_arn: str) -> str:
@@ -242,7 +352,8 @@ class KarpenterArgs:
     cluster: aws.eks.Cluster
     """The EKS cluster Karpenter runs in."""
     pools: Sequence[GpuPoolArgs] = ()
-    """GPU pools that scale from zero: one NodePool each."""
+    """What Karpenter launches for each GPU pool: everything above the pool's kept minimum,
+    from zero (:meth:`GpuPoolArgs.burst`); one NodePool each."""
     replicas: int = 2
     """Controller replicas."""
     consolidate_after: str = "5m"
@@ -258,16 +369,43 @@ class KarpenterArgs:
 
     def validate(self) -> None:
         found = [p for pool in self.pools for p in pool.problems(f"KarpenterArgs.pools[{pool.name}]")]
-        found += [f"KarpenterArgs.pools[{p.name}].min_nodes: Karpenter has no minimum; warm pools are node groups" for p in self.pools if p.min_nodes]
+        found += [
+            f"KarpenterArgs.pools[{p.name}].min_nodes: Karpenter keeps no minimum; pass the pool's burst "
+            "(GpuPoolArgs.burst()) and keep its minimum in a node group"
+            for p in self.pools
+            if p.min_nodes
+        ]
         if self.replicas < 1:
             found.append(f"KarpenterArgs.replicas: must be >= 1 (got {self.replicas})")
         if found:
             raise ValueError("invalid KarpenterArgs:\n  " + "\n  ".join(found))
 
 
+def _document(key: str) -> Callable[[Mapping[str, str]], str]:
+    """Picks one document out of :func:`karpenter_controller_policies`' result."""
+    return lambda documents: documents[key]
+
+
+def controller_values(cluster_name: str, queue_name: pulumi.Input[str], replicas: int) -> dict[str, Any]:
+    """Values of the Karpenter chart (keys of its values.yaml at the pinned version): the
+    controller runs on the system nodes under the Pod Identity service account."""
+    return {
+        "settings": {"clusterName": cluster_name, "interruptionQueue": queue_name},
+        "serviceAccount": {"name": SERVICE_ACCOUNT},
+        "replicas": replicas,
+        "nodeSelector": dict(SYSTEM_NODE_LABELS),
+        "controller": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
+    }
+
+
 class Karpenter(pulumi.ComponentResource):
     """Karpenter in one cluster, with a NodePool per GPU pool. Give it the cluster's
-    Kubernetes provider (``opts.providers``)."""
+    Kubernetes provider (``opts.providers``).
+
+    Dependencies make ``pulumi destroy`` leave nothing behind: the NodePools go first, while
+    the controller still runs and terminates their nodes (NodeClaim finalizers); then the
+    EC2NodeClass, whose finalizer removes the instance profiles and launch templates
+    Karpenter created; then the controller, its Pod Identity and queue; the node role last."""
 
     node_role_arn: pulumi.Output[str]
     interruption_queue_name: pulumi.Output[str]
@@ -290,9 +428,10 @@ class Karpenter(pulumi.ComponentResource):
             tags=name_tags(args.tags, f"{name}-interruptions"),
             opts=child(),
         )
-        aws.sqs.QueuePolicy(
+        queue_policy = aws.sqs.QueuePolicy(
             f"{name}-interruptions", queue_url=queue.url, policy=queue.arn.apply(interruption_queue_policy), opts=child()
         )
+        event_targets = []
         for event, pattern in INTERRUPTION_EVENTS.items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{event}",
@@ -301,42 +440,48 @@ class Karpenter(pulumi.ComponentResource):
                 tags=name_tags(args.tags, f"{name}-{event}"),
                 opts=child(),
             )
-            aws.cloudwatch.EventTarget(
-                f"{name}-{event}", rule=rule.name, arn=queue.arn, target_id="karpenter-interruption-queue", opts=child()
+            event_targets.append(
+                aws.cloudwatch.EventTarget(
+                    f"{name}-{event}", rule=rule.name, arn=queue.arn, target_id="karpenter-interruption-queue", opts=child()
+                )
             )
-        policy = pulumi.Output.all(args.cluster.arn, queue.arn, nodes.role.arn).apply(
-            lambda v: karpenter_controller_policy(args.cluster_name, v[0], args.region, v[1], v[2])
+        policies = pulumi.Output.all(args.cluster.arn, queue.arn, nodes.role.arn).apply(
+            lambda v: karpenter_controller_policies(args.cluster_name, v[0], args.region, v[1], v[2])
         )
-        pod_identity(
+        identity = pod_identity(
             name,
             cluster_name=args.cluster.name,
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
-            policy=policy,
+            policies={key: policies.apply(_document(key)) for key in CONTROLLER_POLICIES},
             tags=args.tags,
             opts=child(),
         )
         # The nodes Karpenter launches join through an EC2_LINUX access entry for their role.
-        aws.eks.AccessEntry(
+        node_entry = aws.eks.AccessEntry(
             f"{name}-nodes",
             cluster_name=args.cluster.name,
             principal_arn=nodes.role.arn,
             type="EC2_LINUX",
             opts=child(depends_on=list(nodes.attachments)),
         )
+        # CRDs from their own chart: Helm installs a chart's crds/ once and never upgrades them.
+        crds = helm_release(
+            f"{name}-crd",
+            release="karpenter-crd",
+            chart=versions.KARPENTER_CRD,
+            namespace=NAMESPACE,
+            values={},
+            opts=child(depends_on=list(args.controller_depends_on)),
+        )
         release = helm_release(
             name,
             release="karpenter",
             chart=versions.KARPENTER,
             namespace=NAMESPACE,
-            values={
-                "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
-                "serviceAccount": {"name": SERVICE_ACCOUNT},
-                "replicas": args.replicas,
-                "nodeSelector": dict(SYSTEM_NODE_LABELS),
-                "controller": {"resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}},
-            },
-            opts=child(depends_on=list(args.controller_depends_on)),
+            values=controller_values(args.cluster_name, queue.name, args.replicas),
+            skip_crds=True,
+            opts=child(depends_on=[*args.controller_depends_on, crds, *identity.ready, queue_policy, *event_targets]),
         )
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-nodeclass-{NODE_CLASS}",
@@ -348,7 +493,10 @@ class Karpenter(pulumi.ComponentResource):
                     NODE_CLASS, args.cluster_name, role, args.node_disk_gib, args.launch_tags
                 )["spec"]
             ),
-            opts=child(former_name(name, "karpenter", f"nodeclass-{NODE_CLASS}"), depends_on=[release]),
+            opts=child(
+                former_name(name, "karpenter", f"nodeclass-{NODE_CLASS}"),
+                depends_on=[release, node_entry, *nodes.attachments],
+            ),
         )
         for pool in args.pools:
             manifest = node_pool_manifest(pool, NODE_CLASS, args.consolidate_after)

@@ -20,10 +20,11 @@ from core import gpu_pool
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
-"""AWS managed policies every worker node's role needs."""
+"""AWS managed policies every worker node's role needs (those of Karpenter's reference node
+role: image pulls only, no registry reads beyond that)."""
 SYSTEM_NODE_LABELS = {"llmops.io/pool": "system"}
 """Labels of the system node group; controllers select these nodes."""
 
@@ -67,6 +68,9 @@ class NodeGroupSpec:
     taints: Sequence[aws.eks.NodeGroupTaintArgs] = ()
     extra_tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of the node group only (e.g. cluster-autoscaler discovery)."""
+    release_version: str | None = None
+    """The AMI release the nodes boot (``<kubernetes patch>-<AMI date>``); None: EKS's newest
+    for the cluster's version at creation."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class NodePlacement:
     """The cluster's name (node group names, cluster-autoscaler discovery)."""
     node_role_arn: pulumi.Input[str]
     """Role of the nodes (EKS gives a node group's role its access entry itself)."""
+    kubernetes_version: str
+    """The cluster's Kubernetes version, which the node groups run."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Subnets the nodes start in."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -105,16 +111,18 @@ def managed_node_group(
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> ManagedNodeGroup:
     """An EKS managed node group named ``{cluster_name}-{role}`` whose nodes require IMDSv2
-    and boot from an encrypted gp3 volume; the group and its launch template are both named
-    ``resource_name``. The placement's ``launch_tags`` go on every instance and volume it
-    launches; the desired size is left to the autoscaler after creation."""
+    with a hop limit of 1 (pods cannot reach the instance's credentials; they get theirs
+    from Pod Identity) and boot from an encrypted gp3 volume; the group and its launch
+    template are both named ``resource_name``. The placement's ``launch_tags`` go on every
+    instance and volume it launches; the desired size is left to the autoscaler after
+    creation."""
     cluster_name = placement.cluster_name
     own_tags = name_tags(placement.tags, resource_name)
     template = aws.ec2.LaunchTemplate(
         resource_name,
         description=f"{role} nodes of {cluster_name}: IMDSv2 only, encrypted gp3 root volume",
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
         ),
         block_device_mappings=[
             aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
@@ -141,6 +149,8 @@ def managed_node_group(
         instance_types=list(spec.instance_types),
         capacity_type=spec.capacity_type,
         ami_type=spec.ami_type,
+        version=placement.kubernetes_version,
+        release_version=spec.release_version,
         scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=spec.min_size, max_size=spec.max_size, desired_size=spec.min_size),
         update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
         launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
@@ -178,19 +188,30 @@ class GpuNodeGroupArgs:
     """The GPU pool the node group runs."""
     placement: NodePlacement
     """The cluster, role, subnets and tags of the nodes."""
+    autoscaled: bool = True
+    """cluster-autoscaler scales the group (its discovery and node-template tags); False for
+    a fixed-size group (min_nodes == max_nodes) beside a Karpenter NodePool."""
+    release_version: str | None = None
+    """The AMI release of the nodes (see :attr:`NodeGroupSpec.release_version`)."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """What the node group waits for (the node role's policy attachments)."""
+    """What the node group waits for (the node role's policy attachments, the VPC CNI)."""
 
 
 class GpuNodeGroup(pulumi.ComponentResource):
-    """One GPU pool as an EKS managed node group: GPU AMI, the GPU taint and labels, and the
-    tags cluster-autoscaler scales it by (from zero when min_nodes is 0)."""
+    """One GPU pool as an EKS managed node group: GPU AMI, the GPU taint and labels, and,
+    when cluster-autoscaler scales it, the tags it finds the group by and learns a new node's
+    labels, taint and GPUs from (scale from zero)."""
 
     node_group_name: pulumi.Output[str]
     launch_template_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: GpuNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = args.pool.problems(f"GpuNodeGroupArgs.pool[{args.pool.name}]")
+        if not args.autoscaled and args.pool.min_nodes != args.pool.max_nodes:
+            problems.append(
+                f"GpuNodeGroupArgs.pool[{args.pool.name}]: a group nothing scales must have min_nodes == max_nodes "
+                f"(got {args.pool.min_nodes}..{args.pool.max_nodes}); set autoscaled or pass the pool's warm_base()"
+            )
         if problems:
             raise ValueError("invalid GpuNodeGroupArgs:\n  " + "\n  ".join(problems))
         super().__init__(f"{TYPE_PREFIX}:cluster:GpuNodeGroup", name, None, opts)
@@ -208,7 +229,8 @@ class GpuNodeGroup(pulumi.ComponentResource):
                 disk_gib=pool.disk_gib,
                 labels=gpu_node_labels(pool),
                 taints=[aws.eks.NodeGroupTaintArgs(key=taint["key"], value=taint["value"], effect="NO_SCHEDULE")],
-                extra_tags=autoscaler_tags(args.placement.cluster_name, pool),
+                extra_tags=autoscaler_tags(args.placement.cluster_name, pool) if args.autoscaled else {},
+                release_version=args.release_version,
             ),
             args.placement,
             opts=child_options(self, opts.parent if opts else None),

@@ -229,3 +229,74 @@ def security_group(
             opts=opts,
         )
     return group
+
+
+@dataclass(frozen=True)
+class BucketControls:
+    """The controls of a bucket that others wait for."""
+
+    versioning: aws.s3.BucketVersioning
+    policy: aws.s3.BucketPolicy
+
+
+def bucket_controls(
+    name: str,
+    bucket: aws.s3.Bucket,
+    *,
+    encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs,
+    policy: pulumi.Input[str],
+    rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
+    parent: pulumi.Resource,
+) -> BucketControls:
+    """What every bucket of the platform has: ACLs off, public access blocked, versioning,
+    default encryption (with an S3 bucket key), a bucket policy and lifecycle rules, each a
+    child ``{name}-<control>`` of ``parent``. Returns the versioning (replication and
+    lifecycle rules need it first) and the policy (services that write to the bucket, such
+    as log delivery, need it first)."""
+    on_bucket = pulumi.ResourceOptions(parent=parent, depends_on=[bucket])
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=on_bucket,
+    )
+    access_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=on_bucket,
+    )
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-versioning",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=on_bucket,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=encryption, bucket_key_enabled=True
+            )
+        ],
+        opts=on_bucket,
+    )
+    bucket_policy = aws.s3.BucketPolicy(
+        f"{name}-policy",
+        bucket=bucket.id,
+        policy=policy,
+        # S3 refuses policies while the public access block is being written.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[access_block]),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        bucket=bucket.id,
+        rules=list(rules),
+        # Versioning must be on before rules about noncurrent versions mean anything.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[versioning]),
+    )
+    return BucketControls(versioning, bucket_policy)

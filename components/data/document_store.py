@@ -29,6 +29,7 @@ from components.data.common import (
     account_of,
     attach_policy,
     bounded_name,
+    bucket_controls,
     identifier_problems,
     kms_key,
 )
@@ -283,59 +284,19 @@ class DocumentStore(pulumi.ComponentResource):
         policy: pulumi.Input[str],
         rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
     ) -> aws.s3.BucketVersioning:
-        """What every bucket of the component has: ACLs off, public access blocked,
-        versioning, SSE-KMS with a bucket key, a bucket policy and lifecycle rules. Returns
-        the versioning (replication and lifecycle rules need it first)."""
-        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=on_bucket,
-        )
-        access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=on_bucket,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=on_bucket,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=on_bucket,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=bucket.id,
+        """What every bucket of the component has (:func:`~components.data.common.bucket_controls`),
+        encrypted with ``key``. Returns the versioning (replication and lifecycle rules need it
+        first)."""
+        return bucket_controls(
+            name,
+            bucket,
+            encryption=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=key.arn
+            ),
             policy=policy,
-            # S3 refuses policies while the public access block is being written.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[access_block]),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=list(rules),
-            # Versioning must be on before rules about noncurrent versions mean anything.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        return versioning
+            rules=rules,
+            parent=self,
+        ).versioning
 
     def _access_logs(self, name: str, args: DocumentStoreArgs, bucket: aws.s3.Bucket, key: aws.kms.Key, account: Account) -> None:
         """S3 server access logs of the documents bucket, in a bucket of their own: encrypted

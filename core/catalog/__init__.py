@@ -52,7 +52,8 @@ class Region:
     availability_zones: int
 
 
-def _load(name: str) -> dict[str, Any]:
+def load_data(name: str) -> dict[str, Any]:
+    """A data file of the catalogue (``data/<name>``, JSON)."""
     text = resources.files("core.catalog").joinpath("data", name).read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
@@ -61,7 +62,7 @@ def _load(name: str) -> dict[str, Any]:
 @cache
 def instance_types() -> dict[str, InstanceType]:
     """All known instance types by name."""
-    raw = _load("instance_types.json")["instanceTypes"]
+    raw = load_data("instance_types.json")["instanceTypes"]
     return {
         name: InstanceType(
             name=name,
@@ -80,7 +81,7 @@ def instance_types() -> dict[str, InstanceType]:
 @cache
 def regions() -> dict[str, Region]:
     """All known commercial AWS regions by code."""
-    raw = _load("regions.json")["regions"]
+    raw = load_data("regions.json")["regions"]
     return {
         name: Region(name=name, location=spec["location"], availability_zones=spec["availabilityZones"])
         for name, spec in raw.items()

@@ -235,7 +235,7 @@ class Observer:
         codes = dict.fromkeys(
             spec for n in offered if (spec := quota_for(n, request.capacity_type)) is not None
         )
-        quotas = {code: self._quota(region, code, name) for code, name in codes}
+        quotas = {code: self.quota(region, code, name) for code, name in codes}
         return RegionObservation(region=region, offerings=offerings, spot_prices=spot, quotas=quotas)
 
     def _offerings(self, region: str, names: list[str]) -> dict[str, tuple[str, ...]]:
@@ -279,7 +279,9 @@ class Observer:
 
         return self.retry.call(fetch)
 
-    def _quota(self, region: str, code: str, name: str) -> QuotaObservation:
+    def quota(self, region: str, code: str, name: str) -> QuotaObservation:
+        """The EC2 quota ``code`` in ``region`` (its value None, with a note, when it cannot
+        be read)."""
         client = self.clients.client("service-quotas", region)
         try:
             response = self.retry.call(lambda: client.get_service_quota(ServiceCode="ec2", QuotaCode=code))

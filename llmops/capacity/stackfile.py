@@ -115,11 +115,13 @@ def plan_stack_edit(path: Path, report: CapacityReport, top: int, *, today: date
         )
     taken = [_network(r) for r in existing if isinstance(r, Mapping)]
     nat = _inherited_nat(existing)
+    cluster = _inherited_cluster(existing)
+    largest = _largest_pool(existing)
     added: list[AddedRegion] = []
     for result in chosen:
         cidr = _free_cidr([n for n in taken if n is not None])
         taken.append(ipaddress.IPv4Network(cidr))
-        added.append(_entry(report, result, cidr, nat))
+        added.append(_entry(report, result, cidr, nat, cluster, largest))
     new_text = insert_regions(text, added, report, today=today or date.today())
     _verify(path, document, new_text, added)
     return StackEdit(path=path, added=tuple(added), skipped=tuple(skipped), text=new_text)
@@ -173,6 +175,39 @@ def _network(region: Mapping[str, Any]) -> ipaddress.IPv4Network | None:
         return None
 
 
+DEFAULT_ACCESS = {"mode": "private", "deployFrom": "ssmTunnel"}
+"""How a new region's deploys reach its API server when no region of the stack says: an SSM
+tunnel through a bastion the stack creates (a path that needs nothing else)."""
+
+
+def _inherited_cluster(existing: Sequence[Any]) -> dict[str, Any]:
+    """A new region's ``cluster`` section: the access model (and version) of the stack's first
+    created cluster, so its deploys reach the new API server the way they reach the others."""
+    for region in existing:
+        cluster = region.get("cluster") if isinstance(region, Mapping) else None
+        if isinstance(cluster, Mapping) and cluster.get("existing") is None and isinstance(cluster.get("access"), Mapping):
+            inherited: dict[str, Any] = {}
+            if isinstance(cluster.get("kubernetesVersion"), str):
+                inherited["kubernetesVersion"] = cluster["kubernetesVersion"]
+            inherited["access"] = dict(cluster["access"])
+            return inherited
+    return {"access": dict(DEFAULT_ACCESS)}
+
+
+def _largest_pool(existing: Sequence[Any]) -> int:
+    """The largest ``maxNodes`` of the stack's GPU pools: a new region, a peer of the
+    others, gets as much room, so what the stack serves there (replicas bounded by the
+    region's GPUs) still fits."""
+    sizes = [
+        pool["maxNodes"]
+        for region in existing
+        if isinstance(region, Mapping) and isinstance(region.get("gpuPools"), list)
+        for pool in region["gpuPools"]
+        if isinstance(pool, Mapping) and isinstance(pool.get("maxNodes"), int)
+    ]
+    return max(sizes, default=0)
+
+
 def _inherited_nat(existing: Sequence[Any]) -> str | None:
     for region in existing:
         if isinstance(region, Mapping) and isinstance(region.get("natGateways"), str):
@@ -192,7 +227,9 @@ def _free_cidr(taken: Sequence[ipaddress.IPv4Network]) -> str:
     raise StackWriteError("no free /16 block left in 10.0.0.0/8 for a new region; nothing was written")
 
 
-def _entry(report: CapacityReport, result: RegionResult, cidr: str, nat: str | None) -> AddedRegion:
+def _entry(
+    report: CapacityReport, result: RegionResult, cidr: str, nat: str | None, cluster: Mapping[str, Any], largest: int
+) -> AddedRegion:
     best = result.best
     assert best is not None
     region_azs = catalog.regions()[result.region].availability_zones
@@ -205,11 +242,12 @@ def _entry(report: CapacityReport, result: RegionResult, cidr: str, nat: str | N
         "instanceTypes": list(types),
         "capacityType": capacity,
         "minNodes": 0,
-        "maxNodes": max(1, report.request.nodes),
+        "maxNodes": max(1, report.request.nodes, largest),
     }
     entry: dict[str, Any] = {"name": result.region, "cidr": cidr, "azCount": az_count}
     if nat is not None:
         entry["natGateways"] = nat
+    entry["cluster"] = dict(cluster)
     entry["gpuPools"] = [pool]
     return AddedRegion(
         region=result.region,

@@ -1,33 +1,44 @@
 """Realistic fake provider behaviour for the offline engine.
 
-``new_resource`` returns what the real provider would return after a create: a physical id
-in the provider's format, ARNs in the right partition, region and account, endpoints and
-generated names, plus every input echoed back (as the providers do). ``call`` answers the
-data sources programs commonly invoke (availability zones, caller identity, partition,
-region, IAM policy documents, SSM parameters, AMIs, EKS auth).
+``respond`` returns what the real provider would return after a create (or a read, for
+``Resource.get``): a physical id in the provider's format and every output the SDK declares
+for the type, filled the way the provider fills it (see :mod:`llmops.engine.synth`), with
+hand-written rules where semantics matter (:mod:`llmops.engine.rules`,
+:mod:`llmops.engine.kubernetes`). ``answer`` does the same for data sources: every function
+the SDKs declare gets a realistic result of its declared type; those no rule knows are
+remembered, and the plan lists them as answered with defaults.
 
-Everything derives from the resource's type and name through a hash, so two runs of the
-same program produce byte-identical plans.
+Everything derives from the resource's type and name (or a call's arguments) through a
+hash, so two runs of the same program produce byte-identical plans.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
-ACCOUNT_ID = "123456789012"
-PARTITION = "aws"
-DEFAULT_REGION = "us-east-1"
+from llmops.engine import kubernetes
+from llmops.engine.formats import ACCOUNT_ID, DEFAULT_REGION, Subject, digest, kebab, zone_id_prefix
+from llmops.engine.invokes import ANSWERS, UNDECLARED_DEFAULTS, policy_document_json
+from llmops.engine.rules import RULES
+from llmops.engine.schema import invoke_props, resource_props
+from llmops.engine.synth import synthesize
 
-
-def _digest(*parts: str, length: int = 17) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
+__all__ = [
+    "ACCOUNT_ID",
+    "DEFAULT_REGION",
+    "PlatformMocks",
+    "Response",
+    "policy_document_json",
+    "unwrap_secrets",
+    "zone_id_prefix",
+]
 
 
 def unwrap_secrets(value: Any) -> Any:
@@ -43,47 +54,14 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
-# EC2-style id prefixes by resource type.
-_ID_PREFIX = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/flowLog:FlowLog": "fl",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
-    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
-    "aws:kms/key:Key": "",
-}
+@dataclass
+class Response:
+    """A provider's answer to a create or read."""
 
-# Resources whose physical name comes from a ``name`` input, else an auto-name.
-_NAMED = {
-    "aws:iam/role:Role",
-    "aws:iam/policy:Policy",
-    "aws:iam/instanceProfile:InstanceProfile",
-    "aws:eks/cluster:Cluster",
-    "aws:cloudwatch/logGroup:LogGroup",
-    "aws:sns/topic:Topic",
-    "aws:sqs/queue:Queue",
-    "aws:rds/cluster:Cluster",
-    "aws:rds/clusterInstance:ClusterInstance",
-    "aws:elasticache/serverlessCache:ServerlessCache",
-    "aws:budgets/budget:Budget",
-    "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:ecr/repository:Repository",
-    "aws:ec2/launchTemplate:LaunchTemplate",
-    "aws:eks/nodeGroup:NodeGroup",
-    "aws:kms/alias:Alias",
-    "aws:cloudwatch/eventRule:EventRule",
-    "aws:secretsmanager/secret:Secret",
-}
+    id: str
+    state: dict[str, Any]
+    defaulted: list[str] = field(default_factory=list)
+    """Output properties whose value the engine made up (the provider would compute them)."""
 
 
 class PlatformMocks(Mocks):
@@ -98,34 +76,13 @@ class PlatformMocks(Mocks):
         self.provider_regions: dict[str, str] = {}
         self.provider_default_tags: dict[str, dict[str, str]] = {}
         self.unmocked_calls: set[str] = set()
-        self._resource_outputs: dict[str, Callable[[dict[str, Any], _Ctx], dict[str, Any]]] = {
-            "aws:ec2/vpc:Vpc": _vpc,
-            "aws:ec2/subnet:Subnet": _subnet,
-            "aws:ec2/eip:Eip": _eip,
-            "aws:ec2/natGateway:NatGateway": _nat,
-            "aws:ec2/securityGroup:SecurityGroup": _security_group,
-            "aws:eks/cluster:Cluster": _eks_cluster,
-            "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
-            "aws:iam/role:Role": _iam_role,
-            "aws:iam/policy:Policy": _iam_policy,
-            "aws:iam/instanceProfile:InstanceProfile": _iam_instance_profile,
-            "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
-            "aws:kms/key:Key": _kms_key,
-            "aws:kms/alias:Alias": _kms_alias,
-            "aws:cloudwatch/logGroup:LogGroup": _log_group,
-            "aws:s3/bucket:Bucket": _s3_bucket,
-            "aws:s3/bucketV2:BucketV2": _s3_bucket,
-            "aws:sns/topic:Topic": _sns_topic,
-            "aws:sqs/queue:Queue": _sqs_queue,
-            "aws:rds/cluster:Cluster": _rds_cluster,
-            "aws:rds/clusterInstance:ClusterInstance": _rds_instance,
-            "aws:elasticache/serverlessCache:ServerlessCache": _serverless_cache,
-            "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-            "aws:route53/healthCheck:HealthCheck": _generic,
-            "aws:globalaccelerator/accelerator:Accelerator": _accelerator,
-        }
+        """Data sources no rule answers: their result came from its declared type alone."""
+        self.calls: Counter[str] = Counter()
+        self.call_results: list[tuple[str, dict[str, Any]]] = []
+        """(token, result) of every data-source call: values a failure message may contain."""
+        self._lock = threading.Lock()
 
-    # ------------------------------------------------------------------ resources
+    # ------------------------------------------------------------------ providers
     def register_provider(self, typ: str, ref: str, inputs: dict[str, Any]) -> None:
         """Remembers an AWS provider's region and default tags for resources that use it."""
         if typ != "pulumi:providers:aws":
@@ -142,335 +99,88 @@ class PlatformMocks(Mocks):
             return self.provider_regions[provider_ref]
         return self.default_region
 
+    # ------------------------------------------------------------------ resources
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs = unwrap_secrets(args.inputs)
-        typ = args.typ
+        response = self.respond(args.typ, args.name, args.inputs, args.provider, args.resource_id)
+        return response.id, response.state
+
+    def respond(
+        self, typ: str, name: str, raw_inputs: dict[str, Any], provider: str | None = None, resource_id: str | None = None
+    ) -> Response:
+        """The provider's answer for a create (``resource_id`` empty) or a read of ``resource_id``."""
+        inputs = unwrap_secrets(raw_inputs)
         if typ.startswith("pulumi:providers:"):
-            return f"{_digest(typ, args.name, length=8)}-{_digest(args.name, length=4)}-provider", inputs
-        if not typ.startswith("aws:"):
-            return _kubernetes_or_other(typ, args.name, inputs)
-        ctx = _Ctx(typ=typ, name=args.name, region=self.region_of(args.provider))
-        prefix = _ID_PREFIX.get(typ)
-        if typ == "aws:kms/key:Key":
-            physical_id = f"{_digest(typ, args.name, length=8)}-{_digest(args.name, 'a', length=4)}-4{_digest(args.name, 'b', length=3)}-8{_digest(args.name, 'c', length=3)}-{_digest(args.name, 'd', length=12)}"
-        elif prefix:
-            physical_id = f"{prefix}-{_digest(typ, args.name)}"
-        elif typ in _NAMED:
-            physical_id = ctx.physical_name(inputs)
+            return Response(f"{digest(typ, name, length=8)}-{digest(name, length=4)}-provider", inputs)
+        own_region = inputs.get("region") if typ.startswith("aws:") else None  # pulumi_aws 7: per-resource region
+        region = str(own_region) if isinstance(own_region, str) and own_region else self.region_of(provider)
+        subject = Subject(typ, name, region, inputs, resource_id or None)
+        props = resource_props(typ)
+        defaulted: list[str] = []
+        if typ.startswith("kubernetes:"):
+            physical_id, state = kubernetes.respond(typ, name, region, inputs, resource_id or None)
+            if props is not None:  # the rest of what the SDK declares, at the API server's zero values
+                state = synthesize(props, state, subject, defaulted)
+            return Response(physical_id, state, defaulted)
+        if props is None:
+            state = dict(inputs)
+            if typ.startswith("aws:"):
+                state.setdefault("arn", subject.arn)
         else:
-            physical_id = f"{args.name}-{_digest(typ, args.name, length=7)}"
-        ctx.id = physical_id
-        outputs = dict(inputs)
-        outputs.setdefault("arn", ctx.arn())
-        outputs["tagsAll"] = dict(inputs.get("tags") or {})
-        handler = self._resource_outputs.get(typ)
-        if handler is not None:
-            outputs.update(handler(inputs, ctx))
-        return physical_id, outputs
+            state = synthesize(props, inputs, subject, defaulted)
+        rule = RULES.get(typ)
+        if rule is not None:
+            state.update(rule(subject, state))
+        if typ.startswith("aws:") and (props is None or any(p.name == "tagsAll" for p in props)):
+            tags = dict(inputs.get("tags") or {})
+            state["tagsAll"] = {**self.provider_default_tags.get(provider or "", {}), **tags}
+        return Response(subject.id, state, defaulted)
 
     # ------------------------------------------------------------------ data sources
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        region = self.region_of(args.provider)
-        token = args.token
-        a = unwrap_secrets(args.args)
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            from core import catalog
+        return self.answer(args.token, args.args, args.provider), []
 
-            known = catalog.regions().get(region)
-            count = known.availability_zones if known is not None else 3
-            letters = "abcdef"[:count]
-            return {
-                "names": [f"{region}{c}" for c in letters],
-                "zoneIds": [f"{zone_id_prefix(region)}-az{i + 1}" for i in range(count)],
-                "groupNames": [region] * count,
-                "id": region,
-                "state": a.get("state"),
-            }, []
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/llmops-offline",
-                "userId": "AIDAOFFLINEPLANNER00",
-                "id": ACCOUNT_ID,
-            }, []
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": PARTITION}, []
-        if token == "aws:index/getRegion:getRegion":
-            return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}, []
-        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
-            document = policy_document_json(a)
-            return {"json": document, "minifiedJson": document, "id": _digest(document, length=10)}, []
-        if token == "aws:ssm/getParameter:getParameter":
-            name = str(a.get("name", ""))
-            return {"name": name, "value": f"ami-{_digest(region, name)}", "type": "String", "id": name, "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}"}, []
-        if token == "aws:ec2/getAmi:getAmi":
-            return {"id": f"ami-{_digest(region, json.dumps(a, sort_keys=True, default=str))}", "architecture": "x86_64"}, []
-        if token == "aws:eks/getCluster:getCluster":
-            name = str(a.get("name"))
-            oidc = _digest(region, name, length=32).upper()
-            return {
-                "name": name,
-                "id": name,
-                "arn": f"arn:{PARTITION}:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
-                "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
-                "certificateAuthorities": [{"data": base64.b64encode(f"ca-{name}".encode()).decode()}],
-                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
-                "version": "1.33",
-                "status": "ACTIVE",
-                "vpcConfig": {"clusterSecurityGroupId": f"sg-{_digest(name, 'cluster')}", "vpcId": f"vpc-{_digest(name, 'vpc')}"},
-            }, []
-        if token == "aws:eks/getClusterAuth:getClusterAuth":
-            return {"name": a.get("name"), "token": "k8s-aws-v1.offline-token", "id": a.get("name")}, []
-        if token == "aws:eks/getAddonVersion:getAddonVersion":
-            return {"addonName": a.get("addonName"), "version": "v1.0.0-eksbuild.1", "kubernetesVersion": a.get("kubernetesVersion"), "id": a.get("addonName")}, []
-        self.unmocked_calls.add(token)
-        return {}, []
+    def answer(self, token: str, raw_args: dict[str, Any], provider: str | None = None) -> dict[str, Any]:
+        """A realistic result of the data source's declared type."""
+        args = unwrap_secrets(raw_args)
+        region = str(args.get("region") or self.region_of(provider))
+        with self._lock:
+            self.calls[token] += 1
+        rule = ANSWERS.get(token)
+        props = invoke_props(token)
+        result: dict[str, Any] = rule(args, region) if rule is not None else dict(UNDECLARED_DEFAULTS.get(token, {}))
+        if props is not None:
+            names = {p.name for p in props}
+            given = {k: v for k, v in args.items() if k in names}
+            subject = _invoke_subject(token, args, region)
+            result = synthesize(props, {**given, **result}, subject)
+        with self._lock:
+            self.call_results.append((token, result))
+            if rule is None:
+                self.unmocked_calls.add(token)
+        return result
 
 
-class _Ctx:
-    """What an output builder knows about the resource being created."""
-
-    def __init__(self, typ: str, name: str, region: str) -> None:
-        self.typ = typ
-        self.name = name
-        self.region = region
-        self.id = ""
-
-    @property
-    def service(self) -> str:
-        return self.typ.split(":")[1].split("/")[0]
-
-    @property
-    def kind(self) -> str:
-        module = self.typ.split(":")[1]
-        return module.split("/")[1] if "/" in module else module
-
-    def physical_name(self, inputs: dict[str, Any]) -> str:
-        explicit = inputs.get("name") or inputs.get("clusterIdentifier") or inputs.get("nodeGroupName")
-        if explicit:
-            return str(explicit)
-        prefix = inputs.get("namePrefix")
-        if prefix:
-            return f"{prefix}{_digest(self.typ, self.name, length=12)}"
-        return f"{self.name}-{_digest(self.typ, self.name, length=7)}"
-
-    def arn(self, resource: str | None = None, *, global_service: bool = False) -> str:
-        region = "" if global_service else self.region
-        return f"arn:{PARTITION}:{self.service}:{region}:{ACCOUNT_ID}:{resource or f'{self.kind.lower()}/{self.id}'}"
+def _invoke_subject(token: str, args: dict[str, Any], region: str) -> Subject:
+    """The data source as the resource it describes (``getVpc`` -> a VPC), so ids, ARNs
+    and endpoints take that resource's formats."""
+    package, module, function = [*token.split(":"), "", ""][:3]
+    resource_token = token
+    if function.startswith("get") and len(function) > 3:
+        kind = function[3:]
+        candidate = f"{package}:{module.split('/')[0]}/{kind[0].lower()}{kind[1:]}:{kind}"
+        if _declared(candidate):
+            resource_token = candidate
+    logical = str(args.get("name") or args.get("id") or f"{kebab(function)}-{digest(json.dumps(args, sort_keys=True, default=str), length=8)}")
+    inputs = {k: v for k, v in args.items() if isinstance(v, str | int | float | bool)}
+    return Subject(resource_token, logical, region, inputs, str(args["id"]) if isinstance(args.get("id"), str) else None)
 
 
-def zone_id_prefix(region: str) -> str:
-    """``us-east-1`` -> ``use1``, the prefix of AWS availability-zone ids."""
-    parts = region.split("-")
-    return f"{parts[0]}{''.join(p[0] for p in parts[1:-1])}{parts[-1]}"
+def _declared(token: str) -> bool:
+    from pulumi.runtime import rpc
 
-
-def _generic(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {}
-
-
-def _vpc(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {
-        "arn": ctx.arn(f"vpc/{ctx.id}"),
-        "defaultSecurityGroupId": f"sg-{_digest(ctx.id, 'default')}",
-        "mainRouteTableId": f"rtb-{_digest(ctx.id, 'main')}",
-        "defaultNetworkAclId": f"acl-{_digest(ctx.id, 'acl')}",
-        "ownerId": ACCOUNT_ID,
-    }
-
-
-def _subnet(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    az = str(inputs.get("availabilityZone") or f"{ctx.region}a")
-    return {"arn": ctx.arn(f"subnet/{ctx.id}"), "availabilityZoneId": f"{zone_id_prefix(ctx.region)}-az{ord(az[-1]) - 96}", "ownerId": ACCOUNT_ID}
-
-
-def _eip(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    octets = [int(_digest(ctx.id, str(i), length=2), 16) % 254 + 1 for i in range(2)]
-    return {"allocationId": ctx.id, "publicIp": f"203.0.{octets[0]}.{octets[1]}", "domain": "vpc", "arn": ctx.arn(f"elastic-ip/{ctx.id}")}
-
-
-def _nat(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"publicIp": f"198.51.100.{int(_digest(ctx.id, length=2), 16) % 254 + 1}", "networkInterfaceId": f"eni-{_digest(ctx.id, 'eni')}"}
-
-
-def _security_group(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"arn": ctx.arn(f"security-group/{ctx.id}"), "ownerId": ACCOUNT_ID, "name": inputs.get("name") or f"{ctx.name}-{_digest(ctx.id, length=7)}"}
-
-
-def _eks_cluster(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    oidc = _digest(ctx.region, ctx.id, length=32).upper()
-    ca = base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{ctx.id}\n-----END CERTIFICATE-----\n".encode()).decode()
-    vpc_config = dict(inputs.get("vpcConfig") or {})
-    vpc_config.setdefault("clusterSecurityGroupId", f"sg-{_digest(ctx.id, 'cluster')}")
-    vpc_config.setdefault("vpcId", f"vpc-{_digest(ctx.id, 'vpc')}")
-    return {
-        "name": ctx.id,
-        "arn": ctx.arn(f"cluster/{ctx.id}"),
-        "endpoint": f"https://{oidc}.gr7.{ctx.region}.eks.amazonaws.com",
-        "certificateAuthority": {"data": ca},
-        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.amazonaws.com/id/{oidc}"}]}],
-        "platformVersion": "eks.1",
-        "status": "ACTIVE",
-        "version": inputs.get("version") or "1.33",
-        "vpcConfig": vpc_config,
-        "clusterId": _digest(ctx.id, "id", length=36),
-    }
-
-
-def _eks_node_group(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    cluster = inputs.get("clusterName", "cluster")
-    return {
-        "arn": ctx.arn(f"nodegroup/{cluster}/{ctx.id}/{_digest(ctx.id, length=8)}"),
-        "nodeGroupName": ctx.id,
-        "status": "ACTIVE",
-        "resources": [{"autoscalingGroups": [{"name": f"eks-{ctx.id}-{_digest(ctx.id, length=8)}"}]}],
-    }
-
-
-def _iam_role(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"name": ctx.id, "arn": ctx.arn(f"role/{inputs.get('path', '/').strip('/') + '/' if inputs.get('path', '/') != '/' else ''}{ctx.id}", global_service=True), "uniqueId": f"AROA{_digest(ctx.id, length=17).upper()}"}
-
-
-def _iam_policy(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"name": ctx.id, "arn": ctx.arn(f"policy/{ctx.id}", global_service=True), "policyId": f"ANPA{_digest(ctx.id, length=17).upper()}"}
-
-
-def _iam_instance_profile(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"name": ctx.id, "arn": ctx.arn(f"instance-profile/{ctx.id}", global_service=True)}
-
-
-def _oidc_provider(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    url = str(inputs.get("url", "")).removeprefix("https://")
-    return {"arn": ctx.arn(f"oidc-provider/{url}", global_service=True)}
-
-
-def _kms_key(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"keyId": ctx.id, "arn": ctx.arn(f"key/{ctx.id}")}
-
-
-def _kms_alias(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"arn": ctx.arn(str(inputs.get("name", f"alias/{ctx.id}")))}
-
-
-def _log_group(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"name": ctx.id, "arn": f"arn:{PARTITION}:logs:{ctx.region}:{ACCOUNT_ID}:log-group:{ctx.id}"}
-
-
-def _s3_bucket(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    bucket = str(inputs.get("bucket") or f"{ctx.name}-{_digest(ctx.typ, ctx.name, length=7)}")
-    return {
-        "bucket": bucket,
-        "arn": f"arn:{PARTITION}:s3:::{bucket}",
-        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-        "bucketRegionalDomainName": f"{bucket}.s3.{ctx.region}.amazonaws.com",
-        "region": ctx.region,
-        "hostedZoneId": "Z3AQBSTGFYJSTF",
-    }
-
-
-def _sns_topic(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"name": ctx.id, "arn": f"arn:{PARTITION}:sns:{ctx.region}:{ACCOUNT_ID}:{ctx.id}"}
-
-
-def _sqs_queue(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {
-        "name": ctx.id,
-        "arn": f"arn:{PARTITION}:sqs:{ctx.region}:{ACCOUNT_ID}:{ctx.id}",
-        "url": f"https://sqs.{ctx.region}.amazonaws.com/{ACCOUNT_ID}/{ctx.id}",
-    }
-
-
-def _rds_cluster(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    suffix = _digest(ctx.region, length=12)
-    return {
-        "clusterIdentifier": ctx.id,
-        "arn": f"arn:{PARTITION}:rds:{ctx.region}:{ACCOUNT_ID}:cluster:{ctx.id}",
-        "endpoint": f"{ctx.id}.cluster-{suffix}.{ctx.region}.rds.amazonaws.com",
-        "readerEndpoint": f"{ctx.id}.cluster-ro-{suffix}.{ctx.region}.rds.amazonaws.com",
-        "port": inputs.get("port") or 5432,
-        "clusterResourceId": f"cluster-{_digest(ctx.id, length=26).upper()}",
-        "masterUserSecrets": [{"secretArn": f"arn:{PARTITION}:secretsmanager:{ctx.region}:{ACCOUNT_ID}:secret:rds!{ctx.id}", "secretStatus": "active", "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}]
-        if inputs.get("manageMasterUserPassword")
-        else [],
-    }
-
-
-def _rds_instance(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"identifier": ctx.id, "arn": f"arn:{PARTITION}:rds:{ctx.region}:{ACCOUNT_ID}:db:{ctx.id}", "endpoint": f"{ctx.id}.{_digest(ctx.region, length=12)}.{ctx.region}.rds.amazonaws.com"}
-
-
-def _serverless_cache(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    host = f"{ctx.id}-{_digest(ctx.id, length=6)}.serverless.{zone_id_prefix(ctx.region)}.cache.amazonaws.com"
-    return {
-        "arn": f"arn:{PARTITION}:elasticache:{ctx.region}:{ACCOUNT_ID}:serverlesscache:{ctx.id}",
-        "endpoints": [{"address": host, "port": 6379}],
-        "readerEndpoints": [{"address": host, "port": 6380}],
-        "status": "available",
-    }
-
-
-def _launch_template(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"latestVersion": 1, "defaultVersion": 1, "arn": ctx.arn(f"launch-template/{ctx.id}")}
-
-
-def _accelerator(inputs: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    return {"dnsName": f"{_digest(ctx.id, length=16)}.awsglobalaccelerator.com", "hostedZoneId": "Z2BJ6XQ5FK7U4H"}
-
-
-def _kubernetes_or_other(typ: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    outputs = dict(inputs)
-    if typ.startswith("kubernetes:"):
-        metadata = dict(inputs.get("metadata") or {})
-        metadata.setdefault("name", f"{name}-{_digest(typ, name, length=8)}")
-        metadata.setdefault("uid", _digest(typ, name, length=32))
-        outputs["metadata"] = metadata
-        namespace = metadata.get("namespace")
-        physical_id = f"{namespace}/{metadata['name']}" if namespace else str(metadata["name"])
-        if typ == "kubernetes:helm.sh/v3:Release":
-            release = str(inputs.get("name") or name)
-            outputs["status"] = {
-                "name": release,
-                "namespace": inputs.get("namespace", "default"),
-                "chart": inputs.get("chart"),
-                "version": inputs.get("version"),
-                "status": "deployed",
-                "revision": 1,
-            }
-            physical_id = f"{inputs.get('namespace', 'default')}/{release}"
-        return physical_id, outputs
-    return f"{name}-{_digest(typ, name, length=8)}", outputs
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def policy_document_json(args: dict[str, Any]) -> str:
-    """The JSON ``aws.iam.get_policy_document`` renders for its arguments."""
-    statements = []
-    for raw in args.get("statements") or []:
-        statement: dict[str, Any] = {}
-        if raw.get("sid"):
-            statement["Sid"] = raw["sid"]
-        statement["Effect"] = raw.get("effect", "Allow")
-        for key, out in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
-            values = _as_list(raw.get(key))
-            if values:
-                statement[out] = values[0] if len(values) == 1 else sorted(values)
-        for key, out in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
-            principals: dict[str, Any] = {}
-            for principal in _as_list(raw.get(key)):
-                ids = _as_list(principal.get("identifiers"))
-                principals[principal.get("type", "AWS")] = ids[0] if len(ids) == 1 else sorted(ids)
-            if principals:
-                statement[out] = "*" if principals == {"*": "*"} else principals
-        conditions: dict[str, dict[str, Any]] = {}
-        for condition in _as_list(raw.get("conditions")):
-            values = _as_list(condition.get("values"))
-            conditions.setdefault(condition["test"], {})[condition["variable"]] = values[0] if len(values) == 1 else values
-        if conditions:
-            statement["Condition"] = conditions
-        statements.append(statement)
-    return json.dumps({"Version": args.get("version") or "2012-10-17", "Statement": statements}, indent=2)
+    package, module, _ = token.split(":")
+    for candidate in getattr(rpc, "_RESOURCE_MODULES", {}).get(f"{package}:{module}", []):
+        info = getattr(candidate, "mod_info", None)
+        if isinstance(info, dict) and token in info.get("classes", {}):
+            return True
+    return False

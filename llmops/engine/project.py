@@ -33,6 +33,8 @@ class Project:
     """Where ``Pulumi.<stack>.yaml`` files live (``stackConfigDir``, else the root)."""
     config_defaults: dict[str, Any] = field(default_factory=dict)
     """Project-level config values (``config:`` in ``Pulumi.yaml``), by full key."""
+    virtualenv: Path | None = None
+    """The program's virtualenv (``runtime.options.virtualenv``), where its provider SDKs live."""
 
     def stacks(self) -> list[str]:
         """Names of the stacks that have a config file."""
@@ -76,6 +78,8 @@ def load_project(program_dir: Path | str) -> Project:
             f"{project_file}: runtime is {runtime_name!r}; the offline engine runs Python programs only"
         )
     name = str(doc["name"])
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    venv = options.get("virtualenv") if isinstance(options, dict) else None
     main_dir = (root / str(doc.get("main", "."))).resolve()
     if main_dir.suffix == ".py":
         main_dir = main_dir.parent
@@ -96,6 +100,7 @@ def load_project(program_dir: Path | str) -> Project:
         main_dir=main_dir,
         stack_config_dir=config_dir,
         config_defaults=defaults,
+        virtualenv=(root / str(venv)).resolve() if venv else None,
     )
 
 
@@ -159,3 +164,31 @@ def load_stack_config(project: Project, stack: str) -> StackConfig:
         values={k: _to_config_string(v) for k, v in merged.items()},
         secret_keys=sorted(secret_keys),
     )
+
+
+def load_stack_references(specs: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``ORG/PROJECT/STACK=outputs.json`` values of ``--stack-reference`` -> outputs by
+    stack name. ``outputs.json`` is what ``pulumi stack output --json`` prints: an object
+    of output names to values."""
+    references: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file or name.count("/") != 2 or not all(name.split("/")):
+            raise UsageError(
+                f"--stack-reference {spec!r}: expected ORG/PROJECT/STACK=outputs.json "
+                "(the referenced stack's full name, then a JSON file of its outputs)"
+            )
+        path = Path(file)
+        try:
+            outputs = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--stack-reference {name}: cannot read {path} ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--stack-reference {name}: {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(outputs, dict):
+            raise UsageError(
+                f"--stack-reference {name}: {path} must hold a JSON object of output names to values "
+                "(as `pulumi stack output --json` prints)"
+            )
+        references[name] = outputs
+    return references

@@ -48,8 +48,14 @@ def plan_tree(result: PlanResult) -> Tree:
 
 def print_plan(result: PlanResult, console: Console) -> None:
     console.print(plan_tree(result))
+    if result.reads:
+        reads = Tree(f"[bold]reads[/] ({len(result.reads)} existing resource(s), not created)")
+        for record in result.reads:
+            reads.add(f"{record.type} {record.name} [dim]({record.id})[/]")
+        console.print(reads)
     if result.unmocked_calls:
         console.print(
-            "[yellow]note:[/] data sources answered with empty results offline: "
-            + ", ".join(result.unmocked_calls)
+            "[yellow]note:[/] data sources answered with the engine's defaults (values of their declared type, "
+            "not from an account): " + ", ".join(result.unmocked_calls),
+            highlight=False,
         )

@@ -1,10 +1,14 @@
 """The plan document: the offline engine's public JSON interface.
 
-Top level: ``stack``, ``project``, ``regions``, ``resources`` and ``outputs`` (later
-sections such as ``cost`` and ``policy`` are added beside them by their modules). Each
-resource has ``urn``, ``type``, ``name``, ``custom``, ``parent``, ``region``, ``provider``,
-``dependencies``, ``propertyDependencies`` and ``inputs``. Everything is sorted, and
-secrets are masked, so the document is byte-identical across runs.
+Top level: ``stack``, ``project``, ``regions``, ``resources``, ``reads``, ``dataSources``
+and ``outputs`` (later sections such as ``cost`` and ``policy`` are added beside them by
+their modules). Each resource has ``urn``, ``type``, ``name``, ``custom``, ``parent``,
+``region``, ``provider``, ``dependencies``, ``propertyDependencies`` and ``inputs``;
+``reads`` lists the existing resources the program reads (``Resource.get``, stack
+references) with their ``id``; ``dataSources`` counts the data-source calls and lists the
+ones answered with the engine's defaults (``defaulted``: no rule knows them, so their
+result came from their declared type alone). Everything is sorted, and secrets are masked,
+so the document is byte-identical across runs.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ SCHEMA_VERSION = 1
 def json_safe(value: Any) -> Any:
     """Deserialized RPC values -> plain JSON (secrets masked, assets and resources described)."""
     from pulumi import Archive, Asset, Resource
-    from pulumi.runtime import rpc
+    from pulumi.runtime import known_types, rpc
 
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
@@ -30,7 +34,7 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
-    if value is rpc.UNKNOWN or value == rpc.UNKNOWN:
+    if value is rpc.UNKNOWN or value == rpc.UNKNOWN or known_types.is_unknown(value):
         return "[unknown]"
     if isinstance(value, Asset | Archive):
         described = {k: v for k, v in vars(value).items() if isinstance(v, str | int | float | bool)}
@@ -68,6 +72,8 @@ def plan_document(result: PlanResult) -> dict[str, Any]:
         "regions": result.regions,
         "summary": summary(result),
         "resources": [resource_document(r) for r in result.resources],
+        "reads": [{**resource_document(r), "id": r.id} for r in result.reads],
+        "dataSources": {"calls": dict(sorted(result.data_sources.items())), "defaulted": sorted(result.unmocked_calls)},
         "outputs": json_safe(result.outputs),
     }
 

@@ -64,7 +64,15 @@ def create_backend(
     has_cuda: Callable[[], bool] = cuda_available,
     has_vllm: Callable[[], bool] = vllm_installed,
 ) -> LLMBackend:
-    """Instantiate the backend for ``cfg`` (loads model weights for local backends)."""
+    """Instantiate the backend for ``cfg`` (loads model weights for local backends; a model
+    with ``s3_uri`` is fetched from S3 first, see :mod:`serving.model_store`)."""
+    if isinstance(cfg, TransformersBackend | VLLMBackend) and cfg.s3_uri is not None:
+        from serving.model_store import ModelStoreError, localize
+
+        try:
+            cfg = localize(cfg)
+        except ModelStoreError as exc:
+            raise BackendConfigError(str(exc)) from None
     resolved = resolve_backend_config(cfg, has_cuda, has_vllm)
     if isinstance(resolved, VLLMBackend):
         from serving.llm.vllm_backend import VLLMEngineLLM

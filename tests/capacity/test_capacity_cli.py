@@ -4,6 +4,7 @@ pointed at the loopback moto server (directly, or through the seeding stub) with
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -139,7 +140,9 @@ def test_regions_default_to_the_stack_and_write_stack_adds_the_best(fake_aws: Fa
     assert added.gpu_pools[0].name == "l4-spot"
     assert "added us-east-2 (10.22.0.0/16, 3 AZs, pool l4-spot: g6.xlarge" in proc.stdout
     assert "not added: us-west-2 (already in Pulumi.team.yaml)" in proc.stdout
-    assert target.read_text().startswith(text.split("  llmops:budget:")[0].rstrip("\n"))
+    # the region is inserted; every line of the file before stays, in order
+    changes = difflib.SequenceMatcher(None, text.splitlines(), target.read_text().splitlines()).get_opcodes()
+    assert [tag for tag, *_ in changes if tag != "equal"] == ["insert"]
 
 
 def test_write_stack_refuses_an_invalid_result_and_changes_nothing(fake_aws: FakeAws, tmp_path: Path) -> None:

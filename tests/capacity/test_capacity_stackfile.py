@@ -72,27 +72,33 @@ def test_dev_gets_the_cheapest_region_with_a_free_cidr_and_a_gpu_pool(tmp_path: 
         ["g5.xlarge", "g5.2xlarge"],
         "spot",
         0,
-        1,
+        2,  # as much room as dev's a10g-spot pool in us-east-1, so what dev serves fits
     )
     # everything that was there is still there, byte for byte, comments included
     lines = before.splitlines()
-    regions_end = lines.index("  llmops:budget:")
+    regions_start = lines.index("  llmops:regions:")
+    regions_end = next(i for i, line in enumerate(lines) if i > regions_start and line.startswith("  llmops:"))
     assert after.startswith("\n".join(lines[:regions_end]) + "\n")
     assert after.endswith("\n".join(lines[regions_end:]) + "\n")
-    added = after.splitlines()[regions_end : regions_end + 12]
+    added = after.splitlines()[regions_end : regions_end + 17]
     assert added == [
         "    # us-west-2: added by `llmops capacity` on 2026-11-25 (g5.xlarge spot, $0.2900/GPU-h, offered in 3 AZs)",
         "    - name: us-west-2",
         "      cidr: 10.11.0.0/16",
         "      azCount: 3",
         "      natGateways: single",
+        "      cluster:",  # deploys reach it the way they reach the stack's other clusters
+        "        kubernetesVersion: '1.35'",
+        "        access:",
+        "          mode: publicRestricted",
+        "          deployerCidrs: [203.0.113.0/24]",
         "      gpuPools:",
         "        - name: a10g-spot",
         "          instanceTypes: [g5.xlarge, g5.2xlarge]",
         "          capacityType: spot",
         "          minNodes: 0",
-        "          maxNodes: 1",
-        "  llmops:budget:",
+        "          maxNodes: 2",
+        lines[regions_end],
     ]
 
 
@@ -152,6 +158,7 @@ def test_items_at_the_key_indentation_and_a_missing_key_are_handled(tmp_path: Pa
         "  llmops:environment: staging\n"
         "  llmops:owner: team  # who pages\n"
         "  llmops:costCenter: cc-1\n"
+        "  llmops:account: {id: '123456789012'}\n"
         "  llmops:homeRegion: us-east-1\n"
         "  llmops:budget:\n"
         "    monthlyUsd: 100\n"
@@ -163,6 +170,7 @@ def test_items_at_the_key_indentation_and_a_missing_key_are_handled(tmp_path: Pa
         + "  llmops:regions:\n"
         + "  - name: us-east-1\n"
         + "    cidr: 10.0.0.0/16\n"
+        + "    cluster: {existing: {clusterName: shared}}\n"
         + "  # trailing comment stays where it is\n"
         + "  llmops:usage:\n"
         + "    gpuUtilization: 0.2\n"
@@ -171,6 +179,8 @@ def test_items_at_the_key_indentation_and_a_missing_key_are_handled(tmp_path: Pa
     config = parse(_config(flush))
     assert [(r.name, r.cidr) for r in config.regions] == [("us-east-1", "10.0.0.0/16"), ("us-west-2", "10.1.0.0/16")]
     assert config.region("us-west-2").gpu_pools[0].instance_types == ["g6.xlarge", "g6.2xlarge"]
+    access = config.region("us-west-2").cluster.access  # no created cluster to follow: the path that needs nothing else
+    assert access is not None and (access.mode, access.deploy_from) == ("private", "ssmTunnel")
     text = flush.read_text()
     assert "\n  - name: us-west-2\n" in text
     assert text.index("  - name: us-west-2") < text.index("  # trailing comment stays where it is")

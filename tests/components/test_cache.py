@@ -127,10 +127,9 @@ def test_every_child_uses_the_region_provider_and_outputs_are_registered(serverl
     children = [r for r in component_children(serverless, "euw1-cache") if r.custom]
     assert {r.provider for r in children} == {provider_urn(serverless, "eu-west-1")}
     outputs = serverless.outputs_of(next(r for r in serverless.resources.values() if r.type == "llmops:data:Cache"))
-    # gcsEndpoint is the replication group's primary endpoint, which the mocks leave unset.
     assert set(outputs) == {
         "engine", "mode", "endpoint", "readerEndpoint", "port", "tls", "auth", "userName", "userGroupId", "cacheArn",
-        "securityGroupId", "kmsKeyArn", "accessPolicyArn", "gcsPort", "gcsAuthSecretArn", "gcsSecurityGroupId",
+        "securityGroupId", "kmsKeyArn", "accessPolicyArn", "gcsEndpoint", "gcsPort", "gcsAuthSecretArn", "gcsSecurityGroupId",
     }
 
 

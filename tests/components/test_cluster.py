@@ -10,11 +10,17 @@ import kubernetes_validate
 import pytest
 
 from components import versions
-from components.cluster import EksClusterArgs, ExistingClusterArgs, GpuClusterArgs, GpuPoolArgs
+from components.cluster import (
+    ApiAccessArgs,
+    EksClusterArgs,
+    ExistingClusterArgs,
+    GpuClusterArgs,
+    GpuPoolArgs,
+)
 from components.cluster.addons import namespace_manifest
 from components.cluster.karpenter import (
     ec2_node_class_manifest,
-    karpenter_controller_policy,
+    karpenter_controller_policies,
     node_pool_manifest,
     pool_limits,
 )
@@ -27,10 +33,11 @@ def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_doc
     cluster = one(dev_document, "aws:eks/cluster:Cluster")
     inputs = cluster["inputs"]
     assert inputs["name"] == "llmops-dev-us-east-1"
-    assert inputs["version"] == "1.33"
+    assert inputs["version"] == "1.35"
     assert inputs["vpcConfig"]["endpointPrivateAccess"] is True
-    assert inputs["vpcConfig"]["endpointPublicAccess"] is False
-    assert "publicAccessCidrs" not in inputs["vpcConfig"]
+    # dev deploys from laptops: public endpoint, open to the deployer ranges only
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is True
+    assert inputs["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
     assert len(inputs["vpcConfig"]["subnetIds"]) == 2
     assert sorted(inputs["enabledClusterLogTypes"]) == ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     # API access entries only (no aws-auth ConfigMap); the deploying identity gets an entry so
@@ -68,7 +75,7 @@ def test_system_node_group_is_on_demand_with_imdsv2_and_encrypted_disks(dev_docu
 
 
 def test_dev_gpu_pool_is_a_karpenter_nodepool_that_scales_to_zero(dev_document: dict[str, Any]) -> None:
-    pools = of_type(dev_document, "kubernetes:karpenter.sh/v1:NodePool")
+    pools = [p for p in of_type(dev_document, "kubernetes:karpenter.sh/v1:NodePool") if p["name"].endswith("-a10g-spot")]
     assert [p["inputs"]["metadata"]["name"] for p in pools] == ["a10g-spot"]
     pool = pools[0]["inputs"]
     assert pool["metadata"]["annotations"]["llmops.io/min-nodes"] == "0"
@@ -108,16 +115,22 @@ def test_karpenter_controller_interruption_queue_and_pod_identity(dev_plan: Any)
     patterns = sorted(json.loads(r["inputs"]["eventPattern"])["detail-type"][0] for r in rules)
     assert patterns == [
         "AWS Health Event",
+        "EC2 Capacity Reservation Instance Interruption Warning",
         "EC2 Instance Rebalance Recommendation",
         "EC2 Instance State-change Notification",
         "EC2 Spot Instance Interruption Warning",
     ]
     association = one(document, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "-karpenter")["inputs"]
     assert (association["namespace"], association["serviceAccount"]) == ("kube-system", "karpenter")
-    policy = json.loads(one(document, "aws:iam/rolePolicy:RolePolicy", "-karpenter")["inputs"]["policy"])
-    actions = [a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    statements = [
+        statement
+        for r in of_type(document, "aws:iam/rolePolicy:RolePolicy")
+        if r["name"].startswith("us-east-1-karpenter-")
+        for statement in json.loads(r["inputs"]["policy"])["Statement"]
+    ]
+    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if a.endswith(":*")]
-    passrole = next(s for s in policy["Statement"] if s["Sid"] == "PassNodeRole")
+    passrole = next(s for s in statements if s["Sid"] == "AllowPassingInstanceRole")
     assert passrole["Resource"].startswith("arn:aws:iam::123456789012:role/us-east-1-karpenter-node-role")
 
 
@@ -144,14 +157,25 @@ def test_every_cluster_resource_uses_its_regions_providers(prod_document: dict[s
             assert provider["inputs"]["region"] == resource["region"], resource["urn"]
 
 
-def test_prod_warm_base_is_a_gpu_node_group_and_burst_is_karpenter(prod_document: dict[str, Any]) -> None:
+def test_prod_warm_base_is_a_fixed_node_group_and_everything_bursts_on_karpenter(prod_document: dict[str, Any]) -> None:
     base = one(prod_document, "aws:eks/nodeGroup:NodeGroup", "-gpu-l40s-base", "us-east-1")["inputs"]
     assert base["capacityType"] == "ON_DEMAND" and base["amiType"] == versions.GPU_AMI_TYPE
-    assert base["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    # the warm minimum, fixed: nothing scales the group, so no cluster-autoscaler tags
+    assert base["scalingConfig"] == {"minSize": 2, "maxSize": 2, "desiredSize": 2}
+    assert not [k for k in base["tags"] if k.startswith("k8s.io/cluster-autoscaler")]
     assert base["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
-    burst = [p for p in of_type(prod_document, "kubernetes:karpenter.sh/v1:NodePool", "us-east-1")]
-    assert [p["inputs"]["metadata"]["name"] for p in burst] == ["l40s-burst"]
-    assert burst[0]["inputs"]["spec"]["limits"]["nvidia.com/gpu"] == "12"  # 12 nodes x 1 GPU (g6e.xlarge-4xlarge)
+    pools = {
+        p["inputs"]["metadata"]["name"]: p["inputs"]
+        for p in of_type(prod_document, "kubernetes:karpenter.sh/v1:NodePool", "us-east-1")
+        if "-karpenter-" in p["name"]
+    }
+    assert sorted(pools) == ["l40s-base", "l40s-burst"]
+    # l40s-base reaches its maxNodes 4: 2 warm + up to 2 more from Karpenter
+    assert pools["l40s-base"]["metadata"]["annotations"]["llmops.io/max-nodes"] == "2"
+    assert pools["l40s-base"]["spec"]["limits"]["nvidia.com/gpu"] == "2"
+    assert pools["l40s-burst"]["spec"]["limits"]["nvidia.com/gpu"] == "12"  # 12 nodes x 1 GPU (g6e.xlarge-4xlarge)
+    releases = [r["name"] for r in of_type(prod_document, "kubernetes:helm.sh/v3:Release")]
+    assert not [r for r in releases if r.endswith("-cluster-autoscaler")]  # Karpenter alone scales GPU capacity
     cluster = one(prod_document, "aws:eks/cluster:Cluster", region="us-east-1")["inputs"]
     assert cluster["deletionProtection"] is True
 
@@ -164,7 +188,7 @@ def _plan_with(tmp_path: Path, mutate: Any) -> dict[str, Any]:
 
 def test_managed_node_groups_alternative_with_cluster_autoscaler(tmp_path: Path) -> None:
     def mutate(config: dict[str, Any]) -> None:
-        config["regions"][0]["cluster"] = {"capacityProvider": "managedNodeGroups"}
+        config["regions"][0]["cluster"]["capacityProvider"] = "managedNodeGroups"
 
     document = _plan_with(tmp_path, mutate)
     assert not of_type(document, "kubernetes:karpenter.sh/v1:NodePool", "us-east-1")
@@ -180,11 +204,11 @@ def test_managed_node_groups_alternative_with_cluster_autoscaler(tmp_path: Path)
 
 def test_public_endpoint_only_with_an_allow_list(tmp_path: Path) -> None:
     def mutate(config: dict[str, Any]) -> None:
-        config["regions"][0]["cluster"] = {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}
+        config["regions"][0]["cluster"] = {"access": {"mode": "publicRestricted", "deployerCidrs": ["198.51.100.0/24"]}}
 
     cluster = one(_plan_with(tmp_path, mutate), "aws:eks/cluster:Cluster", region="us-east-1")["inputs"]
     assert cluster["vpcConfig"]["endpointPublicAccess"] is True
-    assert cluster["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert cluster["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.0/24"]
 
 
 def test_bring_your_own_cluster_creates_only_in_cluster_parts() -> None:
@@ -212,7 +236,9 @@ def test_args_are_validated_before_children_exist_every_problem_with_its_path() 
     args = GpuClusterArgs(
         region="us-east-1",
         cluster_name="c",
-        cluster=EksClusterArgs(private_subnet_ids=["subnet-1"], creator_admin=False, consolidate_after="soon"),
+        cluster=EksClusterArgs(
+            private_subnet_ids=["subnet-1"], access=ApiAccessArgs(), creator_admin=False, consolidate_after="soon"
+        ),
         gpu_pools=(
             GpuPoolArgs(name="a10g", instance_types=("g5.xlarge",), min_nodes=3, max_nodes=2),
             GpuPoolArgs(name="a10g", instance_types=("m7i.large",)),
@@ -223,6 +249,7 @@ def test_args_are_validated_before_children_exist_every_problem_with_its_path() 
     message = str(error.value)
     for expected in (
         "GpuClusterArgs.cluster.admin_role_arns: with creator_admin off",
+        "GpuClusterArgs.cluster.access: no path to the API server for deploys",
         "GpuClusterArgs.cluster.consolidate_after: 'soon' is not a duration",
         "GpuClusterArgs.gpu_pools: pool name 'a10g' is used twice",
         "GpuClusterArgs.gpu_pools[a10g].max_nodes: must be >= 1 and >= min_nodes (3); got 2",
@@ -235,7 +262,7 @@ def test_args_are_validated_before_children_exist_every_problem_with_its_path() 
 
 def test_rendered_kubernetes_objects_validate_against_the_kubernetes_schemas() -> None:
     for name in ("nvidia-device-plugin", "gpu-monitoring"):
-        kubernetes_validate.validate(namespace_manifest(name), "1.33", strict=True)
+        kubernetes_validate.validate(namespace_manifest(name), "1.33", strict=True)  # the newest schemas kubernetes-validate ships
 
 
 def test_karpenter_manifests_carry_the_required_fields() -> None:
@@ -246,8 +273,9 @@ def test_karpenter_manifests_carry_the_required_fields() -> None:
     assert set(manifest["spec"]["template"]["spec"]) >= {"nodeClassRef", "requirements", "taints"}
     node_class = ec2_node_class_manifest("gpu", "c", "role-name")
     assert node_class["spec"]["role"] == "role-name" and node_class["kind"] == "EC2NodeClass"
-    policy = json.loads(karpenter_controller_policy("c", "arn:cluster", "us-east-1", "arn:queue", "arn:role"))
-    assert {s["Sid"] for s in policy["Statement"]} >= {"PassNodeRole", "InterruptionQueue", "TerminateOwned"}
+    policies = karpenter_controller_policies("c", "arn:aws:eks:us-east-1:111122223333:cluster/c", "us-east-1", "arn:queue", "arn:role")
+    sids = {s["Sid"] for document in policies.values() for s in json.loads(document)["Statement"]}
+    assert sids >= {"AllowPassingInstanceRole", "AllowInterruptionQueueActions", "AllowScopedDeletion"}
 
 
 def test_nodes_launch_with_the_cost_allocation_tags(dev_plan: Any) -> None:
@@ -271,7 +299,7 @@ def test_karpenter_nodes_have_their_own_role_and_access_entry(dev_plan: Any) -> 
     attached = sorted(r.inputs["policyArn"] for r in dev_plan.resources if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment" and r.name.startswith("us-east-1-karpenter-node-"))
     assert attached == sorted(
         f"arn:aws:iam::aws:policy/{p}"
-        for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore")
+        for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore")
     )
 
 
@@ -279,6 +307,7 @@ def test_coredns_waits_for_nodes_and_networking_addons_do_not(dev_plan: Any) -> 
     by_name = {r.name: r for r in dev_plan.resources}
     system_urn = by_name["us-east-1-system"].urn
     assert system_urn in by_name["us-east-1-coredns"].dependencies
+    assert system_urn in by_name["us-east-1-aws-ebs-csi-driver"].dependencies
     for addon in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert system_urn not in by_name[f"us-east-1-{addon}"].dependencies
     assert by_name["us-east-1-vpc-cni"].urn in by_name["us-east-1-system"].dependencies
@@ -288,7 +317,7 @@ def test_explicit_access_entries_instead_of_the_creator_admin(tmp_path: Path) ->
     role = "arn:aws:iam::123456789012:role/platform-deployer"
 
     def mutate(config: dict[str, Any]) -> None:
-        config["regions"][0]["cluster"] = {"creatorAdmin": False, "adminRoleArns": [role]}
+        config["regions"][0]["cluster"].update({"creatorAdmin": False, "adminRoleArns": [role]})
 
     document = _plan_with(tmp_path, mutate)
     cluster = one(document, "aws:eks/cluster:Cluster", region="us-east-1")["inputs"]
@@ -304,6 +333,6 @@ def test_no_creator_admin_needs_an_admin_role() -> None:
     from stacks.config import ConfigError, parse
 
     config = valid_config()
-    config["regions"][0]["cluster"] = {"creatorAdmin": False}
+    config["regions"][0]["cluster"]["creatorAdmin"] = False
     with pytest.raises(ConfigError, match=r"llmops:regions\[0\]\.cluster\.adminRoleArns: creatorAdmin is false"):
         parse(config)

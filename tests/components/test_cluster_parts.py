@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.cluster import (
+    ApiAccessArgs,
     EksClusterArgs,
     ExistingClusterArgs,
     GpuCluster,
@@ -27,9 +28,11 @@ SUBNETS = ["subnet-a", "subnet-b"]
 BURST = GpuPoolArgs(name="burst", instance_types=("g5.xlarge",), max_nodes=4)
 WARM = GpuPoolArgs(name="warm", instance_types=("g6.xlarge",), capacity_type="on-demand", min_nodes=1, max_nodes=2)
 ROLES = ("arn:aws:iam::111122223333:role/deployer", "arn:aws:iam::111122223333:role/team/oncall")
+PUBLIC = ApiAccessArgs(public_cidrs=("203.0.113.0/24",))
 
 
 def cluster(region: str = "eu-west-1", pools: tuple[GpuPoolArgs, ...] = (BURST, WARM), **knobs: Any) -> Recorded[GpuCluster]:
+    knobs.setdefault("access", PUBLIC)
     args = GpuClusterArgs(
         region=region,
         cluster_name=f"c-{region}",
@@ -58,7 +61,7 @@ def test_the_cluster_obeys_the_knobs_it_is_given() -> None:
 
 def test_each_part_registers_exactly_its_outputs(created: Recorded[GpuCluster]) -> None:
     expected = {
-        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns"},
+        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns", "apiBastionId"},
         "llmops:cluster:Karpenter": {"nodeRoleArn", "interruptionQueueName", "nodePoolNames"},
         "llmops:cluster:GpuNodeGroup": {"nodeGroupName", "launchTemplateId"},
         "llmops:cluster:GpuSoftware": {"namespaces", "metricsPort"},
@@ -70,7 +73,7 @@ def test_each_part_registers_exactly_its_outputs(created: Recorded[GpuCluster]) 
     karpenter = created.outputs_of(created.one("llmops:cluster:Karpenter"))
     assert outputs["clusterName"] == "c-eu-west-1"
     assert outputs["nodeRoleArns"][1] == karpenter["nodeRoleArn"]
-    assert karpenter["nodePoolNames"] == ["burst"]
+    assert karpenter["nodePoolNames"] == ["burst", "warm"]  # the warm pool bursts through Karpenter too
     assert created.outputs_of(created.one("llmops:cluster:GpuNodeGroup"))["nodeGroupName"] == "c-eu-west-1-gpu-warm"
 
 
@@ -99,6 +102,7 @@ def test_parts_hold_their_children_with_aliases_to_where_they_were(created: Reco
         "eu-west-1-gpu-software-nvidia-device-plugin",
         "eu-west-1-karpenter-nodeclass-gpu",
         "eu-west-1-karpenter-nodepool-burst",
+        "eu-west-1-karpenter-nodepool-warm",
     ]
 
 
@@ -148,5 +152,5 @@ def test_a_part_stands_on_its_own() -> None:
 
 
 def test_karpenter_refuses_warm_pools() -> None:
-    with pytest.raises(ValueError, match=r"KarpenterArgs.pools\[warm\].min_nodes: Karpenter has no minimum"):
+    with pytest.raises(ValueError, match=r"KarpenterArgs.pools\[warm\].min_nodes: Karpenter keeps no minimum"):
         KarpenterArgs(region="us-east-1", cluster_name="c", cluster=None, pools=(WARM,)).validate()  # type: ignore[arg-type]

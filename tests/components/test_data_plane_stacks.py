@@ -28,7 +28,7 @@ def _children_of(document: dict[str, Any], component: dict[str, Any]) -> list[di
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_region_gets_a_data_plane_on_its_own_provider(stack: str, shipped: Any) -> None:
     document = plan_document(shipped.plan(stack))
-    regions = {r["name"] for r in of_type(document, "pulumi:providers:aws")}
+    regions = {r["name"] for r in of_type(document, "pulumi:providers:aws") if not r["name"].endswith("-registry")}
     for type_ in DATA_COMPONENTS:
         components = of_type(document, type_)
         assert {c["name"].rsplit("-", 1)[0] for c in components} == {r.removeprefix("aws-") for r in regions}
@@ -85,7 +85,7 @@ def test_environments_decide_readers_protection_snapshots_and_bucket_cleanup(dev
     assert (dev["deletionProtection"], dev["skipFinalSnapshot"], dev["backupRetentionPeriod"]) == (False, True, 1)
     assert dev["serverlessv2ScalingConfiguration"] == {"minCapacity": 0, "maxCapacity": 4, "secondsUntilAutoPause": 1800}
     assert len(of_type(dev_document, "aws:rds/clusterInstance:ClusterInstance")) == 1
-    assert one(dev_document, "aws:s3/bucket:Bucket")["inputs"]["forceDestroy"] is True
+    assert one(dev_document, "aws:s3/bucket:Bucket", "-documents")["inputs"]["forceDestroy"] is True
     assert not of_type(dev_document, "aws:elasticache/replicationGroup:ReplicationGroup")
     prod = one(prod_document, "aws:rds/cluster:Cluster", region="us-east-1")["inputs"]
     assert (prod["deletionProtection"], prod["skipFinalSnapshot"], prod["backupRetentionPeriod"]) == (True, False, 14)

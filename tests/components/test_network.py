@@ -143,7 +143,7 @@ def test_default_security_group_is_emptied(dev_document: dict[str, Any]) -> None
 def test_every_regional_resource_uses_its_regions_explicit_provider(prod_document: dict[str, Any]) -> None:
     providers = {r["urn"]: r for r in prod_document["resources"] if r["type"] == "pulumi:providers:aws"}
     assert sorted(p["inputs"]["region"] for p in providers.values()) == ["eu-west-1", "us-east-1", "us-west-2"]
-    regional = [r for r in prod_document["resources"] if r["type"].startswith("aws:")]
+    regional = [r for r in prod_document["resources"] if r["type"].startswith("aws:") and not r["name"].startswith("account-")]
     assert regional
     for resource in regional:
         provider = providers[resource["provider"]]
@@ -186,6 +186,59 @@ def test_network_on_its_own_with_a_single_nat_and_no_flow_logs() -> None:
     assert len(private_routes) == 3 and {r.inputs["natGatewayId"] for r in private_routes} == {nat.id}
     assert not recorded.of_type("aws:ec2/flowLog:FlowLog") and not recorded.of_type("aws:cloudwatch/logGroup:LogGroup")
     outputs = recorded.outputs_of(recorded.one("llmops:network:Network"))
-    assert set(outputs) == {"vpcId", "privateSubnetIds", "publicSubnetIds", "availabilityZones", "natGatewayIds", "endpointSecurityGroupId"}
+    assert set(outputs) == {
+        "vpcId", "privateSubnetIds", "publicSubnetIds", "availabilityZones", "availabilityZoneIds", "natGatewayIds", "endpointSecurityGroupId",
+    }
     assert outputs["availabilityZones"] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert outputs["availabilityZoneIds"] == ["euw1-az1", "euw1-az2", "euw1-az3"]
     assert outputs["natGatewayIds"] == [nat.id]
+
+
+def test_zones_are_chosen_by_id_whatever_names_this_account_sees() -> None:
+    from components.network import choose_zones
+
+    # in this account us-east-1a is use1-az4, ...: the same three zone IDs are chosen as anywhere
+    names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
+    ids = ["use1-az4", "use1-az6", "use1-az1", "use1-az3", "use1-az2", "use1-az5"]
+    chosen = choose_zones(names, ids, 3, "us-east-1", excluded=("use1-az3",))
+    assert [(z.id, z.name) for z in chosen] == [("use1-az1", "us-east-1c"), ("use1-az2", "us-east-1e"), ("use1-az4", "us-east-1a")]
+
+
+def test_too_few_usable_zones_names_the_ones_eks_rejects() -> None:
+    import pulumi
+
+    from components.network import choose_zones
+
+    with pytest.raises(pulumi.RunError, match=r"us-west-1 offers 1 usable availability zones .*EKS does not accept usw1-az2.*lower azCount"):
+        choose_zones(["us-west-1a", "us-west-1b"], ["usw1-az1", "usw1-az2"], 2, "us-west-1", excluded=("usw1-az2",))
+
+
+def test_the_network_asks_for_zones_without_the_excluded_ids_and_builds_subnets_in_the_chosen_ones() -> None:
+    from pulumi.runtime.mocks import MockCallArgs
+
+    from components.network import Network
+    from llmops.engine.mocks import PlatformMocks
+    from tests.harness import aws_provider, run
+
+    class ShuffledZones(PlatformMocks):
+        """An account whose zone names map to other IDs than the offline engine's default."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked: dict[str, Any] = {}
+
+        def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+            if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+                self.asked.update(args.args)
+                pairs = [("us-east-1a", "use1-az3"), ("us-east-1b", "use1-az5"), ("us-east-1c", "use1-az2"), ("us-east-1d", "use1-az1")]
+                return {"names": [n for n, _ in pairs], "zoneIds": [i for _, i in pairs], "id": "us-east-1"}, []
+            return super().call(args)
+
+    mocks = ShuffledZones()
+    args = NetworkArgs(region="us-east-1", cidr="10.50.0.0/16", az_count=2, cluster_name="c", excluded_zone_ids=("use1-az3",), flow_logs=False)
+    recorded = run(lambda: Network("use1", args, opts=aws_provider("us-east-1")), mocks=mocks)
+    assert mocks.asked["excludeZoneIds"] == ["use1-az3"]
+    private = sorted((s for s in recorded.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name), key=lambda s: s.name)
+    assert [s.inputs["availabilityZone"] for s in private] == ["us-east-1d", "us-east-1c"]  # use1-az1, use1-az2
+    outputs = recorded.outputs_of(recorded.one("llmops:network:Network"))
+    assert outputs["availabilityZoneIds"] == ["use1-az1", "use1-az2"]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO, valid_config, write_project
 
 LLMOPS = shutil.which("llmops", path=str(Path(sys.executable).parent)) or "llmops"
@@ -84,3 +86,68 @@ def test_mandatory_policy_violation_fails_the_plan_with_a_pr_report(tmp_path: Pa
     assert "| `s3-bucket-baseline` | `aws:s3/bucket:Bucket::open` | bucket 'open' has no complete public access block" in text
     clean = run("plan", "--program", str(project), "--stack", "test", "--no-policy", "--json", cwd=tmp_path)
     assert clean.returncode == 0 and "policy" not in json.loads(clean.stdout)
+
+
+PROGRAMS = REPO / "tests" / "engine" / "programs"
+
+
+def test_stack_references_come_from_the_flag(tmp_path: Path) -> None:
+    program = PROGRAMS / "stack-reference"
+    missing = run("plan", "--program", str(program), "--stack", "test", "--no-policy", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "stack reference 'acme/network/prod'" in missing.stderr and "--stack-reference acme/network/prod=outputs.json" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    outputs = program / "network-outputs.json"
+    proc = run("plan", "--program", str(program), "-s", "test", "--no-policy", "--json", "--stack-reference", f"acme/network/prod={outputs}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["outputs"]["vpcId"] == "vpc-0a1b2c3d4e5f60718"
+    assert {r["type"] for r in document["reads"]} == {"pulumi:pulumi:StackReference", "aws:ec2/vpc:Vpc", "aws:iam/role:Role"}
+    tree = run("plan", "--program", str(program), "-s", "test", "--no-policy", "--no-cost", "--stack-reference", f"acme/network/prod={outputs}", cwd=tmp_path)
+    assert "reads (3 existing resource(s), not created)" in tree.stdout and "aws:ec2/vpc:Vpc network-vpc (vpc-0a1b2c3d4e5f60718)" in tree.stdout
+
+
+def test_a_bad_stack_reference_flag_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("plan", "--program", str(PROGRAMS / "stack-reference"), "-s", "test", "--stack-reference", "network/prod=x.json", cwd=tmp_path)
+    assert proc.returncode == 2 and "expected ORG/PROJECT/STACK=outputs.json" in proc.stderr
+
+
+def test_a_failing_program_shows_its_line_and_with_debug_its_traceback(tmp_path: Path) -> None:
+    program = "import pulumi_aws as aws\nq = aws.sqs.Queue('jobs')\nsettings = {}\nprint(settings['visibility'])\n"
+    project = write_project(tmp_path / "team", program=program, name="team", extra_config={"aws:region": "eu-west-1"})
+    plain = run("plan", "--program", str(project), "-s", "test", cwd=tmp_path)
+    assert plain.returncode == 1
+    assert "KeyError: 'visibility'" in plain.stderr and "at __main__.py:4: print(settings['visibility'])" in plain.stderr
+    assert "Traceback" not in plain.stderr
+    debug = run("plan", "--program", str(project), "-s", "test", "--debug", cwd=tmp_path)
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr and 'line 4, in <module>' in debug.stderr
+    assert "never retrieved" not in debug.stderr
+
+
+def test_a_missing_provider_sdk_says_what_to_install_where(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "gcp", program="import pulumi_gcp\n", name="gcp")
+    proc = run("plan", "--program", str(project), "-s", "test", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "pulumi_gcp" in proc.stderr and "pip install pulumi-gcp" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_cost_model_failure_leaves_the_plan_standing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import llmops.cost
+    from core.errors import LlmopsError
+    from llmops.cli import app
+
+    def failing_estimate(result: object) -> object:
+        raise LlmopsError("web (aws:ec2/instance:Instance): no price for 'x1.tiny'")
+
+    monkeypatch.setattr(llmops.cost, "estimate_plan", failing_estimate)
+    program = "import pulumi_aws as aws\naws.sqs.Queue('jobs')\n"
+    project = write_project(tmp_path / "team", program=program, name="team", extra_config={"aws:region": "us-east-1"})
+    result = CliRunner().invoke(app, ["plan", "--program", str(project), "-s", "test", "--no-policy", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["cost"] == {"error": "web (aws:ec2/instance:Instance): no price for 'x1.tiny'"}
+    assert [r["type"] for r in document["resources"]] == ["aws:sqs/queue:Queue", "pulumi:pulumi:Stack"]
+    assert "warning: no cost estimate: web (aws:ec2/instance:Instance)" in result.stderr

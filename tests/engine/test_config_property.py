@@ -32,6 +32,19 @@ regions = st.fixed_dictionaries(
         "azCount": st.integers(min_value=0, max_value=7),
     },
     optional={
+        "cluster": st.fixed_dictionaries(
+            {},
+            optional={
+                "access": st.sampled_from(
+                    [
+                        {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]},
+                        {"mode": "publicRestricted", "deployerCidrs": ["0.0.0.0/0"]},
+                        {"mode": "private", "deployFrom": "ssmTunnel"},
+                        {"mode": "private"},
+                    ]
+                )
+            },
+        ),
         "natGateways": st.sampled_from(["single", "perAz", "none"]),
         "gpuPools": st.lists(pools, max_size=2),
         "interfaceEndpoints": st.lists(st.sampled_from(["ecr.api", "sts", "s3"]), max_size=3),
@@ -49,7 +62,7 @@ configs = st.fixed_dictionaries(
             {"monthlyUsd": st.sampled_from([100, 0, -1, "x"]), "alertEmails": st.lists(st.sampled_from(["a@example.com", "nope"]), max_size=2)}
         ),
     },
-    optional={"surprise": st.integers()},
+    optional={"surprise": st.integers(), "account": st.fixed_dictionaries({"id": st.sampled_from(["123456789012", "1234", 123456789012])})},
 )
 
 
@@ -67,6 +80,13 @@ def test_random_configs_plan_or_fail_with_the_schema_error(tmp_path: Path, confi
             assert line.strip().startswith("llmops:"), line
         return
     assert {r.region for r in result.resources if r.type == "aws:ec2/vpc:Vpc"} == {r["name"] for r in config["regions"]}
+
+
+VALID_ACCESS = [
+    {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]},
+    {"mode": "private", "deployFrom": "ssmTunnel"},
+    {"mode": "private", "deployFrom": "vpcRunner", "runnerCidrs": ["10.100.0.0/24"]},
+]
 
 
 @st.composite
@@ -94,12 +114,14 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
                 "azCount": draw(st.integers(min_value=2, max_value=3)),
                 "natGateways": draw(st.sampled_from(["single", "perAz"])),
                 "gpuPools": pool_docs,
+                "cluster": {"access": draw(st.sampled_from(VALID_ACCESS))},
             }
         )
     return {
         "environment": draw(st.sampled_from(["dev", "staging", "prod"])),
         "owner": "ml-platform",
         "costCenter": "cc-1",
+        "account": {"id": "123456789012", "singletons": draw(st.booleans())},
         "homeRegion": draw(st.sampled_from(names)),
         "regions": region_docs,
         "budget": {"monthlyUsd": draw(st.integers(min_value=1, max_value=100_000)), "alertEmails": ["a@example.com"]},
@@ -110,7 +132,7 @@ def valid_configs(draw: st.DrawFn) -> dict[str, Any]:
 @given(config=valid_configs())
 def test_random_valid_configs_plan_with_one_network_per_region(tmp_path: Path, config: dict[str, Any]) -> None:
     result = plan("test", write_project(tmp_path / "valid", config=config))
-    vpcs = {r.region: r for r in result.resources if r.type == "aws:ec2/vpc:Vpc"}
+    vpcs = {r.region or "": r for r in result.resources if r.type == "aws:ec2/vpc:Vpc"}
     assert sorted(vpcs) == sorted(r["name"] for r in config["regions"])
     for region in config["regions"]:
         assert unwrap(vpcs[region["name"]].inputs)["cidrBlock"] == region["cidr"]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from core.errors import UsageError
 from llmops.engine import ProgramError, load_project, plan
 from llmops.engine.report import dumps, plan_document
-from core.errors import UsageError
 from tests.support import REPO, valid_config, write_project
 
 FOREIGN_PROGRAM = '''
@@ -41,7 +41,7 @@ def test_plan_is_byte_identical_across_runs() -> None:
 
 def test_document_has_the_public_shape(dev_document: dict[str, Any]) -> None:
     assert dev_document["stack"] == "dev" and dev_document["project"] == "llmops-platform"
-    assert dev_document["regions"] == ["us-east-1"]
+    assert dev_document["regions"] == ["us-east-1", "us-west-2"]  # us-west-2: the image repository's replica
     urns = [r["urn"] for r in dev_document["resources"]]
     assert urns == sorted(urns) and len(urns) == len(set(urns))
     known = set(urns)
@@ -148,6 +148,7 @@ def test_batched_output_waits_give_the_same_plan_as_the_sdk_loop(monkeypatch: py
 
     batched = dumps(plan_document(plan("staging", REPO)))
     monkeypatch.setattr(runner, "_batched_output_waits", contextlib.nullcontext)
+    monkeypatch.setattr(runner, "_without_stack_traces", contextlib.nullcontext)
     sdk_loop = dumps(plan_document(plan("staging", REPO)))
     assert batched == sdk_loop
 
@@ -172,3 +173,195 @@ def test_the_pulumi_program_never_imports_ray_or_torch() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, timeout=120, check=True)
     assert proc.stdout.strip().splitlines()[-1] == "none"
+
+
+# --------------------------------------------------------------------------- previews, reads, isolation
+def _project(root: Path, program: str, *, modules: dict[str, str] | None = None, virtualenv: str | None = None) -> Path:
+    import yaml
+
+    write_project(root, program=program, name=root.name, extra_config={"aws:region": "us-east-1"})
+    for name, text in (modules or {}).items():
+        (root / name).write_text(text, encoding="utf-8")
+    if virtualenv is not None:
+        (root / "Pulumi.yaml").write_text(
+            yaml.safe_dump({"name": root.name, "runtime": {"name": "python", "options": {"virtualenv": virtualenv}}}), encoding="utf-8"
+        )
+    return root
+
+
+def test_a_second_plan_in_the_same_process_imports_the_program_afresh(tmp_path: Path) -> None:
+    main = "import pulumi\nimport infra\npulumi.export('count', infra.COUNT)\n"
+    queues = _project(tmp_path / "queues", main, modules={"infra.py": "import pulumi_aws as aws\nCOUNT = 3\nfor i in range(COUNT):\n    aws.sqs.Queue(f'q{i}')\n"})
+    topics = _project(tmp_path / "topics", main, modules={"infra.py": "import pulumi_aws as aws\nCOUNT = 5\nfor i in range(COUNT):\n    aws.sns.Topic(f't{i}')\n"})
+    first, again, other = plan("test", queues), plan("test", queues), plan("test", topics)
+    assert [len(r.resources) for r in (first, again, other)] == [4, 4, 6]  # resources plus the stack
+    assert dumps(plan_document(first)) == dumps(plan_document(again))
+    assert other.outputs == {"count": 5} and {r.type for r in other.resources} == {"pulumi:pulumi:Stack", "aws:sns/topic:Topic"}
+    import sys
+
+    assert "infra" not in sys.modules
+
+
+def test_programs_run_as_a_preview(tmp_path: Path) -> None:
+    program = "import pulumi\npulumi.export('preview', pulumi.runtime.is_dry_run())\n"
+    assert plan("test", _project(tmp_path / "p", program)).outputs == {"preview": True}
+
+
+def test_outputs_the_provider_computes_are_filled_and_optional_ones_left_unset(tmp_path: Path) -> None:
+    program = (
+        "import pulumi_aws as aws\n"
+        "aws.lb.LoadBalancer('web', subnet_mappings=[{'subnet_id': 'subnet-1'}, {'subnet_id': 'subnet-2'}])\n"
+        "aws.ec2.Vpc('main', cidr_block='10.4.0.0/16')\n"
+    )
+    result = plan("test", _project(tmp_path / "p", program))
+    lb = next(r for r in result.resources if r.name == "web")
+    assert lb.outputs["dnsName"].endswith(".us-east-1.elb.amazonaws.com")
+    assert lb.outputs["subnets"] == ["subnet-1", "subnet-2"]  # follows the mappings
+    assert lb.outputs["loadBalancerType"] == "application"
+    assert "accessLogs" not in lb.outputs  # an optional block the program did not set
+    assert "dnsName" in lb.defaulted and "subnetMappings" not in lb.defaulted
+    vpc = next(r for r in result.resources if r.name == "main")
+    assert vpc.outputs["cidrBlock"] == "10.4.0.0/16"
+    assert vpc.outputs["defaultSecurityGroupId"].startswith("sg-") and vpc.outputs["mainRouteTableId"].startswith("rtb-")
+    assert vpc.outputs["ipv6CidrBlock"] == ""  # no IPv6 asked for
+
+
+def test_data_sources_no_rule_knows_answer_their_declared_type_and_are_listed(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "t = aws.ec2.get_instance_type(instance_type='m7i.large')\n"
+        "pulumi.export('type', t.instance_type)\n"
+        "pulumi.export('vcpus', t.default_vcpus)\n"
+        "pulumi.export('arch', t.supported_architectures)\n"
+    )
+    result = plan("test", _project(tmp_path / "p", program))
+    assert result.outputs["type"] == "m7i.large"  # the argument, echoed
+    assert isinstance(result.outputs["vcpus"], float | int) and isinstance(result.outputs["arch"], list)
+    document = plan_document(result)
+    assert document["dataSources"] == {"calls": {"aws:ec2/getInstanceType:getInstanceType": 1}, "defaulted": ["aws:ec2/getInstanceType:getInstanceType"]}
+
+
+def test_resource_get_is_a_read_with_realistic_state(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "lb = aws.lb.LoadBalancer.get('shared', 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/0123456789abcdef')\n"
+        "pulumi.export('dns', lb.dns_name)\n"
+        "pulumi.export('name', lb.name)\n"
+    )
+    result = plan("test", _project(tmp_path / "p", program))
+    (read,) = result.reads
+    assert read.mode == "read" and read.type == "aws:lb/loadBalancer:LoadBalancer"
+    assert result.outputs["name"] == "shared"
+    assert result.outputs["dns"].startswith("shared-") and result.outputs["dns"].endswith(".us-east-1.elb.amazonaws.com")
+    assert [r.type for r in result.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_a_stack_reference_without_outputs_names_the_reference_and_the_flag(tmp_path: Path) -> None:
+    program = "import pulumi\nnet = pulumi.StackReference('acme/network/prod')\npulumi.export('vpc', net.get_output('vpcId'))\n"
+    project = _project(tmp_path / "p", program)
+    with pytest.raises(ProgramError, match=r"stack reference 'acme/network/prod'.*--stack-reference acme/network/prod=outputs.json"):
+        plan("test", project)
+    assert plan("test", project, {"acme/network/prod": {"vpcId": "vpc-123"}}).outputs == {"vpc": "vpc-123"}
+
+
+def test_a_short_stack_reference_name_matches_the_full_one(tmp_path: Path) -> None:
+    program = "import pulumi\nnet = pulumi.StackReference('network/prod')\npulumi.export('vpc', net.require_output('vpcId'))\n"
+    project = _project(tmp_path / "p", program)
+    assert plan("test", project, {"acme/network/prod": {"vpcId": "vpc-9"}}).outputs == {"vpc": "vpc-9"}
+    with pytest.raises(ProgramError, match="matches several --stack-reference values"):
+        plan("test", project, {"acme/network/prod": {}, "other/network/prod": {}})
+
+
+def test_multi_language_components_are_named(tmp_path: Path) -> None:
+    program = "import pulumi_kubernetes as k8s\nk8s.helm.v4.Chart('nginx', chart='oci://registry-1.docker.io/bitnamicharts/nginx')\n"
+    with pytest.raises(ProgramError, match=r"'nginx' \(kubernetes:helm.sh/v4:Chart\) is a multi-language component.*kubernetes.helm.v3.Release"):
+        plan("test", _project(tmp_path / "p", program))
+
+
+def test_a_missing_provider_sdk_names_the_package_and_the_virtualenv(tmp_path: Path) -> None:
+    program = "import pulumi\nimport pulumi_gcp as gcp\n"
+    project = _project(tmp_path / "p", program, virtualenv="venv")
+    with pytest.raises(ProgramError) as caught:
+        plan("test", project)
+    message = str(caught.value)
+    assert "imports the provider SDK 'pulumi_gcp' (PyPI package pulumi-gcp)" in message
+    assert f"virtualenv {project / 'venv'} (runtime.options.virtualenv in Pulumi.yaml) does not exist" in message
+    assert "at __main__.py:2: import pulumi_gcp as gcp" in message
+    bare = _project(tmp_path / "bare", program)
+    with pytest.raises(ProgramError, match=r"environment that runs the offline engine .* -m pip install pulumi-gcp"):
+        plan("test", bare)
+
+
+def test_the_program_virtualenv_provides_packages(tmp_path: Path) -> None:
+    import sys
+
+    project = _project(tmp_path / "p", "import pulumi, extra_sdk\npulumi.export('v', extra_sdk.VALUE)\n", virtualenv="venv")
+    site = project / "venv" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "extra_sdk.py").write_text("VALUE = 'from the venv'\n", encoding="utf-8")
+    assert plan("test", project).outputs == {"v": "from the venv"}
+    assert str(site) not in sys.path and "extra_sdk" in sys.modules  # a library: kept, not the program's own
+
+
+def test_a_failure_names_the_program_line_and_the_value_the_engine_made_up(tmp_path: Path) -> None:
+    program = (
+        "import pulumi_aws as aws\n"
+        "vpc = aws.ec2.get_vpc(default=True)\n"
+        "if vpc.cidr_block != '10.0.0.0/16':\n"
+        "    raise ValueError(f'expected our VPC, got {vpc.id}')\n"
+    )
+    with pytest.raises(ProgramError) as caught:
+        plan("test", _project(tmp_path / "p", program))
+    message = str(caught.value)
+    assert "ValueError: expected our VPC, got vpc-" in message
+    assert "at __main__.py:4: raise ValueError(f'expected our VPC, got {vpc.id}')" in message
+    assert "is not from a real account: the offline engine made it up as id of data source aws:ec2/getVpc:getVpc" in message
+    assert caught.value.details is not None and 'File "' in caught.value.details and "__main__.py" in caught.value.details
+
+
+def test_a_failed_plan_leaves_no_noise_behind(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    program = "import pulumi\nref = pulumi.StackReference('acme/network/prod')\npulumi.export('v', ref.get_output('vpcId'))\n"
+    with pytest.raises(ProgramError):
+        plan("test", _project(tmp_path / "p", program))
+    gc.collect()
+    captured = capfd.readouterr()
+    assert "never retrieved" not in captured.err and "never awaited" not in captured.err
+
+
+def test_the_fast_serialization_matches_the_sdk() -> None:
+    from pulumi.runtime import rpc
+    from pulumi.runtime.sync_await import _sync_await
+
+    from llmops.engine.runner import _struct
+
+    state = {"a": 1, "b": 2.5, "c": "x", "d": None, "e": [1, None, {"f": True}], "g": {"h": None, "i": []}, "j": False}
+    assert _struct(state) == _sync_await(rpc.serialize_properties(state, {}))
+
+
+def test_stack_reference_files_are_checked(tmp_path: Path) -> None:
+    from llmops.engine import load_stack_references
+
+    good = tmp_path / "out.json"
+    good.write_text('{"vpcId": "vpc-1"}', encoding="utf-8")
+    assert load_stack_references([f"acme/net/prod={good}"]) == {"acme/net/prod": {"vpcId": "vpc-1"}}
+    (tmp_path / "list.json").write_text("[1]", encoding="utf-8")
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    for spec, problem in (
+        (f"net/prod={good}", "expected ORG/PROJECT/STACK=outputs.json"),
+        ("acme/net/prod", "expected ORG/PROJECT/STACK=outputs.json"),
+        (f"acme/net/prod={tmp_path / 'missing.json'}", "cannot read"),
+        (f"acme/net/prod={tmp_path / 'bad.json'}", "is not valid JSON"),
+        (f"acme/net/prod={tmp_path / 'list.json'}", "must hold a JSON object"),
+    ):
+        with pytest.raises(UsageError, match=problem):
+            load_stack_references([spec])
+
+
+def test_a_resource_can_name_its_own_region(tmp_path: Path) -> None:
+    program = "import pulumi, pulumi_aws as aws\nq = aws.sqs.Queue('jobs', region='ap-southeast-2')\npulumi.export('url', q.url)\n"
+    result = plan("test", _project(tmp_path / "p", program))
+    (queue,) = [r for r in result.resources if r.name == "jobs"]
+    assert queue.region == "ap-southeast-2"
+    assert result.outputs["url"].startswith("https://sqs.ap-southeast-2.amazonaws.com/123456789012/jobs-")

@@ -54,10 +54,13 @@ config:
   llmops:environment: dev
   llmops:owner: ml-platform
   llmops:costCenter: cc-dev
+  llmops:account: {id: "111122223333"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.10.0.0/16
+      cluster:
+        access: {mode: publicRestricted, deployerCidrs: [203.0.113.0/24]}
       azCount: 2
       natGateways: single
       gpuPools:
@@ -71,7 +74,7 @@ config:
       # The candidate: a new revision of the same model.
       modelId: Qwen/Qwen2.5-7B-Instruct
       modelRevision: "a09a35458c702b33eeacc393d103063234e8bc28"  # pinned commit
-      image: rayproject/ray-ml:2.40.0-py311-gpu
+      image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-5e1f0c2a9b7d@sha256:1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a
   llmops:budget:
     monthlyUsd: 2000
     alertEmails: [ml-platform-dev@example.com]
@@ -86,10 +89,13 @@ config:
   llmops:environment: staging
   llmops:owner: ml-platform   # the owning team
   llmops:costCenter: cc-staging
+  llmops:account: {id: "111122223333"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.20.0.0/16
+      cluster:
+        access: {mode: private, deployFrom: ssmTunnel}
       azCount: 2
       natGateways: single
       gpuPools:
@@ -105,7 +111,7 @@ config:
     release:
       modelId: Qwen/Qwen2.5-7B-Instruct
       modelRevision: "0000000000000000000000000000000000000000"
-      image: 'rayproject/ray-ml:2.39.0-py311-gpu'
+      image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-0d4b8e6f3c21@sha256:2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b'
   llmops:budget:
     monthlyUsd: 4000   # reviewed every quarter
     alertEmails:
@@ -121,10 +127,13 @@ config:
   llmops:environment: prod
   llmops:owner: ml-platform
   llmops:costCenter: cc-prod
+  llmops:account: {id: "444455556666"}
   llmops:homeRegion: us-east-1
   llmops:regions:
     - name: us-east-1
       cidr: 10.30.0.0/16
+      cluster:
+        access: {mode: private, deployFrom: vpcRunner, runnerCidrs: [10.100.0.0/24]}
       azCount: 3
       flowLogs:
         retentionDays: 90   # the prod security config keeps logs 90 days or more

@@ -101,7 +101,7 @@ def test_json_and_markdown_describe_the_promotion(project: Path, tmp_path: Path)
     markdown = body.read_text()
     assert f"### Promote release `{release.short}` from `dev` to `staging`" in markdown
     assert "| budget | ✅ passed |" in markdown
-    assert "| `image` | `rayproject/ray-ml:2.39.0-py311-gpu` | `rayproject/ray-ml:2.40.0-py311-gpu` |" in markdown
+    assert "| `image` | `123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-0d4b8e6f3c21@sha256:2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b` | `123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-5e1f0c2a9b7d@sha256:1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a` |" in markdown
     assert "```diff\n--- a/stacks/Pulumi.staging.yaml" in markdown
 
 
@@ -131,13 +131,13 @@ def test_a_failed_smoke_run_refuses(project: Path) -> None:
 def test_results_of_an_earlier_release_do_not_count(project: Path) -> None:
     record_results(project, "dev")
     dev = read_stack_file(stack_path(project, "dev"))
-    write_atomically(dev.path, with_value(dev, "image", "rayproject/ray-ml:2.41.0-py311-gpu"))
+    write_atomically(dev.path, with_value(dev, "image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/llmops-serving:ray2.60.0-77c3a9e0f1b2@sha256:3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c"))
     code, out = promote(project, "dev", "staging")
     assert code == 1 and f"no smoke and eval result for release {pinned(project, 'dev').short}" in out
 
 
 def test_a_release_the_target_cannot_plan_with_is_refused(project: Path) -> None:
-    bad = DEV.replace("      image: rayproject", "      notAKey: 1\n      image: rayproject")
+    bad = DEV.replace("      image: 123456789012", "      notAKey: 1\n      image: 123456789012")
     write_promotion_project(project, dev=bad)
     record_results(project, "dev")
     before = snapshot(project)
@@ -226,7 +226,7 @@ def test_unknown_stacks_same_stacks_and_unpinned_sources_are_clear_errors(projec
 
 
 def test_a_release_holding_an_encrypted_value_is_not_copied(project: Path) -> None:
-    write_promotion_project(project, dev=DEV.replace("      image: rayproject", "      token:\n        secure: v1:abc==\n      image: rayproject"))
+    write_promotion_project(project, dev=DEV.replace("      image: 123456789012", "      token:\n        secure: v1:abc==\n      image: 123456789012"))
     before = snapshot(project)
     code, out = promote(project, "dev", "staging")
     assert code == 1 and "holds encrypted values (release.token)" in out

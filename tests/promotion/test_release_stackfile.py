@@ -178,7 +178,7 @@ def test_setting_a_value_in_a_stack_without_a_release_creates_one(tmp_path: Path
 
 
 def test_a_multi_line_value_is_not_edited_in_place(tmp_path: Path) -> None:
-    text = DEV.replace("      image: rayproject", "      notes: |\n        line one\n        line two\n      image: rayproject")
+    text = DEV.replace("      image: 123456789012", "      notes: |\n        line one\n        line two\n      image: 123456789012")
     target = parse_stack_file(tmp_path / "Pulumi.dev.yaml", text)
     with pytest.raises(StackFileError, match="spans several lines; edit it by hand"):
         with_value(target, "notes", "x")

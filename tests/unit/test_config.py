@@ -85,6 +85,7 @@ def _delete(path: list[Any]) -> Callable[[dict[str, Any]], None]:
 
 
 POOL = ["regions", 1, "gpuPools", 0]
+ACCESS = ["regions", 0, "cluster", "access"]
 
 CASES = [
     ("unknown top-level key", _set(["gpuPool"], []), "llmops:gpuPool", "unknown key; remove it"),
@@ -116,11 +117,26 @@ CASES = [
     ("flow log retention CloudWatch rejects", _set(["regions", 0, "flowLogs"], {"retentionDays": 10}), "llmops:regions[0].flowLogs.retentionDays", "nearest: 7"),
     ("duplicate pool names", _set(["regions", 0, "gpuPools"], [{"name": "a", "instanceTypes": ["g5.xlarge"]}, {"name": "a", "instanceTypes": ["g6.xlarge"]}]), "llmops:regions[0].gpuPools[1].name", "duplicate pool name 'a'"),
     ("platform tag override", _set(["tags"], {"CostCenter": "x"}), "llmops:tags", "set by the platform"),
-    ("public endpoint without an allow-list (a defaulted field, shown camelCase)", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True}), "llmops:regions[0].cluster.publicAccessCidrs", "no CIDRs are allowed"),
-    ("public endpoint open to the internet", _set(["regions", 0, "cluster"], {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}), "llmops:regions[0].cluster.publicAccessCidrs", "list your office/VPN ranges"),
-    ("GPU type as a system node", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["g5.xlarge"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
-    ("accelerated type the catalogue has no specifications for as a system node", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["g7e.2xlarge"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
-    ("typo in a system node type", _set(["regions", 0, "cluster"], {"systemNodes": {"instanceTypes": ["m7i.larg"]}}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "did you mean m7i.large"),
+    ("no access model for a created cluster", _delete([*ACCESS[:-1], "access"]), "llmops:regions[0].cluster.access", "say how deploys reach the API server"),
+    ("public endpoint without deployer ranges (a defaulted field, shown camelCase)", _set(ACCESS, {"mode": "publicRestricted"}), "llmops:regions[0].cluster.access.deployerCidrs", "needs the public ranges deploys come from"),
+    ("public endpoint open to the internet", _set([*ACCESS, "deployerCidrs"], ["0.0.0.0/0"]), "llmops:regions[0].cluster.access.deployerCidrs", "list your office, VPN or CI egress ranges"),
+    ("deployer ranges that together cover the internet", _set([*ACCESS, "deployerCidrs"], ["0.0.0.0/1", "128.0.0.0/1"]), "llmops:regions[0].cluster.access.deployerCidrs", "covers a large part of the internet"),
+    ("a private range cannot reach a public endpoint", _set([*ACCESS, "deployerCidrs"], ["10.0.0.0/8"]), "llmops:regions[0].cluster.access.deployerCidrs", "use mode: private with deployFrom: vpcRunner"),
+    ("private endpoint with no path for the deploy", _set(ACCESS, {"mode": "private"}), "llmops:regions[0].cluster.access.deployFrom", "needs a path for the deploy"),
+    ("runner deploys without runner ranges", _set(ACCESS, {"mode": "private", "deployFrom": "vpcRunner"}), "llmops:regions[0].cluster.access.runnerCidrs", "needs the private ranges the runners deploy from"),
+    ("public runner range", _set(ACCESS, {"mode": "private", "deployFrom": "vpcRunner", "runnerCidrs": ["8.8.8.0/24"]}), "llmops:regions[0].cluster.access.runnerCidrs", "not a private range"),
+    ("runner range straddling the VPC", _set(ACCESS, {"mode": "private", "deployFrom": "vpcRunner", "runnerCidrs": ["10.10.0.0/15"]}), "llmops:regions[0].cluster.access.runnerCidrs[0]", "overlaps the region's VPC (10.10.0.0/16) without lying inside it"),
+    ("deployFrom with a public endpoint", _set([*ACCESS, "deployFrom"], "ssmTunnel"), "llmops:regions[0].cluster.access.deployFrom", "applies to mode: private"),
+    ("CI role not a role ARN", _set([*ACCESS, "ciRoleArn"], "ci-deployer"), "llmops:regions[0].cluster.access.ciRoleArn", "not an IAM role ARN"),
+    ("old endpoint keys say where they went", _set(["regions", 0, "cluster", "endpointPublicAccess"], True), "llmops:regions[0].cluster.endpointPublicAccess", "moved to access.mode"),
+    ("old CIDR key says where it went", _set(["regions", 0, "cluster", "publicAccessCidrs"], ["203.0.113.0/24"]), "llmops:regions[0].cluster.publicAccessCidrs", "moved to access.deployerCidrs"),
+    ("EKS version not in the version table", _set(["regions", 0, "cluster", "kubernetesVersion"], "1.29"), "llmops:regions[0].cluster.kubernetesVersion", "unknown EKS Kubernetes version '1.29'"),
+    ("EKS version read as a number", _set(["regions", 0, "cluster", "kubernetesVersion"], 1.35), "llmops:regions[0].cluster.kubernetesVersion", "quote it in YAML"),
+    ("missing account", _delete(["account"]), "llmops:account", "is required"),
+    ("account id not 12 digits", _set(["account", "id"], 12345678901), "llmops:account.id", "not an AWS account id (12 digits)"),
+    ("GPU type as a system node", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["g5.xlarge"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("accelerated type the catalogue has no specifications for as a system node", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["g7e.2xlarge"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "system nodes use CPU types"),
+    ("typo in a system node type", _set(["regions", 0, "cluster", "systemNodes"], {"instanceTypes": ["m7i.larg"]}), "llmops:regions[0].cluster.systemNodes.instanceTypes[0]", "did you mean m7i.large"),
     ("real EC2 type without GPU specifications in a GPU pool", _set([*POOL, "instanceTypes"], ["g7e.2xlarge"]), "llmops:regions[1].gpuPools[0].instanceTypes[0]", "no specifications for (GPU model and count, memory)"),
     ("maxAcu below minAcu", _set(["data"], {"minAcu": 4, "maxAcu": 2}), "llmops:data.maxAcu", "must be >= minAcu (4)"),
 ]
@@ -137,6 +153,32 @@ def test_each_kind_of_error_names_path_and_fix(
     problems = {p.path: p.message for p in caught.value.problems}
     assert path in problems, f"{label}: expected a problem at {path}, got {problems}"
     assert text in problems[path], f"{label}: {problems[path]!r} lacks {text!r}"
+
+
+def test_the_shipped_stacks_name_their_accounts_and_a_path_for_every_deploy() -> None:
+    accounts = {}
+    for stack in ("dev", "staging", "prod", "byo"):
+        config = load(stack)
+        accounts[stack] = (config.account.id, config.account.singletons)
+        for region in config.regions:
+            if region.cluster.existing is None:
+                assert region.cluster.access is not None, (stack, region.name)
+                assert region.cluster.kubernetes_version == "1.35", (stack, region.name)
+    # dev and staging share an account, whose account-wide resources dev alone creates
+    assert accounts == {
+        "dev": ("111122223333", True),
+        "staging": ("111122223333", False),
+        "prod": ("444455556666", True),
+        "byo": ("111122223333", False),
+    }
+    modes = {s: {(r.cluster.access.mode, r.cluster.access.deploy_from) for r in load(s).regions if r.cluster.access} for s in ("dev", "staging", "prod")}
+    assert modes == {"dev": {("publicRestricted", None)}, "staging": {("private", "ssmTunnel")}, "prod": {("private", "vpcRunner")}}
+
+
+def test_an_unquoted_twelve_digit_account_id_is_read_as_written() -> None:
+    doc = valid_config()
+    doc["account"] = {"id": 444455556666}
+    assert parse(doc).account.id == "444455556666"
 
 
 def test_max_nodes_below_min_nodes_message_is_exact() -> None:
@@ -185,6 +227,6 @@ def test_structured_values_arrive_as_json_text_like_pulumi_passes_them() -> None
 
 def test_a_real_cpu_type_the_catalogue_has_no_specifications_for_is_a_valid_system_node() -> None:
     config = valid_config()
-    config["regions"][0]["cluster"] = {"systemNodes": {"instanceTypes": ["x8g.large", "m7i.large"]}}
+    config["regions"][0]["cluster"]["systemNodes"] = {"instanceTypes": ["x8g.large", "m7i.large"]}
     parsed = parse(config)
     assert parsed.regions[0].cluster.system_nodes.instance_types == ["x8g.large", "m7i.large"]

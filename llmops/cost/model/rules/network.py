@@ -140,3 +140,15 @@ def price_accelerator(item: CostInput, inputs: Mapping[str, Any], ctx: Context) 
         ],
         [f"{gb:g} GB/month in the dominant direction (usage acceleratorDataGbPerMonth)"],
     )
+
+
+def price_web_acl(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = item.region or "us-east-1"
+    rules = inputs.get("rules") or []
+    count = len(rules) if isinstance(rules, list) else 0
+    millions = ctx.usage.waf_requests_millions_per_month
+    lines = [monthly_line(ctx, "web ACL", "waf.webacl", region)]
+    if count:
+        lines.append(monthly_line(ctx, f"{count} rule(s) and managed rule groups", "waf.rule", region, count))
+    lines.append(usage_line(ctx, "requests inspected", "waf.requests", region, millions))
+    return Priced(lines, [f"{millions:g} million requests/month (usage wafRequestsMillionsPerMonth)", "managed rule groups priced as one rule each"])

@@ -79,3 +79,12 @@ def price_queue(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Pri
 def price_topic(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
     region_of(item)
     return Priced([], ["alert volumes stay within the free 1 million publishes a month; email deliveries not included"])
+
+
+def price_repository(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    gb = ctx.usage.registry_storage_gb
+    return Priced(
+        [usage_line(ctx, "image storage", "ecr.storage", region, gb)],
+        [f"{gb:g} GB of images (usage registryStorageGb); replicas are stored, and priced, in their own regions"],
+    )

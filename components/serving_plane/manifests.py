@@ -1,0 +1,562 @@
+"""The Kubernetes objects of the serving plane as plain documents (pure functions, tested
+directly): the RayService with its head and worker groups, the namespace, the pod
+disruption budgets, the model copy Job, the CPU NodePool, the TargetGroupBinding, and the
+Helm values of the KubeRay operator and the AWS Load Balancer Controller.
+
+Field names and rules follow KubeRay v1.7.0 (``ray.io/v1``): the head runs ``num-cpus: "0"``
+so no replica lands on it; ``rayStartParams`` values are strings; custom Ray resources go in
+a group's ``resources`` (never also in ``rayStartParams``); the deprecated RayService fields
+``serviceUnhealthySecondThreshold`` and ``deploymentUnhealthySecondThreshold`` are not set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.serving_plane import sizing
+from components.serving_plane.args import (
+    CpuNodePoolArgs,
+    CpuWorkersArgs,
+    HeadArgs,
+    ModelCopyArgs,
+    ServingPlaneArgs,
+    WorkerGroupArgs,
+)
+from core import catalog, gpu_pool
+
+SERVICE_ACCOUNT = "ray-serving"
+"""The service account of every Ray pod (its Pod Identity role reads the named buckets and
+secrets)."""
+MODEL_COPY_SERVICE_ACCOUNT = "model-copy"
+"""The service account of the model copy Job (its role writes the model's prefix only)."""
+SERVE_PORT = 8000
+"""Ray Serve's HTTP proxy port (the Serve service's ``serve`` port)."""
+METRICS_PORT = 8080
+"""Ray's Prometheus metrics port on every Ray pod (Serve metrics included)."""
+SECRETS_DIR = "/run/llmops/secrets"
+SECRETS_FILE = "env"
+SECRETS_VOLUME = "llmops-secrets"
+MODEL_CACHE_DIR = "/home/ray/models"
+SOURCE_SECRETS = f"set -a && . {SECRETS_DIR}/{SECRETS_FILE} && set +a"
+"""Prepended to the Ray container's command (KubeRay runs ``<this> && ulimit ...; ray start
+...``), so ``ray start`` and every replica it spawns get the secret variables."""
+REDIS_PASSWORD = "REDIS_PASSWORD"
+CPU_GROUP = "cpu"
+"""The CPU worker group's name."""
+CPU_POOL_LABEL = "llmops.io/pool"
+"""Node label of the CPU NodePool's nodes (the system nodes carry ``system``)."""
+CPU_POOL_TAINT = {"key": "llmops.io/serving-cpu", "value": "true", "effect": "NoSchedule"}
+"""Keeps everything but the CPU worker pods off the CPU NodePool's nodes."""
+CPU_POOL_TOLERATION = {"key": "llmops.io/serving-cpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+RUN_AS_USER = 1000
+"""The ``ray`` user of the rayproject/ray images (group 100, ``users``)."""
+
+
+def labels(name: str) -> dict[str, str]:
+    """Labels of every object of the serving plane ``name``."""
+    return {
+        "app.kubernetes.io/name": "ray-serve",
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/part-of": "llmops-platform",
+    }
+
+
+def serve_service_name(name: str) -> str:
+    """The Service KubeRay creates for a RayService's Serve endpoints (head excluded)."""
+    return f"{name}-serve-svc"
+
+
+def cpu_pool_name(name: str) -> str:
+    return f"{name}-cpu"
+
+
+def namespace_manifest(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "llmops-platform",
+                "pod-security.kubernetes.io/enforce": "baseline",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+    }
+
+
+def service_account_manifest(name: str, namespace: str, instance: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(instance)},
+    }
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def _quantity_cpu(cores: float) -> str:
+    millis = round(cores * 1000)
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+def _quantity_memory(mib: float) -> str:
+    mib = int(mib)
+    return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A worker group resolved to what its pods request and where they go."""
+
+    name: str
+    instance_types: tuple[str, ...]
+    min_replicas: int
+    max_replicas: int
+    cpu_m: int
+    memory_mib: int
+    gpus: int
+    node_selector: Mapping[str, str]
+    tolerations: tuple[Mapping[str, str], ...]
+    ray_resources: Mapping[str, int]
+    idle_timeout_seconds: int | None = None
+
+
+def gpu_group_spec(group: WorkerGroupArgs) -> GroupSpec:
+    """A GPU pool's group: one pod per node, every GPU of the smallest type, the rest of the
+    node's CPU (whole cores) and memory unless given."""
+    room = sizing.whole_node(list(group.instance_types), sizing.Resources(0, 0))
+    return GroupSpec(
+        name=group.name,
+        instance_types=tuple(group.instance_types),
+        min_replicas=group.min_replicas,
+        max_replicas=group.max_replicas,
+        cpu_m=int(group.cpu * 1000) if group.cpu is not None else room.cpu_m,
+        memory_mib=int(group.memory_gib * 1024) if group.memory_gib is not None else room.memory_mib,
+        gpus=group.gpus,
+        node_selector=dict(group.node_selector),
+        tolerations=tuple(dict(t) for t in group.tolerations),
+        ray_resources=dict(group.ray_resources),
+        idle_timeout_seconds=group.idle_timeout_seconds,
+    )
+
+
+def cpu_group_spec(workers: CpuWorkersArgs, name: str) -> GroupSpec:
+    """The CPU group: on its own NodePool (a pod per node, sized to the node), or on the
+    system nodes (1 core, 4 GiB unless given)."""
+    pool = workers.node_pool
+    if pool is not None:
+        room = sizing.whole_node(list(workers.instance_types), sizing.Resources(0, 0))
+        cpu_m, memory_mib = room.cpu_m, room.memory_mib
+        selector: Mapping[str, str] = {CPU_POOL_LABEL: cpu_pool_name(name)}
+        tolerations: tuple[Mapping[str, str], ...] = (dict(CPU_POOL_TOLERATION),)
+    else:
+        cpu_m, memory_mib = 1000, 4096
+        selector, tolerations = dict(workers.system_node_selector), ()
+    return GroupSpec(
+        name=CPU_GROUP,
+        instance_types=tuple(workers.instance_types),
+        min_replicas=workers.min_replicas,
+        max_replicas=workers.max_replicas,
+        cpu_m=int(workers.cpu * 1000) if workers.cpu is not None else cpu_m,
+        memory_mib=int(workers.memory_gib * 1024) if workers.memory_gib is not None else memory_mib,
+        gpus=0,
+        node_selector=selector,
+        tolerations=tolerations,
+        ray_resources=dict(workers.ray_resources),
+    )
+
+
+# ----------------------------------------------------------------------------- pods
+
+
+def _security_context() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def _pod_security_context() -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": 100,
+        "fsGroup": 100,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+@dataclass(frozen=True)
+class PodContext:
+    """What every Ray pod shares: the image, the service account, the environment."""
+
+    image: str
+    namespace: str
+    instance: str
+    env: Mapping[str, str]
+    secret_arns_json: str | None
+    """``LLMOPS_SECRETS_REF`` of the secrets init container; None: no secrets to read."""
+    region: str
+
+
+def _secrets_init(ctx: PodContext) -> dict[str, Any]:
+    return {
+        "name": "secrets",
+        "image": ctx.image,
+        "command": ["python", "-m", "serving.secrets_env", "--out", f"{SECRETS_DIR}/{SECRETS_FILE}"],
+        "env": [
+            {"name": "LLMOPS_SECRETS_REF", "value": ctx.secret_arns_json},
+            {"name": "AWS_REGION", "value": ctx.region},
+        ],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR}],
+    }
+
+
+def _ray_container(
+    ctx: PodContext, name: str, cpu_m: int, memory_mib: int, gpus: int, ports: Sequence[tuple[str, int]], extra_mounts: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    requests: dict[str, str] = {"cpu": _quantity_cpu(cpu_m / 1000), "memory": _quantity_memory(memory_mib)}
+    limits: dict[str, str] = {"memory": _quantity_memory(memory_mib)}
+    if gpus:
+        requests[gpu_pool.GPU_RESOURCE] = limits[gpu_pool.GPU_RESOURCE] = str(gpus)
+    env = [{"name": "AWS_REGION", "value": ctx.region}] + [{"name": k, "value": v} for k, v in sorted(ctx.env.items())]
+    container: dict[str, Any] = {
+        "name": name,
+        "image": ctx.image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "ports": [{"name": port_name, "containerPort": port} for port_name, port in ports],
+        "resources": {"requests": requests, "limits": limits},
+        "securityContext": _security_context(),
+        "volumeMounts": [{"name": "ray-logs", "mountPath": "/tmp/ray"}, *extra_mounts],
+    }
+    if ctx.secret_arns_json is not None:
+        container["args"] = [SOURCE_SECRETS]
+        container["volumeMounts"].append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
+    return container
+
+
+def _pod_template(
+    ctx: PodContext, role: str, container: dict[str, Any], selector: Mapping[str, str], tolerations: Sequence[Mapping[str, str]], volumes: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "serviceAccountName": SERVICE_ACCOUNT,
+        "nodeSelector": dict(selector),
+        "securityContext": _pod_security_context(),
+        "containers": [container],
+        "volumes": [{"name": "ray-logs", "emptyDir": {}}, *volumes],
+    }
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
+    if ctx.secret_arns_json is not None:
+        spec["initContainers"] = [_secrets_init(ctx)]
+        spec["volumes"].append({"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
+    return {"metadata": {"labels": {**labels(ctx.instance), "llmops.io/ray-node": role}}, "spec": spec}
+
+
+def head_group(ctx: PodContext, head: HeadArgs) -> dict[str, Any]:
+    container = _ray_container(
+        ctx,
+        "ray-head",
+        int(head.cpu * 1000),
+        int(head.memory_gib * 1024),
+        0,
+        (("gcs-server", 6379), ("dashboard", 8265), ("client", 10001), ("serve", SERVE_PORT), ("metrics", METRICS_PORT)),
+    )
+    return {"rayStartParams": {"num-cpus": "0"}, "template": _pod_template(ctx, "head", container, head.node_selector, ())}
+
+
+def worker_group(ctx: PodContext, group: GroupSpec) -> dict[str, Any]:
+    container = _ray_container(
+        ctx,
+        "ray-worker",
+        group.cpu_m,
+        group.memory_mib,
+        group.gpus,
+        (("serve", SERVE_PORT), ("metrics", METRICS_PORT)),
+        extra_mounts=[{"name": "models", "mountPath": MODEL_CACHE_DIR}, {"name": "shared-memory", "mountPath": "/dev/shm"}],
+    )
+    volumes = [{"name": "models", "emptyDir": {}}, {"name": "shared-memory", "emptyDir": {"medium": "Memory"}}]
+    spec: dict[str, Any] = {
+        "groupName": group.name,
+        "replicas": group.min_replicas,
+        "minReplicas": group.min_replicas,
+        "maxReplicas": group.max_replicas,
+        "rayStartParams": {},
+        "template": _pod_template(ctx, "worker", container, group.node_selector, group.tolerations, volumes),
+    }
+    if group.ray_resources:
+        spec["resources"] = {k: str(v) for k, v in sorted(group.ray_resources.items())}
+    if group.idle_timeout_seconds is not None:
+        spec["idleTimeoutSeconds"] = group.idle_timeout_seconds
+    return spec
+
+
+def gcs_options(redis_address: str) -> dict[str, Any]:
+    """GCS fault tolerance on Redis; the token comes from the secrets env file."""
+    return {
+        "redisAddress": redis_address,
+        "redisPassword": {
+            "valueFrom": {"fileKeyRef": {"volumeName": SECRETS_VOLUME, "path": SECRETS_FILE, "key": REDIS_PASSWORD}}
+        },
+    }
+
+
+def rayservice_manifest(
+    args: ServingPlaneArgs,
+    groups: Sequence[GroupSpec],
+    *,
+    serve_config: str,
+    env: Mapping[str, str],
+    secret_arns_json: str | None,
+    redis_address: str | None,
+) -> dict[str, Any]:
+    """The RayService (``ray.io/v1``) of the serving plane (``serve_config`` and ``env``: the
+    args' own, resolved)."""
+    ctx = PodContext(
+        image=args.image,
+        namespace=args.namespace,
+        instance=args.name,
+        env=env,
+        secret_arns_json=secret_arns_json,
+        region=args.region,
+    )
+    scaler = args.autoscaler
+    cluster: dict[str, Any] = {
+        "rayVersion": args.ray_version,
+        "enableInTreeAutoscaling": True,
+        "autoscalerOptions": {
+            "version": "v2",
+            "upscalingMode": scaler.upscaling_mode,
+            "idleTimeoutSeconds": scaler.idle_timeout_seconds,
+            "imagePullPolicy": "IfNotPresent",
+            "resources": {
+                "requests": {"cpu": _quantity_cpu(scaler.cpu), "memory": _quantity_memory(scaler.memory_gib * 1024)},
+                "limits": {"memory": _quantity_memory(scaler.memory_gib * 2048)},
+            },
+            "securityContext": _security_context(),
+        },
+        "headGroupSpec": head_group(ctx, args.head),
+        "workerGroupSpecs": [worker_group(ctx, g) for g in groups],
+    }
+    if redis_address is not None:
+        cluster["gcsFaultToleranceOptions"] = gcs_options(redis_address)
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayService",
+        "metadata": {"name": args.name, "namespace": args.namespace, "labels": labels(args.name)},
+        "spec": {
+            "serveConfigV2": serve_config,
+            "upgradeStrategy": {"type": args.upgrade_strategy},
+            "excludeHeadPodFromServeSvc": True,
+            "rayClusterConfig": cluster,
+        },
+    }
+
+
+def secret_arns_document(refs: Mapping[str, tuple[str, str | None]]) -> str:
+    """``LLMOPS_SECRETS_REF``: variable name -> ``arn`` or ``arn#key`` (see serving.secrets_env)."""
+    return json.dumps({name: f"{arn}#{key}" if key else arn for name, (arn, key) in sorted(refs.items())}, sort_keys=True)
+
+
+# ----------------------------------------------------------------------------- disruption
+
+
+def disruption_budgets(name: str, namespace: str, groups: Sequence[GroupSpec], fault_tolerant_head: bool) -> list[dict[str, Any]]:
+    """One PodDisruptionBudget per worker group (a voluntary eviction takes at most one pod of
+    the group at a time) and one for the head: without GCS fault tolerance the head's loss
+    restarts every application, so drains wait for it (``maxUnavailable: 0``; roll it with a
+    new RayService spec instead); with it, one head may go."""
+    budgets = []
+    for group in groups:
+        budgets.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": f"{name}-{group.name}", "namespace": namespace, "labels": labels(name)},
+                "spec": {
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": {"app.kubernetes.io/instance": name, "ray.io/group": group.name}},
+                },
+            }
+        )
+    budgets.append(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": f"{name}-head", "namespace": namespace, "labels": labels(name)},
+            "spec": {
+                "maxUnavailable": 1 if fault_tolerant_head else 0,
+                "selector": {"matchLabels": {"app.kubernetes.io/instance": name, "ray.io/node-type": "head"}},
+            },
+        }
+    )
+    return budgets
+
+
+# ----------------------------------------------------------------------------- model copy
+
+
+def model_copy_job_name(copy: ModelCopyArgs) -> str:
+    """``model-copy-<hash>``: a new model or revision is a new Job."""
+    digest = hashlib.sha256(f"{copy.model_id}@{copy.revision}/{copy.prefix}".encode()).hexdigest()[:12]
+    return f"model-copy-{digest}"
+
+
+def model_copy_job(
+    copy: ModelCopyArgs,
+    *,
+    image: str,
+    namespace: str,
+    instance: str,
+    region: str,
+    bucket_name: str,
+    token_secret_arn: str | None,
+    node_selector: Mapping[str, str],
+    tolerations: Sequence[Mapping[str, str]],
+) -> dict[str, Any]:
+    """The Job that copies the model revision into the bucket (a no-op when a finished copy
+    is there: the job may run again)."""
+    command = [
+        "python", "-m", "serving.model_store", "copy",
+        "--model-id", copy.model_id,
+        "--revision", copy.revision,
+        "--s3-uri", f"s3://{bucket_name}/{copy.prefix}",
+    ]
+    if token_secret_arn is not None:
+        command += ["--token-secret-arn", token_secret_arn]
+    spec: dict[str, Any] = {
+        "serviceAccountName": MODEL_COPY_SERVICE_ACCOUNT,
+        "restartPolicy": "Never",
+        "nodeSelector": dict(node_selector),
+        "securityContext": _pod_security_context(),
+        "containers": [
+            {
+                "name": "copy",
+                "image": image,
+                "command": command,
+                "env": [{"name": "AWS_REGION", "value": region}, {"name": "TMPDIR", "value": "/scratch"}],
+                "resources": {
+                    "requests": {"cpu": "1", "memory": "4Gi", "ephemeral-storage": f"{copy.disk_gib}Gi"},
+                    "limits": {"memory": "4Gi", "ephemeral-storage": f"{copy.disk_gib}Gi"},
+                },
+                "securityContext": _security_context(),
+                "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+            }
+        ],
+        "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": f"{copy.disk_gib}Gi"}}],
+    }
+    if tolerations:
+        spec["tolerations"] = [dict(t) for t in tolerations]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": model_copy_job_name(copy),
+            "namespace": namespace,
+            "labels": {**labels(instance), "llmops.io/model-revision": copy.revision[:63]},
+            # The copy of a large model takes a while; Pulumi waits for the Job to finish.
+            "annotations": {"pulumi.com/timeoutSeconds": "3600"},
+        },
+        "spec": {"backoffLimit": 3, "activeDeadlineSeconds": 3600, "template": {"metadata": {"labels": labels(instance)}, "spec": spec}},
+    }
+
+
+# ----------------------------------------------------------------------------- nodes, LB
+
+
+def cpu_node_pool_manifest(name: str, pool: CpuNodePoolArgs) -> dict[str, Any]:
+    """The Karpenter NodePool (karpenter.sh/v1) of the CPU worker group."""
+    types = [catalog.instance_types()[t] for t in pool.instance_types]
+    pool_name = cpu_pool_name(name)
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {
+            "name": pool_name,
+            "labels": {CPU_POOL_LABEL: pool_name},
+            "annotations": {gpu_pool.MIN_NODES_ANNOTATION: "0", gpu_pool.MAX_NODES_ANNOTATION: str(pool.max_nodes)},
+        },
+        "spec": {
+            "template": {
+                "metadata": {"labels": {CPU_POOL_LABEL: pool_name}},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool.node_class},
+                    "requirements": [
+                        *gpu_pool.capacity_requirements(list(pool.instance_types), pool.capacity_type),
+                        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    ],
+                    "taints": [dict(CPU_POOL_TAINT)],
+                    "expireAfter": "720h",
+                },
+            },
+            "disruption": {
+                "consolidationPolicy": "WhenEmptyOrUnderutilized",
+                "consolidateAfter": pool.consolidate_after,
+                "budgets": [{"nodes": "1"}],
+            },
+            "limits": {
+                "cpu": str(pool.max_nodes * max(t.vcpu for t in types)),
+                "memory": f"{int(pool.max_nodes * max(t.memory_gib for t in types))}Gi",
+            },
+        },
+    }
+
+
+def target_group_binding_manifest(name: str, namespace: str, target_group_arn: str, vpc_id: str) -> dict[str, Any]:
+    """Binds the Serve service's pods (by IP) to the load balancer's target group; the AWS
+    Load Balancer Controller keeps the targets in step with the endpoints."""
+    return {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": f"{name}-serve", "namespace": namespace, "labels": labels(name)},
+        "spec": {
+            "serviceRef": {"name": serve_service_name(name), "port": SERVE_PORT},
+            "targetGroupARN": target_group_arn,
+            "targetType": "ip",
+            "vpcID": vpc_id,
+        },
+    }
+
+
+def kuberay_values(node_selector: Mapping[str, str]) -> dict[str, Any]:
+    """Values of the kuberay-operator chart: watching the serving namespace only (namespaced
+    RBAC), on the system nodes."""
+    return {
+        "singleNamespaceInstall": True,
+        "nodeSelector": dict(node_selector),
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    }
+
+
+LOAD_BALANCER_CONTROLLER_NAMESPACE = "kube-system"
+LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller"
+
+
+def load_balancer_controller_values(
+    cluster_name: Any, region: str, vpc_id: Any, replicas: int, node_selector: Mapping[str, str]
+) -> dict[str, Any]:
+    """Values of the aws-load-balancer-controller chart: region and VPC given (pods cannot
+    reach the instance metadata service), no Service mutating webhook (the platform only
+    binds target groups it owns), IP targets. ``cluster_name`` and ``vpc_id`` may be
+    outputs of other resources (Helm values take them nested)."""
+    values: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": replicas,
+        "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT},
+        "nodeSelector": dict(node_selector),
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        "enableServiceMutatorWebhook": False,
+        "defaultTargetType": "ip",
+    }
+    if replicas > 1:
+        values["podDisruptionBudget"] = {"maxUnavailable": 1}
+    return values
