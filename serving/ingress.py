@@ -114,7 +114,26 @@ def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
                 f"cache.backend is redis but no URL: set {c.url_env} or cache.url, or use "
                 "cache.backend: memory"
             )
-        backend = RedisCacheBackend(url, c.key_prefix, c.max_entries, c.socket_timeout_s)
+        credentials = None
+        if c.iam_auth:
+            from serving.aws_auth import ElastiCacheIamCredentials
+
+            user, arn = os.environ.get(c.iam_user_env), os.environ.get(c.iam_cache_arn_env)
+            if not user or not arn:
+                raise RuntimeError(
+                    f"cache.iam_auth needs the cache user and ARN: set {c.iam_user_env} and "
+                    f"{c.iam_cache_arn_env}"
+                )
+            credentials = ElastiCacheIamCredentials(user, arn)
+        backend = RedisCacheBackend(
+            url,
+            c.key_prefix,
+            c.max_entries,
+            c.socket_timeout_s,
+            cluster=c.cluster,
+            ssl_ca_certs=c.tls_ca_file,
+            credential_provider=credentials,
+        )
     elif c.backend == "memory":
         backend = MemoryCacheBackend(c.max_entries)
     else:
@@ -127,6 +146,7 @@ def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
         on_event=metrics.cache_event,
         op_timeout_s=max(0.5, 4 * c.socket_timeout_s),
         verify_question=c.verify_question,
+        on_error=metrics.cache_error,
     )
 
 

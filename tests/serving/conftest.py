@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from serving_fakes import FakeUpstream, RedisProcess
+from serving_fakes import FakeUpstream, RedisProcess, RedisTlsCluster
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +45,15 @@ def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisProcess]:
     r = RedisProcess()
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTlsCluster]:
+    """A cluster-mode, TLS-only redis-server (the shape of ElastiCache Serverless)."""
+    r = RedisTlsCluster(tmp_path_factory.mktemp("redis-cluster"))
     r.start()
     yield r
     r.stop()
