@@ -601,6 +601,15 @@ class VectorStoreConfig(_Strict):
             "schema version."
         ),
     )
+    serving_role: str = Field(
+        default="llmops_serving",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description=(
+            "The database role the migrations create for the serving pods (granted rds_iam "
+            "on Aurora, so it logs in with IAM tokens only); the IAM database user of the "
+            "platform's vector store."
+        ),
+    )
     opensearch: OpenSearchConfig = Field(
         default_factory=OpenSearchConfig, description="With engine: opensearch-serverless."
     )

@@ -67,7 +67,7 @@ from serving.metrics import (
 )
 from serving.retrieval import RetrievalSettings, Retriever
 from serving.router import ModelRouter
-from serving.vectorstore import PgVectorStore
+from serving.stores.factory import open_store
 
 log = logging.getLogger("ray.serve")
 
@@ -91,17 +91,6 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
         exc.status_code, str(exc.detail), code="not_found" if exc.status_code == 404 else None
     )
     return JSONResponse(err.body(), status_code=exc.status_code)
-
-
-def _resolve_dsn(app: AppConfig) -> str:
-    vs = app.vector_store
-    dsn = vs.dsn or os.environ.get(vs.dsn_env)
-    if not dsn:
-        raise RuntimeError(
-            f"vector store DSN missing: set the environment variable {vs.dsn_env} (from a "
-            "secret) or vector_store.dsn"
-        )
-    return dsn
 
 
 def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
@@ -179,19 +168,8 @@ class RAGIngress:
         self.keys = KeyStore.load(auth.keys_file, auth.keys_env)
         if self._keys_file and self._keys_file.exists():
             self._keys_mtime = self._keys_file.stat().st_mtime
-        vs = self.cfg.vector_store
-        self.store = PgVectorStore(
-            _resolve_dsn(self.cfg),
-            self.cfg.embeddings.dimensions,
-            table_prefix=vs.table_prefix,
-            pool_min_size=vs.pool_min_size,
-            pool_max_size=vs.pool_max_size,
-            connect_timeout_s=vs.connect_timeout_s,
-            statement_timeout_ms=vs.statement_timeout_ms,
-            hnsw_m=vs.hnsw_m,
-            hnsw_ef_construction=vs.hnsw_ef_construction,
-            ef_search=vs.hnsw_ef_search,
-        )
+        # the configured engine, with its credentials fetched at run time (IAM, SigV4)
+        self.store = open_store(self.cfg.vector_store, self.cfg.embeddings.dimensions)
         self.cache = _make_cache(self.cfg, self.metrics)
         self.ingestor = DocumentIngestor(self.store, self.embedder, self.cfg.rag, self.metrics)
         self.chat_pipeline = ChatPipeline(

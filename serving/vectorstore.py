@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -87,6 +88,12 @@ COMMON_TERM_FRACTION = 0.05
 COMMON_TERM_MIN_CHUNKS = 100
 
 
+#: The database role the serving pods log in as (``AuroraArgs.iam_db_user`` on AWS).
+DEFAULT_SERVING_ROLE = "llmops_serving"
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
 @dataclass(frozen=True)
 class _Migration:
     version: int
@@ -94,7 +101,13 @@ class _Migration:
     statements: tuple[str, ...] = field(default_factory=tuple)
 
 
-def migrations(prefix: str, dim: int, m: int = 16, ef_construction: int = 64) -> list[_Migration]:
+def migrations(
+    prefix: str,
+    dim: int,
+    m: int = 16,
+    ef_construction: int = 64,
+    serving_role: str = DEFAULT_SERVING_ROLE,
+) -> list[_Migration]:
     """The schema, as numbered steps (never edit a released step: add the next one)."""
     docs, chunks = f"{prefix}_documents", f"{prefix}_chunks"
     return [
@@ -150,16 +163,60 @@ def migrations(prefix: str, dim: int, m: int = 16, ef_construction: int = 64) ->
                     updated_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
             ),
         ),
+        _Migration(
+            5,
+            f"the serving role {serving_role}: IAM login, reads and writes this store's tables",
+            _serving_role_sql(prefix, serving_role),
+        ),
     ]
 
 
 #: The schema version this code needs (the last migration).
-LATEST_SCHEMA_VERSION = 4
+LATEST_SCHEMA_VERSION = 5
+
+def _serving_role_sql(prefix: str, role: str) -> tuple[str, ...]:
+    """Create the login role the serving pods use (if missing) with exactly what they need:
+    connect, read and write this store's tables and sequences, read the schema version; no
+    DDL, no other tables. Where the ``rds_iam`` role exists (Aurora, RDS), the role is
+    granted it, so it logs in with IAM authentication tokens only; elsewhere (a local or
+    embedded PostgreSQL) the grant is skipped with a notice, which :meth:`PgVectorStore.migrate`
+    logs."""
+    if not _ROLE_NAME.match(role):
+        raise VectorStoreError(
+            f"serving role {role!r} is not a plain PostgreSQL name: use lowercase letters, "
+            "digits and underscores (vector_store.serving_role)"
+        )
+    tables = ", ".join(
+        f"{prefix}_{t}" for t in ("documents", "chunks", "ingest_progress")
+    )
+    return (
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE {role} LOGIN;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') THEN
+                GRANT rds_iam TO {role};
+            ELSE
+                RAISE NOTICE 'no rds_iam role here (not Aurora or RDS): {role} is created '
+                    'without IAM authentication; on Aurora it logs in with IAM tokens only';
+            END IF;
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database());
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO {role}', current_schema());
+        END $$""",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}",
+        f"GRANT SELECT ON {prefix}_schema_migrations TO {role}",
+        f"GRANT USAGE, SELECT ON SEQUENCE {prefix}_documents_id_seq, {prefix}_chunks_id_seq TO {role}",
+    )
 
 
-def _owned_tables(prefix: str) -> tuple[str, ...]:
-    """The tables the serving role reads and writes."""
-    return (f"{prefix}_documents", f"{prefix}_chunks", f"{prefix}_ingest_progress")
+def _log_notice(diag: psycopg.errors.Diagnostic) -> None:
+    """Log what the server says besides results (a migration's ``RAISE NOTICE``, e.g. that
+    the ``rds_iam`` grant was skipped)."""
+    message = diag.message_primary or ""
+    if "already exists, skipping" in message:  # IF NOT EXISTS doing its job
+        log.debug("PostgreSQL: %s", message)
+    elif message and diag.severity_nonlocalized in ("NOTICE", "WARNING"):
+        log.warning("PostgreSQL: %s", message)
 
 
 def bm25_idf(documents: int, frequency: int) -> float:
@@ -181,6 +238,7 @@ class PgVectorStore:
         arguments (an RDS IAM token as the password: :class:`serving.aws_auth.RdsIamLogin`).
     :param migrate_on_start: apply pending migrations now; when False (the serving role on
         Aurora may not change the schema) only check that the schema is recent enough.
+    :param serving_role: the login role the migrations create for the serving pods.
     """
 
     def __init__(
@@ -198,8 +256,10 @@ class PgVectorStore:
         schema_version: int | None = None,
         connect_kwargs: Callable[[], dict[str, Any]] | None = None,
         migrate_on_start: bool = True,
+        serving_role: str = DEFAULT_SERVING_ROLE,
     ) -> None:
         self.dimensions = dimensions
+        self.serving_role = serving_role
         self.prefix = table_prefix
         self.ef_search = ef_search
         self._docs = sql.Identifier(f"{table_prefix}_documents")
@@ -229,9 +289,11 @@ class PgVectorStore:
                 f"cannot connect to PostgreSQL ({type(exc).__name__}): check the DSN in "
                 "vector_store.dsn_env and that the server is reachable"
             ) from None
+        #: The migrations this store applied when it opened.
+        self.applied: list[int] = []
         try:
             if migrate_on_start:
-                self.migrate(schema_version)
+                self.applied = self.migrate(schema_version)
             else:
                 self.check_schema()
         except Exception:
@@ -261,6 +323,7 @@ class PgVectorStore:
             ) from None
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.add_notice_handler(_log_notice)
         register_vector(conn)
         conn.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
         conn.commit()
@@ -294,7 +357,8 @@ class PgVectorStore:
             done = {r[0] for r in conn.execute(sql.SQL("SELECT version FROM {}").format(table))}
             self._check_dimensions(conn)
             conn.execute("SET LOCAL statement_timeout = 0")  # index builds take their time
-            for mig in migrations(self.prefix, self.dimensions, *self._hnsw):
+            steps = migrations(self.prefix, self.dimensions, *self._hnsw, self.serving_role)
+            for mig in steps:
                 if mig.version in done or (target is not None and mig.version > target):
                     continue
                 for stmt in mig.statements:
@@ -352,46 +416,6 @@ class PgVectorStore:
         with self.pool.connection() as conn:
             row = conn.execute(sql.SQL("SELECT max(version) FROM {}").format(table)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
-
-    def grant_access(self, role: str, iam: bool = True) -> list[str]:
-        """Create the login role the serving pods use (if missing) with exactly what they
-        need: connect, read and write this store's tables and sequences, read the schema
-        version; nothing else (no DDL, no other tables). With ``iam`` and the ``rds_iam``
-        role present (Aurora), the role logs in with IAM tokens only (``GRANT rds_iam``).
-        Idempotent: run by every migration; returns the statements it ran."""
-        ident = sql.Identifier(role)
-        ran: list[str] = []
-        with self._tx() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(b"llmops-grant"),))
-
-            def run(stmt: sql.Composed) -> None:
-                conn.execute(stmt)
-                ran.append(stmt.as_string(conn))
-
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if exists is None:
-                run(sql.SQL("CREATE ROLE {} LOGIN").format(ident))
-            rds_iam = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'").fetchone()
-            if iam and rds_iam is not None:
-                run(sql.SQL("GRANT rds_iam TO {}").format(ident))
-            database = conn.execute("SELECT current_database()").fetchone()
-            assert database is not None
-            run(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database[0]), ident))
-            schema = conn.execute("SELECT current_schema()").fetchone()
-            assert schema is not None
-            run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema[0]), ident))
-            tables = sql.SQL(", ").join(sql.Identifier(t) for t in _owned_tables(self.prefix))
-            run(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(tables, ident))
-            run(
-                sql.SQL("GRANT SELECT ON {} TO {}").format(
-                    sql.Identifier(f"{self.prefix}_schema_migrations"), ident
-                )
-            )
-            sequences = sql.SQL(", ").join(
-                sql.Identifier(f"{self.prefix}_{t}_id_seq") for t in ("documents", "chunks")
-            )
-            run(sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {} TO {}").format(sequences, ident))
-        return ran
 
     # ------------------------------------------------------------------ writes
 

@@ -59,4 +59,5 @@ def open_store(
         ef_search=cfg.hnsw_ef_search,
         connect_kwargs=login,
         migrate_on_start=cfg.migrate_on_start if migrate_on_start is None else migrate_on_start,
+        serving_role=cfg.serving_role,
     )
