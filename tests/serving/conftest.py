@@ -60,6 +60,20 @@ def redis_tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redi
 
 
 @pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 (a free port)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def upstreams() -> Iterator[tuple[FakeUpstream, FakeUpstream]]:
     a, b = FakeUpstream("primary says hello [1]"), FakeUpstream("secondary says hello")
     yield a, b
