@@ -213,22 +213,54 @@ def test_a_run_killed_halfway_and_restarted_ends_with_exactly_the_expected_chunk
     assert f'"unchanged": {progress}' in resumed.stdout
 
 
-def test_the_real_model_and_a_pipeline_that_cannot_fit(
+def test_llmops_ingest_direct_with_the_real_model(
     ray_session: str, pg_dsn: str, tmp_path: Path
 ) -> None:
-    from serving.config import EmbeddingsConfig
-    from serving.ingest.embedders import ModelSpec
+    """``llmops ingest --direct`` as a user runs it: the serve config's model (MiniLM) in the
+    embedding actors, on the Ray already running here, a bad file reported."""
+    import json
 
-    write_corpus(tmp_path, 20)
-    model = ModelSpec(EmbeddingsConfig())
-    spec = StoreSpec(VectorStoreConfig(dsn=pg_dsn, table_prefix="ing_model"), model.dimensions)
-    out = run_pipeline(Location.parse(str(tmp_path)), spec, model, SETTINGS)
-    assert out.counts() == {"created": 20}
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+
+    corpus = tmp_path / "docs"
+    write_corpus(corpus, 20)
+    (corpus / "binary.txt").write_bytes(b"\x00\x01")
+    config = tmp_path / "serve.yaml"
+    config.write_text(
+        f"applications:\n  - name: docs\n    vector_store: {{dsn: '{pg_dsn}', table_prefix: ing_cli}}\n",
+        encoding="utf-8",
+    )
+    args = [
+        "ingest",
+        str(corpus),
+        "--direct",
+        "--config",
+        str(config),
+        "--json",
+        "--home",
+        str(tmp_path / "home"),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4, result.output  # finished, with a skipped file
+    summary = json.loads(result.output[result.output.index("{") :])
+    assert summary["counts"] == {"created": 20, "skipped": 1}
+    assert summary["skipped"][0]["code"] == "binary"
+    with psycopg.connect(pg_dsn) as conn:
+        row = conn.execute("SELECT vector_dims(embedding) FROM ing_cli_chunks LIMIT 1").fetchone()
+    assert row is not None and row[0] == 384
+
+
+def test_a_pipeline_that_cannot_fit_or_mismatches_the_store_is_refused(
+    ray_session: str, pg_dsn: str, tmp_path: Path
+) -> None:
     with pytest.raises(
         IngestError, match=r"has 2 CPUs free; the ingest pipeline needs 4.75.*--actors 1"
     ):
         check_resources(PipelineSettings(embed_actors=4, embed_cpus=1.0), 2.0, "Ray")
+    write_corpus(tmp_path, 2)
     with pytest.raises(IngestError, match="the store holds 32"):
         run_pipeline(
-            Location.parse(str(tmp_path)), store_spec(pg_dsn, "ing_model_dims"), model, SETTINGS
+            Location.parse(str(tmp_path)), store_spec(pg_dsn, "ing_dims"), HashingSpec(16), SETTINGS
         )
