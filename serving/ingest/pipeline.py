@@ -494,6 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving.ingest.pipeline")
     parser.add_argument("source", help="a folder or s3://bucket/prefix/")
     parser.add_argument("--config", help="serve config (YAML); its first application")
+    parser.add_argument(
+        "--serve-config-env",
+        help="an environment variable holding the Ray Serve config (serveConfigV2) instead",
+    )
     parser.add_argument("--app", help="the application (default: the first)")
     parser.add_argument("--actors", type=int, default=1)
     parser.add_argument("--actor-cpus", type=float, default=1.0)
@@ -504,12 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        config = load_serve_config(args.config) if args.config else None
-        app = (
-            (config.app(args.app) if args.app else config.applications[0])
-            if config
-            else AppConfig()
-        )
+        if args.serve_config_env:
+            app = app_from_serve_config(os.environ.get(args.serve_config_env, ""), args.app)
+        else:
+            config = load_serve_config(args.config) if args.config else None
+            first = config.applications[0] if config else AppConfig()
+            app = config.app(args.app) if config and args.app else first
         settings = PipelineSettings.from_app(
             app,
             embed_actors=args.actors,
@@ -531,6 +535,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(json.dumps(summary.to_json(), sort_keys=True))
     return 4 if summary.skipped else 0
+
+
+def app_from_serve_config(text: str, name: str | None = None) -> AppConfig:
+    """An application's config out of a rendered Ray Serve config (``serveConfigV2``: each
+    application's ``args`` is its :class:`AppConfig`)."""
+    import yaml
+
+    from serving.config import parse_app_config
+
+    doc = yaml.safe_load(text) if text.strip() else None
+    apps = doc.get("applications") if isinstance(doc, dict) else None
+    if not isinstance(apps, list) or not apps:
+        raise IngestError("the Serve config is empty or has no applications")
+    chosen = next((a for a in apps if a.get("name") == name), None) if name else apps[0]
+    if chosen is None:
+        raise IngestError(f"no application {name!r} in the Serve config")
+    return parse_app_config(chosen.get("args") or {}, source="serveConfigV2")
 
 
 def _log_progress(summary: IngestSummary, done: list[StoredDocument | Skipped]) -> None:
