@@ -397,7 +397,8 @@ def run_pipeline(
     threads = max(1, int(s.embed_cpus)) if s.embed_gpus == 0 else None
     env: dict[str, Any] = {"runtime_env": {"env_vars": dict(worker_env)}} if worker_env else {}
     ds = (
-        ray.data.range(shards, override_num_blocks=shards)
+        # shard ids made here (no read tasks: those would ask for a whole CPU each)
+        ray.data.from_items([{"id": i} for i in range(shards)], override_num_blocks=shards)
         .flat_map(ListShard(location, shards), num_cpus=s.io_cpus, **env)
         .map_batches(
             Prepare,
