@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_json
+from components.monitoring import Monitored, NatGateway
 from components.naming import TYPE_PREFIX
 
 NAT_MODES = ("single", "perAz")
@@ -142,6 +143,8 @@ class Network(pulumi.ComponentResource):
     availability_zone_ids: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
     endpoint_security_group_id: pulumi.Output[str]
+    monitoring: tuple[Monitored, ...]
+    """What the alerting watches here: the NAT gateways (:mod:`components.monitoring`)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -318,6 +321,7 @@ class Network(pulumi.ComponentResource):
         self.availability_zone_ids = zones.apply(lambda chosen: [z.id for z in chosen])
         self.nat_gateway_ids = pulumi.Output.all(*[n.id for n in nats])
         self.endpoint_security_group_id = endpoint_sg.id
+        self.monitoring = tuple(NatGateway(key=f"nat-{i}", nat_gateway_id=nat.id) for i, nat in enumerate(nats))
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,

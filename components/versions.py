@@ -37,6 +37,15 @@ compatibility matrix, website/content/en/docs/upgrading/compatibility.md). Confi
 NVIDIA_DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
 NVIDIA_DEVICE_PLUGIN_VERSION = "0.17.4"
 
+KUBE_PROMETHEUS_STACK_REPO = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
+"""prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3 (prometheus-operator
+v0.93.1, Prometheus v3.14.0, Alertmanager v0.34.0, Grafana chart 12.11.1)."""
+KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", KUBE_PROMETHEUS_STACK_VERSION, KUBE_PROMETHEUS_STACK_REPO)
+CLOUDWATCH_OBSERVABILITY_ADDON = "amazon-cloudwatch-observability"
+"""EKS managed add-on that ships pod logs (Fluent Bit) and Container Insights metrics; its
+build is EKS's default for the cluster's version (Pod Identity needs >= v3.1.0)."""
+
 DCGM_EXPORTER_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
 DCGM_EXPORTER_VERSION = "4.5.2"
 

@@ -26,6 +26,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "llmops.commands.cost": ("cost",),
     "llmops.commands.policy": ("policy",),
     "llmops.commands.capacity": ("capacity",),
+    "llmops.commands.spend": ("spend",),
     "llmops.commands.serving": ("serve", "ingest", "stats", "ask", "serve-config", "keys"),
     "llmops.commands.smoke": ("smoke",),
     "llmops.commands.eval": ("eval",),

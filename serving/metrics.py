@@ -25,6 +25,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from serving.requestlog import log_request
+
 _FEATURE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -209,6 +211,15 @@ class ServingMetrics:
             team=meter.team,
             feature=meter.feature,
         ).inc()
+        log_request(
+            route=meter.route,
+            model=meter.model,
+            status=status,
+            latency_ms=(time.perf_counter() - meter.started) * 1000,
+            key_id=meter.key,
+            team=meter.team,
+            feature=meter.feature,
+        )
 
     def account(
         self, model: str, meter: RequestMeter, prompt: int, completion: int, cost: float

@@ -514,15 +514,102 @@ class RegionConfig(_Model):
         return value
 
 
+class TeamBudgetConfig(_Model):
+    """A team's monthly budget over the resources carrying its cost-allocation tag."""
+
+    name: str
+    """Team name, a DNS label (part of the budget's name)."""
+    monthly_usd: float = Field(gt=0, le=10_000_000)
+    """The team's monthly limit in US dollars."""
+    tag_key: str = "Team"
+    """Cost-allocation tag key that marks the team's resources."""
+    tag_value: str | None = None
+    """Its value for this team (default: the team's name)."""
+    emails: list[Email] = Field(default_factory=list, max_length=10)
+    """Addresses told besides the alert topic."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value) or len(value) > 40:
+            raise ValueError("must be a DNS label of at most 40 characters, e.g. 'search'")
+        return value
+
+    @field_validator("tag_key")
+    @classmethod
+    def _tag_key(cls, value: str) -> str:
+        if value.lower().startswith("aws:") or not _TAG_KEY.match(value):
+            raise ValueError(f"'{value}' is not a valid tag key (1-128 characters, not starting with 'aws:')")
+        return value
+
+
+class AnomalyConfig(_Model):
+    """Cost Anomaly Detection alerts (to the alert topic, as they are found)."""
+
+    enabled: bool = True
+    """Subscribe the alert topic to the account's anomaly monitor."""
+    threshold_usd: float = Field(default=100, gt=0)
+    """Alert on anomalies whose total impact is at least this many dollars."""
+    monitor_arn: str | None = None
+    """The account's existing anomaly monitor, when another stack owns the account-wide
+    resources (``accountSingletons``) and created it."""
+
+    @field_validator("monitor_arn")
+    @classmethod
+    def _arn(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"arn:aws[a-z-]*:ce::\d{12}:anomalymonitor/[\w-]+", value):
+            raise ValueError(f"'{value}' is not an anomaly monitor ARN; use arn:aws:ce::<account>:anomalymonitor/<id>")
+        return value
+
+
+class BudgetActionConfig(_Model):
+    """Stop new GPU capacity when the budget is reached (an AWS Budgets action that attaches
+    a deny-GPU-launch IAM policy). Off by default."""
+
+    enabled: bool = False
+    """Turn the action on."""
+    threshold_percent: int = Field(default=100, ge=1, le=1000)
+    """Percentage of the budget (actual spend) at which new GPU launches stop."""
+    approval: Literal["AUTOMATIC", "MANUAL"] = "AUTOMATIC"
+    """``AUTOMATIC``: applied at once; ``MANUAL``: approved by someone in the Budgets console."""
+    role_names: list[str] = Field(default_factory=list, validate_default=True)
+    """IAM role names that launch GPU instances (Karpenter's controller role, the cluster
+    autoscaler's); the deny policy is attached to them."""
+
+    @field_validator("role_names")
+    @classmethod
+    def _roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for role in value:
+            if not re.fullmatch(r"[\w+=,.@-]{1,64}", role):
+                raise ValueError(f"'{role}' is not an IAM role name (the name, not the ARN)")
+        if info.data.get("enabled") and not value:
+            raise ValueError(
+                "the action is enabled but names no role; list the role names of Karpenter's controller "
+                "(and the cluster autoscaler), or set enabled: false"
+            )
+        return value
+
+
 class BudgetConfig(_Model):
     """The stack's monthly spending limit and who is told when it is approached."""
 
     monthly_usd: float = Field(gt=0, le=10_000_000)
     """Monthly budget in US dollars for everything the stack creates."""
-    alert_emails: list[Email] = Field(min_length=1)
+    alert_emails: list[Email] = Field(min_length=1, max_length=10)
     """Addresses that receive budget and anomaly alerts."""
     thresholds_percent: list[int] = Field(default_factory=lambda: [50, 80, 100])
     """Percentages of the budget (actual or forecast) that trigger an alert."""
+    teams: list[TeamBudgetConfig] = Field(default_factory=list)
+    """Per-team budgets, each over the resources carrying the team's tag."""
+    anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
+    """Cost Anomaly Detection alerts."""
+    action: BudgetActionConfig = Field(default_factory=BudgetActionConfig)
+    """The optional stop-GPU budget action."""
+    account_singletons: bool = False
+    """Whether this stack owns the account-wide cost resources: the activation of the
+    cost-allocation tags and the account's anomaly monitor. Exactly one stack per account
+    (the management account, for tag activation) sets it, after the stack's tags have shown
+    up in billing data (about a day after the first deploy)."""
 
     @field_validator("thresholds_percent")
     @classmethod
@@ -530,6 +617,14 @@ class BudgetConfig(_Model):
         if not value or any(not 1 <= t <= 1000 for t in value):
             raise ValueError("must list percentages between 1 and 1000, e.g. [50, 80, 100]")
         return sorted(set(value))
+
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, value: list[TeamBudgetConfig]) -> list[TeamBudgetConfig]:
+        names = [t.name for t in value]
+        if len(set(names)) != len(names):
+            raise ValueError("lists a team twice; give each team one budget")
+        return value
 
 
 # --------------------------------------------------------------------------- serving
@@ -992,15 +1087,92 @@ class DataConfig(_Model):
         return value
 
 
+MetricsStack = Literal["kube-prometheus-stack", "amp", "none"]
+
+
+class AlertThresholdsConfig(_Model):
+    """Overrides of the environment's alert thresholds (unset: the environment's default,
+    ``stacks/platform.py`` ``ALERT_PROFILES``)."""
+
+    evaluation_minutes: int | None = Field(default=None, ge=1, le=1440)
+    """How long a CloudWatch condition must hold before its alarm fires (minutes)."""
+    nat_packet_drop_percent: float | None = Field(default=None, gt=0, le=100)
+    """Share of a NAT gateway's packets dropped."""
+    node_cpu_percent: float | None = Field(default=None, gt=0, le=100)
+    """Average CPU over a cluster's nodes."""
+    aurora_cpu_percent: float | None = Field(default=None, gt=0, le=100)
+    """Aurora CPU."""
+    aurora_acu_percent: float | None = Field(default=None, gt=0, le=100)
+    """Aurora Serverless v2 capacity in use against maxAcu."""
+    aurora_freeable_memory_mib: float | None = Field(default=None, gt=0)
+    """Aurora freeable memory floor (MiB)."""
+    cache_ecpu_percent: float | None = Field(default=None, gt=0, le=100)
+    """ElastiCache Serverless ECPUs against the cache's limit."""
+    cache_storage_percent: float | None = Field(default=None, gt=0, le=100)
+    """ElastiCache Serverless data against the cache's limit."""
+    queue_age_seconds: float | None = Field(default=None, gt=0)
+    """Age of a queue's oldest message (its consumer is stuck)."""
+    queue_depth: float | None = Field(default=None, gt=0)
+    """Requests queued in a Serve deployment, waiting for a replica."""
+    gpu_idle_percent: float | None = Field(default=None, gt=0, le=100)
+    """Average GPU utilization of a pool below which it counts as idle (for an hour)."""
+    gpu_memory_percent: float | None = Field(default=None, gt=0, le=100)
+    """GPU memory in use above which a GPU is near full."""
+    tokens_drop_percent: float | None = Field(default=None, gt=0, le=100)
+    """Drop of generated tokens per second against the same time a day earlier."""
+    cost_per_hour_usd: float | None = Field(default=None, gt=0)
+    """Estimated serving spend per hour (default: the monthly budget spread over 730 hours)."""
+
+
+class LogsConfig(_Model):
+    """Pod logs (Ray head and workers, controllers, the serving API's request log) to
+    CloudWatch Logs, in each region whose cluster the stack creates."""
+
+    enabled: bool = True
+    """Ship pod logs (the EKS CloudWatch observability add-on)."""
+    retention_days: int | None = None
+    """How long CloudWatch keeps them (default: the environment's, 14/30/90 days)."""
+    kms: bool = True
+    """Encrypt them with a customer-managed KMS key."""
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int | None) -> int | None:
+        return None if value is None else FlowLogsConfig._retention(value)
+
+
 class AlertingConfig(_Model):
-    """Operational alerting (CloudWatch + SNS, Prometheus rules)."""
+    """Operational alerting (CloudWatch + SNS, Prometheus rules), metrics, dashboards and logs."""
 
     emails: list[Email] = Field(default_factory=list)
     """On-call addresses; empty means the budget's alert emails."""
+    webhooks: list[str] = Field(default_factory=list)
+    """HTTPS endpoints subscribed to every region's alert topic (paging tools that confirm
+    SNS subscriptions themselves, e.g. PagerDuty or Opsgenie)."""
     latency_p99_ms: int = Field(default=5000, gt=0)
     """Alert when the serving p99 latency stays above this."""
     error_rate_percent: float = Field(default=2.0, gt=0, le=100)
     """Alert when the share of 5xx responses stays above this."""
+    metrics: MetricsStack = "kube-prometheus-stack"
+    """Prometheus in each cluster (kube-prometheus-stack), Amazon Managed Service for
+    Prometheus with a managed scraper (``amp``), or ``none``."""
+    runbook_base_url: str = "docs/runbooks"
+    """Where alerts link their runbooks: the repository's ``docs/runbooks`` path, or its URL
+    (e.g. https://github.com/<org>/<repo>/blob/main/docs/runbooks)."""
+    thresholds: AlertThresholdsConfig = Field(default_factory=AlertThresholdsConfig)
+    """Overrides of the environment's alert thresholds."""
+    logs: LogsConfig = Field(default_factory=LogsConfig)
+    """Pod logs to CloudWatch Logs."""
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
+                raise ValueError(f"'{url}' is not an HTTPS URL; SNS delivers alerts to https:// endpoints")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a webhook twice; list each endpoint once")
+        return value
 
 
 class UsageConfig(_Model):
@@ -1043,6 +1215,10 @@ class UsageConfig(_Model):
     """Images stored in each ECR repository (GB; serving images with CUDA and vLLM are large)."""
     waf_requests_millions_per_month: float = Field(default=10, ge=0)
     """Requests each WAF web ACL inspects per month (millions)."""
+    metrics_active_series: float = Field(default=20_000, ge=0)
+    """Active series each Amazon Managed Service for Prometheus workspace ingests."""
+    metrics_scrape_interval_seconds: float = Field(default=30, gt=0)
+    """How often each series is scraped (seconds): samples ingested follow from it."""
 
 
 class AccountConfig(_Model):

@@ -12,12 +12,22 @@ environment means for them (:data:`PROFILES`); each component validates its own 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from components import versions
 from components.account import AccountBaseline, AccountBaselineArgs
+from components.alerting import (
+    PUBLISHERS,
+    AlarmThresholds,
+    Alerting,
+    AlertingArgs,
+    OperationsDashboard,
+    OperationsDashboardArgs,
+)
+from components.budget import AnomalyArgs, Budget, BudgetActionArgs, BudgetArgs, TeamBudget
 from components.cluster import (
     ApiAccessArgs,
     EksClusterArgs,
@@ -47,8 +57,11 @@ from components.data import (
 )
 from components.global_entry import GlobalEntry, GlobalEntryArgs, RegionalEndpoint
 from components.helm import Chart
+from components.monitoring import EksCluster, Monitored, Queue
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
+from components.observability import LogsArgs, Observability, ObservabilityArgs, PrometheusArgs
+from components.prometheus_rules import RuleThresholds
 from components.registry import ContainerRegistry, ContainerRegistryArgs
 from components.serving_plane import (
     AccessArgs,
@@ -68,6 +81,7 @@ from components.serving_plane import (
 )
 from core import gpu_pool
 from core.catalog import eks
+from core.literals import COST_ALLOCATION_TAG_KEYS
 from serving.config import render_serve_config_yaml
 from stacks import serve_config as serving_section
 from stacks.config import (
@@ -157,6 +171,61 @@ DATA_PROFILES: dict[Environment, DataProfile] = {
 
 
 @dataclass(frozen=True)
+class AlertProfile:
+    """What an environment decides for alerting, metrics and logs (the composition's
+    choices; ``llmops:alerting.thresholds`` overrides single thresholds)."""
+
+    alarms: AlarmThresholds
+    """CloudWatch alarm thresholds (latency and error rate come from ``llmops:alerting``)."""
+    rules: RuleThresholds
+    """Prometheus alert thresholds (latency, error rate and cost rate come from the config)."""
+    prometheus: PrometheusArgs
+    """Retention and replicas of the in-cluster Prometheus and Alertmanager."""
+    log_retention_days: int
+    """Retention of the pod log groups."""
+
+
+ALERT_PROFILES: dict[Environment, AlertProfile] = {
+    # dev: alarms on lasting trouble only; short retention, single replicas.
+    "dev": AlertProfile(
+        alarms=AlarmThresholds(evaluation_minutes=15, node_cpu_percent=95, aurora_cpu_percent=95, aurora_acu_percent=95, queue_age_seconds=900),
+        rules=RuleThresholds(queue_depth=50, gpu_idle_percent=5, gpu_memory_percent=97, tokens_drop_percent=80),
+        prometheus=PrometheusArgs(retention="3d", replicas=1, alertmanager_replicas=1),
+        log_retention_days=14,
+    ),
+    "staging": AlertProfile(
+        alarms=AlarmThresholds(evaluation_minutes=10, queue_age_seconds=600),
+        rules=RuleThresholds(queue_depth=30, gpu_idle_percent=10, gpu_memory_percent=95, tokens_drop_percent=60),
+        prometheus=PrometheusArgs(retention="7d", replicas=1, alertmanager_replicas=1),
+        log_retention_days=30,
+    ),
+    # prod: five minutes of trouble pages someone; two Prometheus and Alertmanager replicas.
+    "prod": AlertProfile(
+        alarms=AlarmThresholds(evaluation_minutes=5, queue_age_seconds=300),
+        rules=RuleThresholds(queue_depth=20, gpu_idle_percent=10, gpu_memory_percent=95, tokens_drop_percent=50),
+        prometheus=PrometheusArgs(retention="15d", replicas=2, alertmanager_replicas=2),
+        log_retention_days=90,
+    ),
+}
+
+DASHBOARDS_DIR = Path(__file__).resolve().parents[1] / "dashboards"
+"""Grafana dashboards as code (``<name>.json``), provisioned into each cluster's Grafana."""
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class RegionalOperations:
+    """A region's alerting and observability; the home region also holds the stack's budget
+    and CloudWatch dashboard."""
+
+    alerting: Alerting
+    observability: Observability | None
+    """None when the region brings its own cluster (its owner monitors it)."""
+    budget: Budget | None = None
+    dashboard: OperationsDashboard | None = None
+
+
+@dataclass(frozen=True)
 class DataPlane:
     """A region's data stores."""
 
@@ -178,6 +247,8 @@ class RegionalPlatform:
     """None when the data plane is off or the region brings its own cluster."""
     serving: ServingPlane | None = None
     """None when the stack has no serving plane."""
+    operations: RegionalOperations | None = None
+    """Alerting and observability (set once every region's resources exist)."""
 
 
 def region_provider(region: RegionConfig, tags: dict[str, str], account_id: str) -> aws.Provider:
@@ -297,7 +368,9 @@ def build(config: PlatformConfig, stack: str, project: str) -> dict[str, Regiona
         )
     planes = build_data_planes(config, regions, stack, project)
     regions = {name: replace(platform, data=planes.get(name)) for name, platform in regions.items()}
-    return build_serving(config, regions, stack, project)
+    regions = build_serving(config, regions, stack, project)
+    operations = build_operations(config, regions, stack, project)
+    return {name: replace(platform, operations=operations[name]) for name, platform in regions.items()}
 
 
 # --------------------------------------------------------------------------- data plane
@@ -813,6 +886,189 @@ def global_entry_args(config: PlatformConfig, regions: dict[str, RegionalPlatfor
         routing=serving.entry.routing,
         primary_region=config.home_region,
     )
+# --------------------------------------------------------------------------- operations
+
+
+def alarm_thresholds(config: PlatformConfig) -> AlarmThresholds:
+    """The environment's alarm thresholds with the stack config's latency, error rate and
+    overrides."""
+    alerting = config.alerting
+    overrides = {
+        name: value
+        for name, value in alerting.thresholds.model_dump().items()
+        if value is not None and name in AlarmThresholds.__dataclass_fields__
+    }
+    from_config = {"error_rate_percent": alerting.error_rate_percent, "latency_p99_seconds": alerting.latency_p99_ms / 1000}
+    return replace(ALERT_PROFILES[config.environment].alarms, **{**from_config, **overrides})
+
+
+def rule_thresholds(config: PlatformConfig) -> RuleThresholds:
+    """The environment's Prometheus thresholds with the stack config's latency, error rate,
+    cost rate (default: the monthly budget spread over the month) and overrides."""
+    alerting = config.alerting
+    overrides = {
+        name: value
+        for name, value in alerting.thresholds.model_dump().items()
+        if value is not None and name in RuleThresholds.__dataclass_fields__
+    }
+    from_config = {
+        "latency_p99_ms": alerting.latency_p99_ms,
+        "error_rate_percent": alerting.error_rate_percent,
+        "cost_per_hour_usd": config.budget.monthly_usd / HOURS_PER_MONTH,
+    }
+    return replace(ALERT_PROFILES[config.environment].rules, **{**from_config, **overrides})
+
+
+def karpenter_queue_name(name: str) -> str:
+    """The name of the SQS queue Karpenter reads interruptions from in cluster ``name`` (as
+    ``components.cluster.karpenter`` names it; a plan test keeps the two in step)."""
+    return f"{name}-karpenter"[:80]
+
+
+def region_monitoring(config: PlatformConfig, platform: RegionalPlatform, name: str) -> tuple[Monitored, ...]:
+    """What the alarms of a region watch: every component's ``monitoring`` description (the
+    network's NAT gateways, the data plane's Aurora cluster and serverless cache, the serving
+    plane's load balancer), and for a
+    created cluster its nodes and Karpenter's interruption queue."""
+    region = config.region(platform.region)
+    found: list[Monitored] = list(platform.network.monitoring) if platform.network else []
+    if platform.data is not None:
+        found += [*platform.data.vector_store.monitoring, *platform.data.cache.monitoring]
+    if platform.serving is not None:
+        found += platform.serving.monitoring
+    if region.cluster.existing is None:
+        found.append(EksCluster(key="eks", cluster_name=platform.cluster.cluster_name))
+        if region.cluster.capacity_provider == "karpenter":
+            found.append(Queue(key="karpenter-interruptions", queue_name=karpenter_queue_name(name), consumer="Karpenter"))
+    return tuple(found)
+
+
+def grafana_dashboards(directory: Path = DASHBOARDS_DIR) -> dict[str, str]:
+    """The dashboards as code, by file stem."""
+    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(directory.glob("*.json"))}
+
+
+def alerting_args(config: PlatformConfig, region: str, name: str, monitored: tuple[Monitored, ...], tags: dict[str, str]) -> AlertingArgs:
+    """A region's topic, receivers and alarms. The home region's topic also takes budget and
+    anomaly notifications."""
+    alerting = config.alerting
+    publishers = [p for p in PUBLISHERS if region == config.home_region or p not in ("budgets.amazonaws.com", "costalerts.amazonaws.com")]
+    if alerting.metrics != "amp":
+        publishers.remove("aps.amazonaws.com")
+    return AlertingArgs(
+        region=region,
+        name_prefix=name,
+        emails=tuple(alerting.emails or config.budget.alert_emails),
+        webhooks=tuple(alerting.webhooks),
+        publishers=tuple(publishers),
+        monitored=monitored,
+        thresholds=alarm_thresholds(config),
+        runbook_base=alerting.runbook_base_url,
+        tags=tags,
+    )
+
+
+def observability_args(
+    config: PlatformConfig, platform: RegionalPlatform, name: str, alerting: Alerting, tags: dict[str, str]
+) -> ObservabilityArgs:
+    """A created cluster's metrics stack, rules, dashboards and pod logs."""
+    profile = ALERT_PROFILES[config.environment]
+    logs = config.alerting.logs
+    return ObservabilityArgs(
+        region=platform.region,
+        cluster_name=platform.cluster.cluster_name,
+        topic_arn=alerting.topic_arn,
+        topic_key_arn=alerting.key_arn,
+        name_prefix=name,
+        metrics=config.alerting.metrics,
+        prometheus=profile.prometheus,
+        rules=rule_thresholds(config),
+        runbook_base=config.alerting.runbook_base_url,
+        dashboards=grafana_dashboards(),
+        logs=LogsArgs(retention_days=logs.retention_days or profile.log_retention_days, kms=logs.kms) if logs.enabled else None,
+        subnet_ids=platform.network.private_subnet_ids if platform.network else None,
+        kubernetes_version=config.region(platform.region).cluster.kubernetes_version,
+        depends_on=[platform.cluster],
+        tags=tags,
+    )
+
+
+def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pulumi.Output[str], tags: dict[str, str]) -> BudgetArgs:
+    """The stack's budget. Account-wide resources (tag activation, the account's anomaly
+    monitor) only where ``llmops:budget.accountSingletons`` says this stack owns them."""
+    budget = config.budget
+    singletons = budget.account_singletons
+    anomaly = budget.anomaly
+    teams = tuple(
+        TeamBudget(name=t.name, monthly_usd=t.monthly_usd, tag_key=t.tag_key, tag_value=t.tag_value or t.name, emails=tuple(t.emails))
+        for t in budget.teams
+    )
+    return BudgetArgs(
+        budget_name=f"{project}-{stack}",
+        stack=stack,
+        monthly_usd=budget.monthly_usd,
+        thresholds_percent=tuple(budget.thresholds_percent),
+        topic_arn=topic_arn,
+        emails=tuple(budget.alert_emails),
+        teams=teams,
+        anomaly=AnomalyArgs(
+            threshold_usd=anomaly.threshold_usd,
+            create_account_monitor=singletons,
+            monitor_arns=(anomaly.monitor_arn,) if anomaly.monitor_arn else (),
+        )
+        if anomaly.enabled
+        else None,
+        action=BudgetActionArgs(
+            role_names=tuple(budget.action.role_names),
+            threshold_percent=budget.action.threshold_percent,
+            approval=budget.action.approval,
+        )
+        if budget.action.enabled
+        else None,
+        activate_tags=tuple(dict.fromkeys([*COST_ALLOCATION_TAG_KEYS, *(t.tag_key for t in teams)])) if singletons else (),
+        tags=tags,
+    )
+
+
+def build_operations(
+    config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str
+) -> dict[str, RegionalOperations]:
+    """Alerting and observability in every region; the budget and the CloudWatch dashboard
+    in the home region."""
+    tags = config.cost_tags(stack, project)
+    operations: dict[str, RegionalOperations] = {}
+    monitored_by_region: dict[str, tuple[Monitored, ...]] = {}
+    for name, platform in regions.items():
+        prefix = cluster_name(project, stack, name)
+        monitored = region_monitoring(config, platform, prefix)
+        monitored_by_region[name] = monitored
+        aws_only = pulumi.ResourceOptions(providers=[platform.provider])
+        alerting = Alerting(f"{name}-alerting", alerting_args(config, name, prefix, monitored, tags), opts=aws_only)
+        observability = None
+        if config.region(name).cluster.existing is None:
+            observability = Observability(
+                f"{name}-observability",
+                observability_args(config, platform, prefix, alerting, tags),
+                opts=pulumi.ResourceOptions(providers={"aws": platform.provider, "kubernetes": platform.cluster.k8s_provider}),
+            )
+        operations[name] = RegionalOperations(alerting=alerting, observability=observability)
+    home = regions[config.home_region]
+    home_opts = pulumi.ResourceOptions(providers=[home.provider])
+    budget = Budget(
+        f"{config.home_region}-budget", budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags), opts=home_opts
+    )
+    # CloudWatch refuses a dashboard without widgets: a stack of brought clusters has none.
+    dashboard = (
+        OperationsDashboard(
+            f"{config.home_region}-dashboard",
+            OperationsDashboardArgs(dashboard_name=f"{project}-{stack}", monitored=monitored_by_region),
+            opts=home_opts,
+        )
+        if any(monitored_by_region.values())
+        else None
+    )
+    operations[config.home_region] = replace(operations[config.home_region], budget=budget, dashboard=dashboard)
+    return operations
 
 
 def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) -> dict[str, object]:
@@ -846,6 +1102,22 @@ def stack_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) 
         },
         # Secret as a whole; kept apart so the region details above stay readable.
         "kubeconfigs": {name: r.cluster.kubeconfig for name, r in regions.items()},
+        **operations_outputs(config, regions),
+    }
+
+
+def operations_outputs(config: PlatformConfig, regions: dict[str, RegionalPlatform]) -> dict[str, object]:
+    """Where alerts go (the topic of each region), the budget and the dashboard."""
+    operations = {name: r.operations for name, r in regions.items() if r.operations is not None}
+    home = operations.get(config.home_region)
+    return {
+        "alerting": {
+            "topicArns": {name: o.alerting.topic_arn for name, o in operations.items()},
+            "alarmCount": {name: len(o.alerting.alarm_names) for name, o in operations.items()},
+            "logGroups": {name: o.observability.log_group_names for name, o in operations.items() if o.observability},
+            "budgetName": home.budget.budget_name if home and home.budget else None,
+            "dashboardArn": home.dashboard.dashboard_arn if home and home.dashboard else None,
+        }
     }
 
 

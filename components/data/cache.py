@@ -50,6 +50,7 @@ from components.data.common import (
     security_group,
 )
 from components.iam import policy_json
+from components.monitoring import Monitored, ServerlessCache
 from components.naming import TYPE_PREFIX, name_tags
 
 CacheEngine = Literal["valkey", "redis"]
@@ -172,6 +173,7 @@ class _Built:
     reader_endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
     arn: pulumi.Output[str]
+    monitoring: tuple[Monitored, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,8 @@ class Cache(pulumi.ComponentResource):
     gcs_auth_secret_arn: pulumi.Output[str | None]
     """Secret with the GCS Redis's host, port and AUTH token."""
     gcs_security_group_id: pulumi.Output[str | None]
+    monitoring: tuple[Monitored, ...]
+    """What the alerting watches: the serverless cache (none for a replication group yet)."""
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -265,6 +269,7 @@ class Cache(pulumi.ComponentResource):
         self.gcs_port = pulumi.Output.from_input(gcs.port if gcs else None)
         self.gcs_auth_secret_arn = pulumi.Output.from_input(gcs.secret_arn if gcs else None)
         self.gcs_security_group_id = pulumi.Output.from_input(gcs.security_group_id if gcs else None)
+        self.monitoring = built.monitoring
         self.register_outputs(
             {
                 "engine": self.engine,
@@ -358,6 +363,14 @@ class Cache(pulumi.ComponentResource):
             reader_endpoint=cache.reader_endpoints[0].address,
             port=cache.endpoints[0].port,
             arn=cache.arn,
+            monitoring=(
+                ServerlessCache(
+                    key="cache",
+                    cache_name=cache.name,
+                    data_storage_limit_gb=args.max_data_gb,
+                    ecpu_per_second_limit=args.max_ecpu_per_second,
+                ),
+            ),
         )
 
     def _replication_group(

@@ -60,6 +60,7 @@ from components.data.common import (
     security_group,
 )
 from components.iam import assume_role_policy, policy_json
+from components.monitoring import AuroraCluster, Monitored
 from components.naming import TYPE_PREFIX, name_tags
 from core.literals import LOG_RETENTION_DAYS
 
@@ -385,6 +386,8 @@ class _Built:
     collection_arn: pulumi.Output[str] | None = None
     joins: GlobalSecondary | None = None
     """How other regions join this primary's global database."""
+    monitoring: tuple[Monitored, ...] = ()
+    """What the alerting watches (:mod:`components.monitoring`)."""
 
 
 def _maybe(value: pulumi.Input[Any] | None) -> pulumi.Output[Any]:
@@ -415,6 +418,8 @@ class VectorStore(pulumi.ComponentResource):
     """The global cluster, once this primary's writer exists (what secondaries join: see
     :meth:`secondary`)."""
     collection_arn: pulumi.Output[str | None]
+    monitoring: tuple[Monitored, ...]
+    """What the alerting watches: the Aurora cluster (none for OpenSearch Serverless yet)."""
 
     def __init__(self, name: str, args: VectorStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -439,6 +444,7 @@ class VectorStore(pulumi.ComponentResource):
         self._joins = built.joins
         self.global_cluster_id = _maybe(built.joins.global_cluster_id if built.joins else None)
         self.collection_arn = _maybe(built.collection_arn)
+        self.monitoring = built.monitoring
         self.register_outputs(
             {
                 "engine": self.engine,
@@ -579,6 +585,7 @@ class VectorStore(pulumi.ComponentResource):
         if isinstance(spec.global_database, GlobalSecondary):
             master_secret_arn = spec.global_database.master_secret_arn
         return _Built(
+            monitoring=(AuroraCluster(key="vector-store", cluster_identifier=cluster.cluster_identifier),),
             endpoint=cluster.endpoint,
             reader_endpoint=cluster.reader_endpoint,
             port=cluster.port,

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm import helm_release
+from components.monitoring import LoadBalancer, Monitored
 from components.naming import TYPE_PREFIX
 from components.pod_identity import PodIdentity, pod_identity
 from components.serving_plane import iam, manifests
@@ -177,6 +178,20 @@ class ServingPlane(pulumi.ComponentResource):
         self.health_alarm_name = optional(exposure.health_alarm.name if exposure else None)
         self.endpoint = optional(exposure.url if exposure else None)
         self.ingest_cron_job_name = ingest_job
+        self.monitoring: tuple[Monitored, ...] = (
+            (
+                LoadBalancer(
+                    key="serving-lb",
+                    kind="application" if args.exposure is not None and args.exposure.scheme == "internet-facing" else "network",
+                    arn_suffix=exposure.load_balancer.arn_suffix,
+                    target_groups={"serve": exposure.target_group.arn_suffix},
+                ),
+            )
+            if exposure is not None
+            else ()
+        )
+        """What the alerting watches here: the load balancer and its Serve target group
+        (:mod:`components.monitoring`)."""
         self.register_outputs(
             {
                 "namespace": self.namespace,

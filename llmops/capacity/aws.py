@@ -3,8 +3,9 @@ what the account may run, and turns AWS errors into exclusions or clear messages
 
 Clients come from a :class:`ClientFactory` (inject a session or an endpoint, e.g. a moto
 server, in tests). Each region is asked on a small thread pool. Throttling is retried by
-:class:`RetryPolicy` (exponential backoff with full jitter, bounded attempts); botocore's
-own retries are switched off so the two never multiply.
+:class:`~llmops.awsclient.RetryPolicy` (exponential backoff with full jitter, bounded
+attempts, shared with ``llmops spend``); botocore's own retries are switched off so the two
+never multiply.
 
 Calls made per region (IAM: ``ec2:DescribeInstanceTypeOfferings``,
 ``ec2:DescribeSpotPriceHistory``, ``servicequotas:GetServiceQuota``):
@@ -19,14 +20,12 @@ Calls made per region (IAM: ``ec2:DescribeInstanceTypeOfferings``,
 
 from __future__ import annotations
 
-import random as _random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -41,6 +40,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from llmops.awsclient import (
+    THROTTLING_CODES,
+    TRANSIENT_CODES,
+    RetryPolicy,
+    ThrottledError,
+    error_code,
+)
+from llmops.awsclient import client_config as shared_client_config
 from llmops.capacity.errors import CapacityError, CredentialsError
 from llmops.capacity.models import (
     CapacityReport,
@@ -51,27 +58,6 @@ from llmops.capacity.models import (
 )
 from llmops.capacity.planner import OnDemandPrice, evaluate, no_on_demand_prices
 from llmops.capacity.resolve import quota_for
-
-T = TypeVar("T")
-
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "EC2ThrottledException",
-        "SlowDown",
-        "PriorRequestNotComplete",
-    }
-)
-"""Error codes AWS uses for "slow down"; retried with backoff."""
-
-TRANSIENT_CODES = frozenset({"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable"})
-"""Server-side hiccups; retried like throttling."""
 
 NOT_ENABLED_CODES = frozenset({"AuthFailure", "OptInRequired", "UnrecognizedClientException", "InvalidClientTokenId"})
 """What AWS answers in a region the account has not enabled (opt-in regions) - or, in every
@@ -87,63 +73,9 @@ CREDENTIALS_HELP = (
 )
 
 
-class ThrottledError(Exception):
-    """AWS kept throttling a call after every attempt of the retry policy."""
-
-    def __init__(self, code: str, attempts: int) -> None:
-        super().__init__(f"{code} after {attempts} attempts")
-        self.code = code
-        self.attempts = attempts
-
-
-def error_code(exc: ClientError) -> str:
-    """The AWS error code of a botocore ClientError."""
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries with exponential backoff and full jitter for throttled calls.
-
-    Attempt ``n`` (0-based) that is throttled sleeps ``random() * min(max_delay_s,
-    base_delay_s * 2**n)`` seconds before the next; after ``max_attempts`` attempts the call
-    fails with :class:`ThrottledError`.
-    """
-
-    max_attempts: int = 5
-    base_delay_s: float = 0.5
-    max_delay_s: float = 8.0
-    sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = _random.random
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt ``attempt`` (0-based)."""
-        return self.random() * min(self.max_delay_s, self.base_delay_s * float(2**attempt))
-
-    def call(self, fn: Callable[[], T]) -> T:
-        """Runs ``fn``, retrying throttling and transient server errors."""
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except ClientError as exc:
-                code = error_code(exc)
-                if code not in THROTTLING_CODES and code not in TRANSIENT_CODES:
-                    raise
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise ThrottledError(code, attempt) from exc
-                self.sleep(self.delay(attempt - 1))
-
-
 def client_config() -> Config:
-    """botocore settings: no built-in retries (:class:`RetryPolicy` does them), short timeouts."""
-    return Config(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-        user_agent_extra="llmops-capacity",
-    )
+    """botocore settings for the planner (see :func:`llmops.awsclient.client_config`)."""
+    return shared_client_config("llmops-capacity")
 
 
 class ClientFactory:
@@ -449,3 +381,18 @@ def _packaged_on_demand_table() -> OnDemandPrice:
         return float(price) if price is not None else None
 
     return lookup
+
+
+__all__ = [
+    "THROTTLING_CODES",
+    "TRANSIENT_CODES",
+    "ClientFactory",
+    "Observer",
+    "RetryPolicy",
+    "ThrottledError",
+    "catalogue_on_demand_prices",
+    "client_config",
+    "error_code",
+    "observe_regions",
+    "plan_capacity",
+]

@@ -7,6 +7,8 @@ timestamp, and Service Quotas knows only VPC quotas (``GetServiceQuota`` for ``e
 
 - answers ``DescribeSpotPriceHistory`` for regions seeded in :attr:`FakeAws.spot_prices`,
 - answers ``GetServiceQuota`` for (region, code) pairs seeded in :attr:`FakeAws.quotas`,
+- answers any JSON-protocol action with a function of its parameters from
+  :attr:`FakeAws.json_answers` (e.g. Cost Explorer's ``GetCostForecast``, which moto lacks),
 - returns AWS errors (throttling, ``AuthFailure``, ``OptInRequired``...) for the next N
   matching calls from :attr:`FakeAws.faults`,
 - forwards everything else to moto unchanged, and records every call.
@@ -20,6 +22,7 @@ import http.client
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -73,6 +76,7 @@ class FakeAws:
     spot_prices: dict[str, list[SpotPoint]] = field(default_factory=dict)
     quotas: dict[tuple[str, str], float] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    json_answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,6 +87,7 @@ class FakeAws:
             self.spot_prices.clear()
             self.quotas.clear()
             self.faults.clear()
+            self.json_answers.clear()
             self.calls.clear()
 
     def calls_of(self, action: str, region: str | None = None) -> list[Call]:
@@ -141,6 +146,11 @@ class FakeAws:
         if service == "ec2" and action == "DescribeSpotPriceHistory" and region in self.spot_prices:
             self._record(service, region, action, "stub")
             self._spot(handler, region, params)
+            return
+        if is_json and action in self.json_answers:
+            self._record(service, region, action, "stub")
+            payload = json.dumps(self.json_answers[action](params)).encode()
+            self._send(handler, 200, "application/x-amz-json-1.1", payload)
             return
         if action == "GetServiceQuota" and (region, params.get("QuotaCode", "")) in self.quotas:
             self._record(service, region, action, "stub")

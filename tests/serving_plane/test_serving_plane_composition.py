@@ -90,6 +90,8 @@ def as_prod(config: dict[str, Any]) -> dict[str, Any]:
     config["regions"][0]["gpuPools"][0]["capacityType"] = "on-demand"
     for region in config["regions"]:
         region["flowLogs"] = {"retentionDays": 90}
+    # room for prod's on-demand GPU floor and its in-cluster monitoring
+    config.setdefault("budget", {})["monthlyUsd"] = 10_000
     return config
 
 

@@ -44,7 +44,7 @@ def test_render_narrows_to_a_region_and_masks_nothing_it_should_not() -> None:
 def test_render_errors_name_what_exists() -> None:
     result = runner.invoke(app, ["render", "--stack", "dev", "--kind", "Deployment", "--program", str(REPO)])
     assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
-    assert "no Kubernetes object of kind Deployment in stack dev; kinds: EC2NodeClass, Job, Namespace" in str(result.exception)
+    assert "no Kubernetes object of kind Deployment in stack dev; kinds: ConfigMap, EC2NodeClass, Job, Namespace" in str(result.exception)
     assert "RayService" in str(result.exception)
     result = runner.invoke(app, ["render", "--stack", "dev", "--region", "eu-west-1", "--program", str(REPO)])
     assert isinstance(result.exception, UsageError) and "--region eu-west-1: stack dev has regions us-east-1" in str(result.exception)

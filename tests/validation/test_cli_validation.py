@@ -59,14 +59,18 @@ def test_the_shipped_dev_stack_validates_and_help_documents_the_exit_code() -> N
     section = json.loads(proc.stdout)["validation"]
     assert section["summary"]["passed"] is True
     assert section["summary"]["checked"] == {
+        "ConfigMap": 3,
         "EC2NodeClass": 1,
         "Job": 1,
-        "Namespace": 3,
+        "Namespace": 4,
         "NodePool": 2,
         "PodDisruptionBudget": 3,
+        "PodMonitor": 3,
+        "PrometheusRule": 1,
         "RayService": 1,
-        "Release": 6,
+        "Release": 7,
         "ServiceAccount": 2,
+        "ServiceMonitor": 1,
         "TargetGroupBinding": 1,
     }
     help_text = " ".join(run("plan", "--help").stdout.split())

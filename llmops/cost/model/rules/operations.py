@@ -1,5 +1,5 @@
-"""Operations: CloudWatch log groups and alarms, KMS keys, Secrets Manager secrets, SQS queues
-and SNS topics."""
+"""Operations: CloudWatch log groups, alarms and dashboards, KMS keys, Secrets Manager secrets,
+SQS queues, SNS topics, budget actions and Amazon Managed Service for Prometheus."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from llmops.cost.model.rules.base import (
     Context,
     Priced,
+    hourly_line,
     monthly_line,
     number,
     region_of,
@@ -87,4 +88,52 @@ def price_repository(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -
     return Priced(
         [usage_line(ctx, "image storage", "ecr.storage", region, gb)],
         [f"{gb:g} GB of images (usage registryStorageGb); replicas are stored, and priced, in their own regions"],
+    )
+
+
+def price_dashboard(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    return Priced(
+        [monthly_line(ctx, "dashboard", "cloudwatch.dashboard", region)],
+        ["the account's first 3 dashboards (up to 50 metrics each) are free; not applied here"],
+    )
+
+
+def price_budget_action(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    days = ctx.hours / 24
+    return Priced(
+        [monthly_line(ctx, "action-enabled budget", "budgets.action", region, days)],
+        [
+            f"{days:.1f} budget-days a month; the account's first two action-enabled budgets are free, "
+            "and several actions on one budget count once"
+        ],
+    )
+
+
+def price_amp_workspace(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    series = ctx.usage.metrics_active_series
+    interval = ctx.usage.metrics_scrape_interval_seconds
+    samples = series * (3600 / interval) * ctx.hours
+    # A stored sample takes about 1-2 bytes compressed; series metadata is small beside it.
+    stored_gb = samples * 2 / 2**30
+    return Priced(
+        [
+            usage_line(ctx, "samples ingested", "amp.ingest", region, samples / 1e7),
+            usage_line(ctx, "samples stored", "amp.storage", region, stored_gb),
+        ],
+        [
+            f"{series:,.0f} active series scraped every {interval:g}s (usage metricsActiveSeries, "
+            f"metricsScrapeIntervalSeconds): {samples / 1e9:.2f} billion samples a month",
+            f"{stored_gb:.1f} GB stored at 2 bytes a sample; queries (samples processed) not included",
+        ],
+    )
+
+
+def price_amp_scraper(item: CostInput, inputs: Mapping[str, Any], ctx: Context) -> Priced:
+    region = region_of(item)
+    return Priced(
+        [hourly_line(ctx, "managed collector", "amp.collector", region)],
+        ["the samples it collects are priced as ingestion on the workspace"],
     )
