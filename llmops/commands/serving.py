@@ -172,20 +172,6 @@ def serve(
         pg.stop()  # the embedded PostgreSQL this command started goes with it
 
 
-def _line(item: StoredDocument | Skipped) -> str:
-    from serving.ingest.records import Skipped
-
-    if isinstance(item, Skipped):
-        return f"  skipped   {item.source}  ({item.code}: {item.reason})"
-    if item.status == "unchanged":
-        note = "already stored"
-    elif item.status == "duplicate":
-        note = "same text already stored under another name"
-    else:
-        note = f"{item.chunks} chunks"
-    return f"  {item.status:<9} {item.source}  ({note})"
-
-
 def _rate(summary: IngestSummary) -> str:
     return (
         f"{summary.done}/{summary.files} files, {summary.chunks_written} chunks, "
@@ -247,7 +233,7 @@ def ingest(
     )
 
     from serving.client import ClientError
-    from serving.ingest.records import StoredDocument
+    from serving.ingest.records import StoredDocument, describe
 
     client = None if direct else _client(url, api_key, home)
     interactive = console.is_terminal and not as_json
@@ -271,7 +257,7 @@ def ingest(
         for item in done:
             if interactive and getattr(item, "status", "") == "unchanged":
                 continue  # the bar counts them; only changes get a line
-            console.print(_line(item), highlight=False, markup=False)
+            console.print(describe(item), highlight=False, markup=False)
         if progress is not None:
             progress.update(
                 task,
