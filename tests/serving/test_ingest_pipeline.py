@@ -37,7 +37,7 @@ SETTINGS = PipelineSettings(
     embed_batch_docs=200,
     write_batch_docs=200,
     embed_cpus=0.5,
-    io_cpus=0.25,
+    io_cpus=0.1,
     list_shards=2,
     stall_timeout_s=120,
 )
@@ -81,10 +81,15 @@ def counts(dsn: str, prefix: str) -> tuple[int, int, int]:
 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[str]:
+    """A local Ray for this module (shut down after it: the app fixture starts its own Ray
+    with the environment its replicas need)."""
     import ray
 
+    started = not ray.is_initialized()
     connect_ray(num_cpus=2)
     yield str(ray.get_runtime_context().gcs_address)
+    if started:
+        ray.shutdown()
 
 
 def store_spec(dsn: str, prefix: str) -> StoreSpec:

@@ -160,9 +160,7 @@ def test_semantic_cache_on_a_tls_cluster(redis_tls_cluster: RedisTlsCluster) -> 
     assert "bypass" not in events and errors == []
 
 
-def test_cache_refusals_are_counted_and_logged_as_errors(
-    redis_tls_cluster: RedisTlsCluster, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_cache_refusals_are_counted_and_logged_as_errors(redis_tls_cluster: RedisTlsCluster) -> None:
     """A refusal recurs on every request: it is counted by kind and logged as an error
     naming the fix, never a silent bypass."""
 
@@ -190,10 +188,24 @@ def test_cache_refusals_are_counted_and_logged_as_errors(
         assert cache.failures == {"refused": 1}
         await cache.close()
 
-    with caplog.at_level(logging.ERROR, logger="serving.cache"):
+    class Records(logging.Handler):  # on the logger itself: other tests may stop propagation
+        def __init__(self) -> None:
+            super().__init__(logging.ERROR)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    handler, logger = Records(), logging.getLogger("serving.cache")
+    was_disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(handler)
+    try:
         asyncio.run(run())
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = was_disabled
     assert errors == [("store", "refused"), ("lookup", "refused")]
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    messages = [r.getMessage() for r in handler.records]
     assert "slot" in messages[0].lower() and "every request bypasses the cache" in messages[0]
     assert "cache.tls_ca_file" in messages[1]
     text = metrics.render()[0].decode()
