@@ -13,8 +13,9 @@
   the management account may activate them);
 * an optional budget action (off by default): at the threshold, AWS Budgets attaches an IAM
   policy that denies launching GPU instances to the roles that launch them (Karpenter's
-  controller, the cluster autoscaler), so no new GPU capacity starts until someone detaches
-  it. Nodes already running keep running.
+  controllers), so no new GPU capacity starts until someone detaches it. Nodes already
+  running keep running. (EC2 Auto Scaling launches a managed node group's instances with
+  its service-linked role, to which no policy can be attached.)
 
 Budgets, monitors and tags are global; give the component the home region's provider.
 """
@@ -106,7 +107,7 @@ class BudgetActionArgs:
     """Stop new GPU capacity when the budget is reached."""
 
     role_names: Sequence[pulumi.Input[str]]
-    """Roles that launch GPU instances (Karpenter's controller, the cluster autoscaler)."""
+    """Roles that launch GPU instances (Karpenter's controller role of each cluster)."""
     threshold_percent: float = 100
     """Percentage of the budget (actual spend) at which the policy is attached."""
     approval: Approval = "AUTOMATIC"

@@ -572,21 +572,18 @@ class BudgetActionConfig(_Model):
     """Percentage of the budget (actual spend) at which new GPU launches stop."""
     approval: Literal["AUTOMATIC", "MANUAL"] = "AUTOMATIC"
     """``AUTOMATIC``: applied at once; ``MANUAL``: approved by someone in the Budgets console."""
-    role_names: list[str] = Field(default_factory=list, validate_default=True)
-    """IAM role names that launch GPU instances (Karpenter's controller role, the cluster
-    autoscaler's); the deny policy is attached to them."""
+    role_names: list[str] = Field(default_factory=list)
+    """IAM role names that launch GPU instances, to which the deny policy is attached.
+    Empty (the default): the controller role of Karpenter in every region whose cluster the
+    stack creates with Karpenter. Managed node groups grow through EC2 Auto Scaling's
+    service-linked role, to which no policy can be attached: the action cannot stop them."""
 
     @field_validator("role_names")
     @classmethod
-    def _roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
+    def _roles(cls, value: list[str]) -> list[str]:
         for role in value:
             if not re.fullmatch(r"[\w+=,.@-]{1,64}", role):
                 raise ValueError(f"'{role}' is not an IAM role name (the name, not the ARN)")
-        if info.data.get("enabled") and not value:
-            raise ValueError(
-                "the action is enabled but names no role; list the role names of Karpenter's controller "
-                "(and the cluster autoscaler), or set enabled: false"
-            )
         return value
 
 
@@ -609,7 +606,8 @@ class BudgetConfig(_Model):
     """Whether this stack owns the account-wide cost resources: the activation of the
     cost-allocation tags and the account's anomaly monitor. Exactly one stack per account
     (the management account, for tag activation) sets it, after the stack's tags have shown
-    up in billing data (about a day after the first deploy)."""
+    up in billing data (about a day after the first deploy). Not ``llmops:account.singletons``
+    (the EC2 Spot service-linked role, on the first deploy): see docs/alerting.md."""
 
     @field_validator("thresholds_percent")
     @classmethod
@@ -1389,7 +1387,28 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
         )
     if isinstance(home, str) and home in seen_names:
         problems += _data_checks(raw.get("data"), home, regions[seen_names[home]])
+    problems += _budget_action_checks(raw.get("budget"), regions)
     return problems
+
+
+def _budget_action_checks(budget: Any, regions: list[Any]) -> list[Problem]:
+    """An enabled stop-GPU action needs roles to attach its policy to: the ones named, or
+    else the Karpenter controllers of the clusters the stack creates."""
+    action = budget.get("action") if isinstance(budget, Mapping) else None
+    if not isinstance(action, Mapping) or action.get("enabled") is not True or action.get("roleNames"):
+        return []
+    for region in regions:
+        cluster = region.get("cluster") if isinstance(region, Mapping) else None
+        cluster = cluster if isinstance(cluster, Mapping) else {}
+        if cluster.get("existing") is None and cluster.get("capacityProvider", "karpenter") == "karpenter":
+            return []
+    return [
+        Problem(
+            _format_path(("budget", "action", "roleNames")),
+            "the action is enabled but no region's cluster is created with Karpenter, whose controller role it would "
+            "use; list the role names that launch GPU instances here, or set enabled: false",
+        )
+    ]
 
 
 def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:

@@ -11,6 +11,7 @@ environment means for them (:data:`PROFILES`); each component validates its own 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -993,9 +994,29 @@ def observability_args(
     )
 
 
-def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pulumi.Output[str], tags: dict[str, str]) -> BudgetArgs:
+def gpu_launcher_roles(config: PlatformConfig, regions: Mapping[str, RegionalPlatform]) -> list[pulumi.Output[str]]:
+    """The roles that launch the stack's GPU instances: Karpenter's controller in every
+    region whose cluster the stack creates with Karpenter (what the stop-GPU budget action
+    denies launches to unless ``llmops:budget.action.roleNames`` names others)."""
+    return [
+        platform.cluster.karpenter_role_name
+        for name, platform in sorted(regions.items())
+        if config.region(name).cluster.existing is None and config.region(name).cluster.capacity_provider == "karpenter"
+    ]
+
+
+def budget_args(
+    config: PlatformConfig,
+    stack: str,
+    project: str,
+    topic_arn: pulumi.Output[str],
+    tags: dict[str, str],
+    launcher_roles: Sequence[pulumi.Input[str]] = (),
+) -> BudgetArgs:
     """The stack's budget. Account-wide resources (tag activation, the account's anomaly
-    monitor) only where ``llmops:budget.accountSingletons`` says this stack owns them."""
+    monitor) only where ``llmops:budget.accountSingletons`` says this stack owns them. The
+    stop-GPU action, when on, applies to ``llmops:budget.action.roleNames``, or else to
+    ``launcher_roles`` (:func:`gpu_launcher_roles`)."""
     budget = config.budget
     singletons = budget.account_singletons
     anomaly = budget.anomaly
@@ -1019,7 +1040,7 @@ def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pul
         if anomaly.enabled
         else None,
         action=BudgetActionArgs(
-            role_names=tuple(budget.action.role_names),
+            role_names=tuple(budget.action.role_names) or tuple(launcher_roles),
             threshold_percent=budget.action.threshold_percent,
             approval=budget.action.approval,
         )
@@ -1027,6 +1048,21 @@ def budget_args(config: PlatformConfig, stack: str, project: str, topic_arn: pul
         else None,
         activate_tags=tuple(dict.fromkeys([*COST_ALLOCATION_TAG_KEYS, *(t.tag_key for t in teams)])) if singletons else (),
         tags=tags,
+    )
+
+
+def anomaly_alerts_gap(config: PlatformConfig) -> str | None:
+    """Why anomaly alerts are on but reach no one: the stack neither owns the account's
+    anomaly monitor (``accountSingletons``) nor names it (``anomaly.monitorArn``); None when
+    they reach the topic (or are off)."""
+    budget = config.budget
+    if not budget.anomaly.enabled or budget.account_singletons or budget.anomaly.monitor_arn:
+        return None
+    return (
+        "llmops:budget.anomaly: no Cost Anomaly Detection alerts yet: this stack does not own the account-wide cost "
+        "resources (llmops:budget.accountSingletons: false) and names no monitor (anomaly.monitorArn). Set "
+        "accountSingletons: true on the one stack of the account that owns them, once its tags show in billing "
+        "(about a day after the first deploy), and give the other stacks its monitor's ARN; or set anomaly.enabled: false"
     )
 
 
@@ -1054,8 +1090,13 @@ def build_operations(
         operations[name] = RegionalOperations(alerting=alerting, observability=observability)
     home = regions[config.home_region]
     home_opts = pulumi.ResourceOptions(providers=[home.provider])
+    gap = anomaly_alerts_gap(config)
+    if gap is not None:
+        pulumi.log.warn(gap)
     budget = Budget(
-        f"{config.home_region}-budget", budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags), opts=home_opts
+        f"{config.home_region}-budget",
+        budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags, gpu_launcher_roles(config, regions)),
+        opts=home_opts,
     )
     # CloudWatch refuses a dashboard without widgets: a stack of brought clusters has none.
     dashboard = (

@@ -117,6 +117,7 @@ class _Created:
     node_role_arns: pulumi.Output[list[str]]
     system_nodes: aws.eks.NodeGroup
     api_bastion_id: pulumi.Output[str]
+    karpenter_role_name: pulumi.Output[str]
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -131,6 +132,9 @@ class GpuCluster(pulumi.ComponentResource):
     node_role_arns: pulumi.Output[list[str]]
     api_bastion_id: pulumi.Output[str]
     """The SSM tunnel bastion's instance id (empty without one)."""
+    karpenter_role_name: pulumi.Output[str]
+    """The role of Karpenter's controller, which launches the GPU instances (empty without
+    Karpenter: managed node groups grow through EC2 Auto Scaling's service-linked role)."""
     k8s_provider: k8s.Provider
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -141,11 +145,13 @@ class GpuCluster(pulumi.ComponentResource):
             provider = self._kubernetes_provider(name, access.kubeconfig, depends_on=[])
             node_role_arns: pulumi.Output[list[str]] = pulumi.Output.from_input([])
             bastion_id: pulumi.Output[str] = pulumi.Output.from_input("")
+            karpenter_role: pulumi.Output[str] = pulumi.Output.from_input("")
             software_waits_for: list[pulumi.Resource] = []
         else:
             created = self._create(name, args, args.cluster)
             access, provider, node_role_arns = created.access, created.provider, created.node_role_arns
             bastion_id = created.api_bastion_id
+            karpenter_role = created.karpenter_role_name
             software_waits_for = [created.system_nodes]
         GpuSoftware(
             f"{name}-gpu-software",
@@ -158,6 +164,7 @@ class GpuCluster(pulumi.ComponentResource):
         self.kubeconfig = access.kubeconfig
         self.node_role_arns = node_role_arns
         self.api_bastion_id = bastion_id
+        self.karpenter_role_name = karpenter_role
         self.k8s_provider = provider
         self.register_outputs(
             {
@@ -167,6 +174,7 @@ class GpuCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
                 "nodeRoleArns": self.node_role_arns,
                 "apiBastionId": self.api_bastion_id,
+                "karpenterRoleName": self.karpenter_role_name,
             }
         )
 
@@ -284,6 +292,7 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         node_role_arns: list[pulumi.Output[str]] = [nodes.role.arn]
+        karpenter_role: pulumi.Output[str] = pulumi.Output.from_input("")
         if spec.capacity_provider == "karpenter":
             karpenter = Karpenter(
                 f"{name}-karpenter",
@@ -301,6 +310,7 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=in_cluster,
             )
             node_role_arns.append(karpenter.node_role_arn)
+            karpenter_role = karpenter.controller_role_name
         elif capacity.node_groups:
             ClusterAutoscaler(
                 f"{name}-cluster-autoscaler",
@@ -315,7 +325,7 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=in_cluster,
             )
         bastion_id = bastion.instance_id if bastion is not None else pulumi.Output.from_input("")
-        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system, bastion_id)
+        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system, bastion_id, karpenter_role)
 
     def _control_plane(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs) -> aws.eks.Cluster:
         """The EKS cluster: private endpoint (public only to the listed ranges), Secrets

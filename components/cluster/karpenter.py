@@ -408,6 +408,8 @@ class Karpenter(pulumi.ComponentResource):
     Karpenter created; then the controller, its Pod Identity and queue; the node role last."""
 
     node_role_arn: pulumi.Output[str]
+    controller_role_name: pulumi.Output[str]
+    """The controller's role: the one that launches the cluster's GPU instances."""
     interruption_queue_name: pulumi.Output[str]
     node_pool_names: list[str]
 
@@ -509,11 +511,13 @@ class Karpenter(pulumi.ComponentResource):
                 opts=child(former_name(name, "karpenter", f"nodepool-{pool.name}"), depends_on=[release, node_class]),
             )
         self.node_role_arn = nodes.role.arn
+        self.controller_role_name = identity.role.role.name
         self.interruption_queue_name = queue.name
         self.node_pool_names = [pool.name for pool in args.pools]
         self.register_outputs(
             {
                 "nodeRoleArn": self.node_role_arn,
+                "controllerRoleName": self.controller_role_name,
                 "interruptionQueueName": self.interruption_queue_name,
                 "nodePoolNames": self.node_pool_names,
             }

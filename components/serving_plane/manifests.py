@@ -53,6 +53,11 @@ CPU_POOL_LABEL = "llmops.io/pool"
 CPU_POOL_TAINT = {"key": "llmops.io/serving-cpu", "value": "true", "effect": "NoSchedule"}
 """Keeps everything but the CPU worker pods off the CPU NodePool's nodes."""
 CPU_POOL_TOLERATION = {"key": "llmops.io/serving-cpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+LOG_ENV = {"RAY_LOG_TO_STDERR": "1"}
+"""Set on every Ray container: Ray leaves its workers' output on the container's stderr
+instead of files under ``/tmp/ray``, so the replicas' logs (the serving API's request log
+among them) reach the node's log shipper (Fluent Bit of the CloudWatch observability add-on)
+and CloudWatch Logs. Ray Serve writes its replica logs to stderr as well as to its files."""
 RUN_AS_USER = 1000
 """The ``ray`` user of the rayproject/ray images (group 100, ``users``)."""
 
@@ -225,7 +230,8 @@ def _ray_container(
     limits: dict[str, str] = {"memory": _quantity_memory(memory_mib)}
     if gpus:
         requests[gpu_pool.GPU_RESOURCE] = limits[gpu_pool.GPU_RESOURCE] = str(gpus)
-    env = [{"name": "AWS_REGION", "value": ctx.region}] + [{"name": k, "value": v} for k, v in sorted(ctx.env.items())]
+    variables = {**LOG_ENV, **ctx.env}
+    env = [{"name": "AWS_REGION", "value": ctx.region}] + [{"name": k, "value": v} for k, v in sorted(variables.items())]
     container: dict[str, Any] = {
         "name": name,
         "image": ctx.image,

@@ -12,9 +12,10 @@ compute the same ``kubeReserved``):
   counted at the most pods a node allows, :data:`MAX_PODS`), less the eviction threshold
   (``memory.available < 100Mi``).
 
-Every node also runs DaemonSets (VPC CNI, kube-proxy, the Pod Identity agent; on GPU nodes
-the NVIDIA device plugin with feature discovery and the DCGM exporter): their requests are
-budgeted as :data:`DAEMONSET_ALLOWANCE` and :data:`GPU_DAEMONSET_ALLOWANCE`.
+Every node also runs DaemonSets (:data:`NODE_DAEMONS`: the EKS add-ons' agents, the
+CloudWatch agent and Fluent Bit, node-exporter; on GPU nodes the NVIDIA device plugin with
+feature discovery and the DCGM exporters): their requests are budgeted as
+:data:`DAEMONSET_ALLOWANCE` and :data:`GPU_DAEMONSET_ALLOWANCE`, which cover the table.
 """
 
 from __future__ import annotations
@@ -54,12 +55,49 @@ class Resources:
         return f"{self.cpu_m}m CPU, {self.memory_mib}Mi memory"
 
 
-DAEMONSET_ALLOWANCE = Resources(cpu_m=300, memory_mib=512)
-"""What the DaemonSets on every node request, at most (VPC CNI and its network policy agent,
-kube-proxy, the EKS Pod Identity agent, with room for a node log or metrics agent)."""
-GPU_DAEMONSET_ALLOWANCE = Resources(cpu_m=200, memory_mib=1024)
-"""What the GPU DaemonSets add on GPU nodes (NVIDIA device plugin, GPU feature discovery,
-node feature discovery worker, DCGM exporter)."""
+@dataclass(frozen=True)
+class NodeDaemon:
+    """A DaemonSet's pod on a node, as the add-on or chart that installs it requests it by
+    default (a container without requests counts zero)."""
+
+    name: str
+    installed_by: str
+    """``addon:<EKS add-on name>`` or ``chart:<Helm chart name>``."""
+    requests: Resources
+    gpu_nodes_only: bool = False
+    source: str = ""
+
+
+NODE_DAEMONS: tuple[NodeDaemon, ...] = (
+    NodeDaemon("aws-node", "addon:vpc-cni", Resources(50, 0), source="aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml: aws-node 25m, the network policy agent 25m"),
+    NodeDaemon("kube-proxy", "addon:kube-proxy", Resources(100, 0), source="the EKS kube-proxy DaemonSet: 100m"),
+    NodeDaemon("eks-pod-identity-agent", "addon:eks-pod-identity-agent", Resources(0, 0), source="aws/eks-charts stable/eks-pod-identity-agent/values.yaml: resources {}"),
+    NodeDaemon("ebs-csi-node", "addon:aws-ebs-csi-driver", Resources(30, 120), source="kubernetes-sigs/aws-ebs-csi-driver charts values: node, registrar, liveness probe 10m/40Mi each"),
+    NodeDaemon("cloudwatch-agent", "addon:amazon-cloudwatch-observability", Resources(250, 128), source="aws-observability/helm-charts amazon-cloudwatch-observability values.yaml: agent"),
+    NodeDaemon("fluent-bit", "addon:amazon-cloudwatch-observability", Resources(50, 25), source="amazon-cloudwatch-observability values.yaml: containerLogs.fluentBit"),
+    NodeDaemon("node-exporter", "chart:kube-prometheus-stack", Resources(0, 0), source="prometheus-node-exporter values.yaml (vendored): resources {}"),
+    NodeDaemon("cloudwatch-dcgm-exporter", "addon:amazon-cloudwatch-observability", Resources(250, 128), True, "amazon-cloudwatch-observability values.yaml: dcgmExporter (GPU instance types)"),
+    NodeDaemon("nvidia-device-plugin", "chart:nvidia-device-plugin", Resources(0, 0), True, "nvidia-device-plugin 0.17.4 values.yaml (vendored): resources {}; GFD and the NFD worker likewise"),
+    NodeDaemon("dcgm-exporter", "chart:dcgm-exporter", Resources(0, 0), True, "dcgm-exporter 4.5.2 values.yaml (vendored): resources {}"),
+)
+"""The DaemonSet pods every node (or every GPU node) of a cluster the platform creates runs."""
+
+
+def daemon_requests(gpu_nodes: bool) -> Resources:
+    """What :data:`NODE_DAEMONS` request on a CPU node, or on top of that on a GPU node."""
+    total = Resources(0, 0)
+    for daemon in NODE_DAEMONS:
+        if daemon.gpu_nodes_only == gpu_nodes:
+            total = total + daemon.requests
+    return total
+
+
+DAEMONSET_ALLOWANCE = Resources(cpu_m=600, memory_mib=512)
+"""What the DaemonSets on every node request, at most: :data:`NODE_DAEMONS` (480m, 273Mi)
+with room for one more node agent."""
+GPU_DAEMONSET_ALLOWANCE = Resources(cpu_m=300, memory_mib=1024)
+"""What the GPU DaemonSets add on GPU nodes: :data:`NODE_DAEMONS` on GPU nodes only (250m,
+128Mi; the NVIDIA charts request nothing by default) with room to give them requests."""
 
 
 def kube_reserved_cpu_m(vcpus: int) -> int:

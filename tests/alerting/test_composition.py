@@ -13,6 +13,7 @@ from stacks.config import ConfigError, parse
 from stacks.platform import (
     ALERT_PROFILES,
     alarm_thresholds,
+    anomaly_alerts_gap,
     build,
     grafana_dashboards,
     karpenter_queue_name,
@@ -182,7 +183,6 @@ def test_thresholds_come_from_the_environment_and_the_config() -> None:
         ("alerting", {"metrics": "graphite"}, "llmops:alerting.metrics", "kube-prometheus-stack"),
         ("alerting", {"logs": {"retentionDays": 10}}, "llmops:alerting.logs.retentionDays", "does not accept 10 days"),
         ("alerting", {"thresholds": {"gpuMemoryPercent": 120}}, "llmops:alerting.thresholds.gpuMemoryPercent", "must be <= 100"),
-        ("budget", {"action": {"enabled": True}}, "llmops:budget.action.roleNames", "names no role"),
         ("budget", {"anomaly": {"monitorArn": "monitor-1"}}, "llmops:budget.anomaly.monitorArn", "not an anomaly monitor ARN"),
         ("budget", {"teams": [{"name": "a", "monthlyUsd": 1}, {"name": "a", "monthlyUsd": 2}]}, "llmops:budget.teams", "lists a team twice"),
     ],
@@ -195,3 +195,58 @@ def test_bad_alerting_and_budget_settings_name_the_field_and_the_fix(section: st
     problems = {p.path: p.message for p in raised.value.problems}
     assert path in problems, problems
     assert fragment in problems[path], problems[path]
+
+
+def test_anomaly_alerts_that_reach_no_one_are_said_so() -> None:
+    """With neither the account's monitor (accountSingletons) nor its ARN, anomaly alerts
+    are on in name only: no subscription is planned, and the plan warns with the fix."""
+    config = valid_config()
+    config["budget"]["anomaly"] = {"enabled": True}
+    parsed = parse(config)
+    gap = anomaly_alerts_gap(parsed)
+    assert gap is not None and "accountSingletons: true" in gap and "monitorArn" in gap
+    assert not _build(config).of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
+    arn = "arn:aws:ce::123456789012:anomalymonitor/0d3c1a2b-aaaa-bbbb-cccc-1234567890ab"
+    config["budget"]["anomaly"] = {"enabled": True, "monitorArn": arn}
+    assert anomaly_alerts_gap(parse(config)) is None
+    (subscription,) = _build(config).of_type("aws:costexplorer/anomalySubscription:AnomalySubscription")
+    assert subscription.inputs["monitorArnLists"] == [arn]
+    config["budget"]["anomaly"] = {"enabled": False}
+    assert anomaly_alerts_gap(parse(config)) is None
+    config["budget"].update(anomaly={"enabled": True}, accountSingletons=True)
+    assert anomaly_alerts_gap(parse(config)) is None
+
+
+def test_the_stop_gpu_action_denies_launches_to_each_regions_karpenter_controller_by_default() -> None:
+    config = valid_config()
+    assert "action" not in config["budget"]
+    assert not _build(config).of_type("aws:budgets/budgetAction:BudgetAction"), "off by default"
+    config["budget"]["action"] = {"enabled": True}
+    recorded = _build(config)
+    action = recorded.one("aws:budgets/budgetAction:BudgetAction")
+    assert action.inputs["actionType"] == "APPLY_IAM_POLICY"
+    # The roles Pod Identity hands to Karpenter's controller (service account "karpenter").
+    role_names = {r.outputs["arn"]: r.outputs["name"] for r in recorded.of_type("aws:iam/role:Role")}
+    controllers = sorted(
+        role_names[a.inputs["roleArn"]]
+        for a in recorded.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.inputs["serviceAccount"] == "karpenter"
+    )
+    assert len(controllers) == 2
+    assert sorted(action.inputs["definition"]["iamActionDefinition"]["roles"]) == controllers
+    (deny,) = [p for p in recorded.of_type("aws:iam/policy:Policy") if p.name.endswith("-deny-gpu-launch")]
+    (statement,) = json.loads(deny.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and sorted(statement["Action"]) == ["ec2:CreateFleet", "ec2:RunInstances"]
+
+
+def test_a_stop_gpu_action_with_no_karpenter_to_stop_must_name_its_roles() -> None:
+    config = valid_config()
+    for region in config["regions"]:
+        region["cluster"]["capacityProvider"] = "managedNodeGroups"
+    config["budget"]["action"] = {"enabled": True}
+    with pytest.raises(ConfigError) as raised:
+        parse(config)
+    problems = {p.path: p.message for p in raised.value.problems}
+    assert "list the role names" in problems["llmops:budget.action.roleNames"], problems
+    config["budget"]["action"] = {"enabled": True, "roleNames": ["gpu-launcher"]}
+    parse(config)

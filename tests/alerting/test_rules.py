@@ -24,6 +24,7 @@ from components.monitoring import (
 )
 from components.observability import monitors, prometheus_rule
 from components.prometheus_rules import PLATFORM_LABEL, RuleThresholds, rule_groups
+from llmops.validation import validate_helm_values, validate_object
 from tests.support import REPO
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
@@ -99,27 +100,17 @@ def test_thresholds_appear_in_the_expressions() -> None:
 
 # ----------------------------------------------------------------------------- CRDs
 
-try:
-    from llmops.validation import validate_helm_values, validate_object
-except ImportError:  # the validation package is not part of this build
-    validate_object = validate_helm_values = None  # type: ignore[assignment]
-
-
-@pytest.mark.skipif(validate_object is None, reason="llmops.validation (the vendored prometheus-operator CRDs) is not in this build")
 @pytest.mark.parametrize("manifest", [*monitors(), prometheus_rule(RuleThresholds(), "docs/runbooks")], ids=lambda m: f"{m['kind']}/{m['metadata']['name']}")
 def test_monitors_and_rules_are_accepted_by_the_prometheus_operator_crds(manifest: dict[str, Any]) -> None:
-    assert validate_object is not None
     problems = [p for p in validate_object(manifest, kubernetes_version="1.35", charts={"kube-prometheus-stack": "88.5.3"}) if p.severity == "error"]
     assert not problems, problems
     assert all(p.severity != "unvalidated" for p in validate_object(manifest, kubernetes_version="1.35"))
 
 
-@pytest.mark.skipif(validate_helm_values is None, reason="llmops.validation (the vendored kube-prometheus-stack values) is not in this build")
 def test_kube_prometheus_stack_values_are_the_charts_own() -> None:
     from components import versions
     from components.observability import PrometheusArgs, kube_prometheus_stack_values
 
-    assert validate_helm_values is not None
     values = kube_prometheus_stack_values("us-east-1", "llmops-prod-us-east-1", "arn:aws:sns:us-east-1:123456789012:t", PrometheusArgs(replicas=2))
     problems = validate_helm_values(versions.KUBE_PROMETHEUS_STACK.chart, versions.KUBE_PROMETHEUS_STACK.version, values)
     assert not [p for p in problems if p.severity == "error"], problems
@@ -143,3 +134,23 @@ def test_every_cloudwatch_alarm_links_a_runbook_page_with_a_logs_query() -> None
     for path in RUNBOOKS.glob("*.md"):
         if path.name != "README.md":
             assert f"({path.name})" in index, f"{path.name} is not in the runbooks index"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_shipped_stacks_rules_and_monitors_pass_promtool_and_the_crds(stack: str, promtool: str, tmp_path: Path) -> None:
+    """What each shipped stack renders (its environment's thresholds, its config's latency,
+    error rate and cost rate), read from its plan snapshot, not only the defaults."""
+    from tests.plan_snapshots import read
+
+    kinds = ("PrometheusRule", "ServiceMonitor", "PodMonitor")
+    rendered = [r for r in read(stack).resources.values() if r["type"].rsplit(":", 1)[-1] in kinds]
+    rules = [r for r in rendered if r["type"].endswith(":PrometheusRule")]
+    assert rules and len(rendered) > len(rules)
+    for index, rule in enumerate(rules):
+        path = tmp_path / f"rules-{index}.yaml"
+        path.write_text(yaml.safe_dump({"groups": rule["inputs"]["spec"]["groups"]}, sort_keys=False), encoding="utf-8")
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, (rule["urn"], result.stdout + result.stderr)
+    for resource in rendered:
+        problems = [p for p in validate_object(resource["inputs"], kubernetes_version="1.35") if p.severity in ("error", "unvalidated")]
+        assert not problems, (resource["urn"], problems)

@@ -61,8 +61,8 @@ def test_the_cluster_obeys_the_knobs_it_is_given() -> None:
 
 def test_each_part_registers_exactly_its_outputs(created: Recorded[GpuCluster]) -> None:
     expected = {
-        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns", "apiBastionId"},
-        "llmops:cluster:Karpenter": {"nodeRoleArn", "interruptionQueueName", "nodePoolNames"},
+        "llmops:cluster:GpuCluster": {"clusterName", "endpoint", "oidcIssuer", "kubeconfig", "nodeRoleArns", "apiBastionId", "karpenterRoleName"},
+        "llmops:cluster:Karpenter": {"nodeRoleArn", "controllerRoleName", "interruptionQueueName", "nodePoolNames"},
         "llmops:cluster:GpuNodeGroup": {"nodeGroupName", "launchTemplateId"},
         "llmops:cluster:GpuSoftware": {"namespaces", "metricsPort"},
     }
@@ -73,6 +73,7 @@ def test_each_part_registers_exactly_its_outputs(created: Recorded[GpuCluster]) 
     karpenter = created.outputs_of(created.one("llmops:cluster:Karpenter"))
     assert outputs["clusterName"] == "c-eu-west-1"
     assert outputs["nodeRoleArns"][1] == karpenter["nodeRoleArn"]
+    assert outputs["karpenterRoleName"] == karpenter["controllerRoleName"] != ""
     assert karpenter["nodePoolNames"] == ["burst", "warm"]  # the warm pool bursts through Karpenter too
     assert created.outputs_of(created.one("llmops:cluster:GpuNodeGroup"))["nodeGroupName"] == "c-eu-west-1-gpu-warm"
 

@@ -12,13 +12,27 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from typer.testing import CliRunner
 
+from core.errors import LlmopsError
+from llmops.cli import app
 from llmops.release.identity import Release
 from llmops.release.results import write_result
 from llmops.release.stackfile import read_stack_file
 
 REPO = Path(__file__).resolve().parents[2]
 LLMOPS = shutil.which("llmops", path=str(Path(sys.executable).parent)) or "llmops"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    """Runs the CLI in process as ``llmops`` does: a project error is its exit code, and its
+    message after the output."""
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    if isinstance(result.exception, LlmopsError):
+        return result.exception.exit_code, result.output + "\nerror: " + str(result.exception)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
 
 
 @dataclass(frozen=True)

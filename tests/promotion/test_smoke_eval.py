@@ -10,26 +10,13 @@ from pathlib import Path
 
 import pytest
 from fake_api import FakeApi
-from promotion_support import LLMOPS, REPO, LiveServer, pinned, record_results
-from typer.testing import CliRunner
+from promotion_support import LLMOPS, REPO, LiveServer, invoke, pinned, record_results
 
-from core.errors import LlmopsError
 from core.problems import ConfigError
-from llmops.cli import app
 from llmops.release.evaluation import load_eval_set
 from llmops.release.results import read_result
 
-runner = CliRunner()
 EVAL_SET = REPO / "evals" / "platform-handbook.yaml"
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
-    if isinstance(result.exception, LlmopsError):
-        return result.exception.exit_code, result.output + "\nerror: " + str(result.exception)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def line(out: str, check: str) -> str:

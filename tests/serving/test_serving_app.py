@@ -194,12 +194,8 @@ def test_tiny_model_answer_tokens_and_cost(serve_app: Any, ingested: dict[str, A
 def test_semantic_cache_exact_and_similar_hits(serve_app: Any, ingested: dict[str, Any]) -> None:
     q = "Which index does PostgreSQL use for cosine search?"
     with client(serve_app) as c:
-        t0 = time.perf_counter()
         miss = chat(c, q, model="tiny", max_tokens=8).json()
-        t_miss = time.perf_counter() - t0
-        t1 = time.perf_counter()
         exact = chat(c, q, model="tiny", max_tokens=8).json()
-        t_hit = time.perf_counter() - t1
         similar = chat(c, q.rstrip("?"), model="tiny", max_tokens=8).json()
         other = chat(c, "How do I make tomato soup?", model="tiny", max_tokens=8).json()
         other_model = chat(c, q, model="extractive", max_tokens=8).json()
@@ -212,7 +208,8 @@ def test_semantic_cache_exact_and_similar_hits(serve_app: Any, ingested: dict[st
     )
     assert other["llmops"]["cache"] == "miss"
     assert other_model["llmops"]["cache"] == "miss"  # the model is part of the namespace
-    assert t_hit < t_miss
+    # served from the cache (no model call, so no cost), not timed: wall-clock comparisons
+    # flap on a busy machine
     assert metric(serve_app, "llmops_cache_events_total", result="hit_exact") >= 1
     assert metric(serve_app, "llmops_cache_events_total", result="hit_semantic") >= 1
     assert 0 < metric(serve_app, "llmops_cache_hit_ratio") < 1

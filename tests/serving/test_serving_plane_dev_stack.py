@@ -1,12 +1,15 @@
 """The dev stack's ``serveConfigV2``, as its offline plan renders it into the RayService,
 runs on real Ray Serve on CPU and answers ``/healthz`` and a chat completion.
 
-It runs on the session's Ray and Serve (the ``serve_app`` fixture) as a second application.
-What the cluster provides is swapped for what this machine has: GPU counts and the worker
-groups' placement resources go to zero (no GPU, no KubeRay worker groups here), CPU
-reservations shrink to fit two cores, the release model is the tiny test model, and the
-database, cache and client keys are the session's (on the cluster they come from Secrets
-Manager). Everything else is the document as rendered."""
+It is applied as KubeRay applies it, through Serve's declarative API (the controller imports
+the document's ``import_path`` with its ``args`` and applies its ``deployments`` options), on
+the session's Ray and Serve (the ``serve_app`` fixture) as a second application. What the
+cluster provides is swapped for what this machine has, in the args and in the deployment
+options alike: GPU counts and the worker groups' placement resources go to zero (no GPU, no
+KubeRay worker groups here), CPU reservations shrink to fit two cores, the release model is the
+tiny test model, and the database, cache and client keys are the session's (on the cluster
+they come from Secrets Manager). The cluster-wide ``http_options`` and ``proxy_location`` stay
+the session's. Everything else is the document as rendered."""
 
 from __future__ import annotations
 
@@ -39,14 +42,19 @@ def on_this_machine(settings: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def dev_app(serve_app: Any, shipped: Any, tiny_llm_path: Any) -> Any:
     from ray import serve
+    from ray.serve.context import _get_global_client
+    from ray.serve.schema import ServeDeploySchema
 
-    from serving.app import build_app
     from serving.config import AppConfig
 
     document = rendered_serve_config(shipped.plan("dev"))
+    assert set(document) == {"applications", "http_options", "proxy_location"}
     (entry,) = document["applications"]
+    assert entry["import_path"] == "serving.app:build_app"
     # The document's deployment options are the args' own (what build_app applies).
     assert entry["deployments"] == AppConfig.model_validate(entry["args"]).to_serve_application()["deployments"]
+    for options in entry["deployments"]:
+        options["ray_actor_options"].update(num_cpus=0.05, num_gpus=0.0, resources={})
     args = entry["args"]
     for settings in (args["ingress"], args["embeddings"]["deployment"], *(m["deployment"] for m in args["models"])):
         on_this_machine(settings)
@@ -59,8 +67,11 @@ def dev_app(serve_app: Any, shipped: Any, tiny_llm_path: Any) -> Any:
     args["cache"].update(url=serve_app.redis.url)
     args["auth"]["keys_file"] = str(serve_app.paths.keys_file)
     args.update(name=APP, route_prefix=PREFIX)
-    config = AppConfig.model_validate(args)
-    serve.run(build_app(config), name=APP, route_prefix=PREFIX, blocking=False)
+    entry.update(name=APP, route_prefix=PREFIX)
+    AppConfig.model_validate(args)
+    client = _get_global_client()
+    assert client is not None, "the session's Serve is not running"
+    client.deploy_apps(ServeDeploySchema.model_validate({"applications": [entry]}))
     url = serve_app.url.rstrip("/") + PREFIX
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -91,3 +102,9 @@ def test_dev_stack_serve_config_answers_health_and_a_chat_completion(dev_app: tu
     assert body["object"] == "chat.completion" and body["model"] == "assistant"
     assert body["choices"][0]["message"]["role"] == "assistant" and body["choices"][0]["finish_reason"]
     assert body["usage"]["completion_tokens"] >= 1
+    from ray import serve
+
+    # Deployed declaratively, as KubeRay does: every deployment the document names is running.
+    status = serve.status().applications[APP]
+    assert status.status == "RUNNING"
+    assert set(status.deployments) == {"RAGIngress", "Embedder", "LLM-assistant", "LLM-extractive"}

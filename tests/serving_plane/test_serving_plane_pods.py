@@ -18,10 +18,18 @@ from tests.support import REPO, of_type
 
 KUBERAY_WAIT_GCS = (200, 256)
 """KubeRay's ``wait-gcs-ready`` init container on every worker (ray-operator/controllers/ray/common/pod.go, v1.7.0)."""
-DAEMONSETS = (300, 512)
-GPU_DAEMONSETS = (200, 1024)
-"""The DaemonSet budget per node (every node; and GPU nodes on top): VPC CNI, kube-proxy, the
-Pod Identity agent; the NVIDIA device plugin, feature discovery and the DCGM exporter."""
+DAEMONSETS = (sizing.DAEMONSET_ALLOWANCE.cpu_m, sizing.DAEMONSET_ALLOWANCE.memory_mib)
+GPU_DAEMONSETS = (sizing.GPU_DAEMONSET_ALLOWANCE.cpu_m, sizing.GPU_DAEMONSET_ALLOWANCE.memory_mib)
+"""The DaemonSet budget per node (every node; and GPU nodes on top), checked against what the
+plan installs by :func:`test_the_daemonset_budget_covers_every_daemonset_the_plan_installs`."""
+NO_NODE_DAEMONS = {
+    "addon:coredns",
+    "chart:karpenter",
+    "chart:karpenter-crd",
+    "chart:kuberay-operator",
+    "chart:aws-load-balancer-controller",
+}
+"""Add-ons and charts the plan installs that run no DaemonSet."""
 
 
 def allocatable(instance_type: str) -> tuple[int, int]:
@@ -74,6 +82,34 @@ def test_component_allocatable_is_the_eks_reservation() -> None:
     for name in ("m7i.large", "m7i.xlarge", "g5.xlarge", "g6e.2xlarge", "p5.48xlarge"):
         assert (sizing.allocatable(name).cpu_m, sizing.allocatable(name).memory_mib) == allocatable(name), name
     assert allocatable("m7i.large") == (1930, 6012)
+
+
+def installed(document: Any) -> set[str]:
+    """``addon:<name>`` and ``chart:<name>`` for every EKS add-on and Helm release of a plan."""
+    addons = {f"addon:{r['inputs']['addonName']}" for r in of_type(document, "aws:eks/addon:Addon")}
+    charts = {f"chart:{r['inputs']['chart'].rsplit('/', 1)[-1]}" for r in of_type(document, "kubernetes:helm.sh/v3:Release")}
+    return addons | charts
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_daemonset_budget_covers_every_daemonset_the_plan_installs(stack: str, shipped: Any) -> None:
+    from llmops.engine.report import plan_document
+
+    present = installed(plan_document(shipped.plan(stack)))
+    known = {d.installed_by for d in sizing.NODE_DAEMONS}
+    unaccounted = present - known - NO_NODE_DAEMONS
+    assert not unaccounted, f"{sorted(unaccounted)}: add their DaemonSets to sizing.NODE_DAEMONS (or to NO_NODE_DAEMONS here)"
+    for gpu_nodes, allowance in ((False, sizing.DAEMONSET_ALLOWANCE), (True, sizing.GPU_DAEMONSET_ALLOWANCE)):
+        daemons = [d for d in sizing.NODE_DAEMONS if d.installed_by in present and d.gpu_nodes_only == gpu_nodes]
+        total = sizing.Resources(sum(d.requests.cpu_m for d in daemons), sum(d.requests.memory_mib for d in daemons))
+        assert total.fits_in(allowance), (stack, "GPU nodes" if gpu_nodes else "every node", str(total), str(allowance))
+    assert sizing.daemon_requests(False).fits_in(sizing.DAEMONSET_ALLOWANCE)
+    assert sizing.daemon_requests(True).fits_in(sizing.GPU_DAEMONSET_ALLOWANCE)
+
+
+def test_an_add_on_with_daemonsets_the_budget_does_not_know_is_caught() -> None:
+    document = {"resources": [{"type": "aws:eks/addon:Addon", "name": "r-x", "inputs": {"addonName": "aws-guardduty-agent"}}]}
+    assert installed(document) - {d.installed_by for d in sizing.NODE_DAEMONS} - NO_NODE_DAEMONS == {"addon:aws-guardduty-agent"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
