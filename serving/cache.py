@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -134,8 +134,19 @@ class MemoryCacheBackend(CacheBackend):
             del ns[oldest]
 
 
+def slot_tag(namespace: str) -> str:
+    """The hash tag of a namespace's keys: the namespace itself when it is short and has no
+    braces, else its SHA-256 (a hash tag ends at the first ``}``)."""
+    if len(namespace) <= 64 and "{" not in namespace and "}" not in namespace and namespace:
+        return namespace
+    return hashlib.sha256(namespace.encode()).hexdigest()
+
+
 class RedisCacheBackend(CacheBackend):
-    """Redis/Valkey backend. Layout per namespace ``ns`` under ``prefix``:
+    """Redis/Valkey backend, standalone or cluster mode. Layout per namespace ``ns`` under
+    ``prefix``, every key of a namespace carrying the hash tag ``{ns}`` (:func:`slot_tag`),
+    so they all live in one slot of a cluster and a namespace's writes are one
+    ``MULTI``/``EXEC`` on one node (never a cross-slot transaction):
 
     - ``{prefix}:{ns}:e:{key}``: the JSON payload (``SET ... EX ttl``)
     - ``{prefix}:{ns}:v``: hash key -> float32 vector bytes (the similarity index)
@@ -144,6 +155,11 @@ class RedisCacheBackend(CacheBackend):
 
     Each process keeps a copy of the index matrix and reloads it only when the generation
     changed, so a lookup costs one small round trip in the steady state.
+
+    ``cluster`` follows a cluster's slot map (ElastiCache Serverless is cluster-mode and
+    TLS-only: a ``rediss://`` URL, ``ssl_ca_certs`` where the system's authorities do not
+    apply); ``credential_provider`` supplies the user and password per connection
+    (ElastiCache IAM tokens: :class:`serving.aws_auth.ElastiCacheIamCredentials`).
     """
 
     name = "redis"
@@ -155,35 +171,50 @@ class RedisCacheBackend(CacheBackend):
         max_entries: int = 5000,
         socket_timeout_s: float = 0.25,
         clock: Callable[[], float] = time.time,
+        cluster: bool = False,
+        ssl_ca_certs: str | None = None,
+        credential_provider: Any = None,
     ) -> None:
-        import redis.asyncio as aioredis
-
         self.prefix = prefix
         self.max_entries = max_entries
         self.clock = clock
-        self.client = aioredis.from_url(
-            url,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=socket_timeout_s,
-            retry_on_timeout=False,
-            health_check_interval=0,
-        )
+        self.cluster = cluster
+        options: dict[str, Any] = {
+            "socket_timeout": socket_timeout_s,
+            "socket_connect_timeout": socket_timeout_s,
+            "health_check_interval": 0,
+        }
+        if ssl_ca_certs:
+            options["ssl_ca_certs"] = ssl_ca_certs
+        if credential_provider is not None:
+            options["credential_provider"] = credential_provider
+        self.client: Any
+        if cluster:
+            from redis.asyncio.cluster import RedisCluster
+
+            self.client = RedisCluster.from_url(url, **options)
+        else:
+            import redis.asyncio as aioredis
+
+            self.client = aioredis.from_url(url, retry_on_timeout=False, **options)
         # per-namespace copy of the similarity index: (generation, keys, matrix), LRU-capped
         self._index: OrderedDict[str, tuple[int, list[str], np.ndarray | None]] = OrderedDict()
 
-    def _k(self, namespace: str, suffix: str) -> str:
-        return f"{self.prefix}:{namespace}:{suffix}"
+    def key(self, namespace: str, suffix: str) -> str:
+        """The Redis key of ``suffix`` (``v``, ``t``, ``g``, ``e:<key>``) in ``namespace``."""
+        return f"{self.prefix}:{{{slot_tag(namespace)}}}:{suffix}"
+
 
     async def ping(self) -> bool:
         """Whether the server answers."""
         return bool(await self.client.ping())
 
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
-        raw = await self.client.get(self._k(namespace, f"e:{key}"))
+        raw = await self.client.get(self.key(namespace, f"e:{key}"))
         return json.loads(raw) if raw else None
 
     async def _prune(self, namespace: str) -> None:
-        tkey, vkey = self._k(namespace, "t"), self._k(namespace, "v")
+        tkey, vkey = self.key(namespace, "t"), self.key(namespace, "v")
         now = self.clock()
         # expiry scores sort the oldest first, so the lowest-ranked entries are both the
         # expired ones and the ones to evict beyond max_entries
@@ -195,17 +226,17 @@ class RedisCacheBackend(CacheBackend):
             pipe = self.client.pipeline(transaction=True)
             pipe.zrem(tkey, *dead)
             pipe.hdel(vkey, *dead)
-            pipe.incr(self._k(namespace, "g"))
+            pipe.incr(self.key(namespace, "g"))
             await pipe.execute()
 
     async def nearest(self, namespace: str, vector: np.ndarray) -> tuple[str, float] | None:
-        gen_raw = await self.client.get(self._k(namespace, "g"))
+        gen_raw = await self.client.get(self.key(namespace, "g"))
         gen = int(gen_raw or 0)
         cached = self._index.get(namespace)
         if cached is None or cached[0] != gen:
             await self._prune(namespace)
-            gen = int(await self.client.get(self._k(namespace, "g")) or 0)
-            raw: dict[Any, Any] = await self.client.hgetall(self._k(namespace, "v"))
+            gen = int(await self.client.get(self.key(namespace, "g")) or 0)
+            raw: dict[Any, Any] = await self.client.hgetall(self.key(namespace, "v"))
             keys = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
             mat = (
                 np.stack([np.frombuffer(v, dtype=np.float32) for v in raw.values()])
@@ -227,23 +258,57 @@ class RedisCacheBackend(CacheBackend):
         self, namespace: str, key: str, vector: np.ndarray, payload: dict[str, Any], ttl_s: int
     ) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.set(self._k(namespace, f"e:{key}"), json.dumps(payload), ex=ttl_s)
-        pipe.hset(self._k(namespace, "v"), key, np.asarray(vector, np.float32).tobytes())
-        pipe.zadd(self._k(namespace, "t"), {key: self.clock() + ttl_s})
-        pipe.incr(self._k(namespace, "g"))
+        pipe.set(self.key(namespace, f"e:{key}"), json.dumps(payload), ex=ttl_s)
+        pipe.hset(self.key(namespace, "v"), key, np.asarray(vector, np.float32).tobytes())
+        pipe.zadd(self.key(namespace, "t"), {key: self.clock() + ttl_s})
+        pipe.incr(self.key(namespace, "g"))
         # an idle namespace (e.g. one conversation's context) disappears with its last entry
         for suffix in ("v", "t", "g"):
-            pipe.expire(self._k(namespace, suffix), ttl_s)
+            pipe.expire(self.key(namespace, suffix), ttl_s)
         await pipe.execute()
-        if int(await self.client.zcard(self._k(namespace, "t"))) > self.max_entries:
+        if int(await self.client.zcard(self.key(namespace, "t"))) > self.max_entries:
             await self._prune(namespace)
 
     async def close(self) -> None:
         await self.client.aclose()
 
 
+def error_kind(exc: BaseException) -> str:
+    """``unreachable`` (timeouts, refused or dropped connections: an outage, retried after a
+    pause) or ``refused`` (the server answered with an error: authentication, a cross-slot
+    or redirected command, a wrong mode; repeats until the configuration is fixed)."""
+    from redis import exceptions as rx
+
+    text = str(exc).lower()
+    if isinstance(exc, rx.AuthenticationError) or "certificate verify failed" in text:
+        return "refused"
+    if isinstance(exc, TimeoutError | OSError | rx.TimeoutError | rx.ConnectionError):
+        return "unreachable"
+    if isinstance(exc, rx.RedisClusterException) and "connect" in text:
+        return "unreachable"
+    return "refused"
+
+
+def _refusal_fix(message: str) -> str:
+    if "MOVED" in message or "ASK " in message:
+        return ": the server runs in cluster mode; set cache.cluster: true"
+    if "CROSSSLOT" in message or "same slot" in message:
+        return ": a command spans hash slots; every key of a namespace must carry its hash tag"
+    if "cluster support disabled" in message.lower():
+        return ": the server is not in cluster mode; set cache.cluster: false"
+    if "NOAUTH" in message or "WRONGPASS" in message or "invalid username" in message.lower():
+        return ": check the cache's user and password (or IAM) settings"
+    if "certificate verify failed" in message.lower():
+        return ": the server's certificate is not trusted; set cache.tls_ca_file to its CA"
+    return ""
+
+
 class SemanticCache:
-    """Exact-then-semantic lookups over a :class:`CacheBackend`, failing open."""
+    """Exact-then-semantic lookups over a :class:`CacheBackend`, failing open.
+
+    A failed operation bypasses the backend for ``retry_after_s``; every failure is counted
+    by kind (:func:`error_kind`, ``failures`` and the ``on_error`` hook) and logged, a
+    refusal (which recurs on every request) as an error naming the fix."""
 
     def __init__(
         self,
@@ -255,6 +320,7 @@ class SemanticCache:
         clock: Callable[[], float] = time.monotonic,
         op_timeout_s: float = 1.0,
         verify_question: bool = True,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         self.backend = backend
         self.similarity_threshold = similarity_threshold
@@ -264,6 +330,9 @@ class SemanticCache:
         self.on_event = on_event or (lambda _e: None)
         self.clock = clock
         self.op_timeout_s = op_timeout_s
+        self.on_error = on_error or (lambda _op, _kind: None)
+        self.failures: Counter[str] = Counter()
+        self.last_error: str | None = None
         self._down_until = 0.0
 
     @property
@@ -277,12 +346,28 @@ class SemanticCache:
 
     def _failed(self, op: str, exc: BaseException) -> None:
         self._down_until = self.clock() + self.retry_after_s
-        log.warning(
-            "cache %s failed on %s (%s); bypassing cache for %.1fs",
-            self.backend.name if self.backend else "-",
+        kind = error_kind(exc)
+        self.failures[kind] += 1
+        self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        self.on_error(op, kind)
+        backend = self.backend.name if self.backend else "-"
+        if kind == "unreachable":
+            log.warning(
+                "cache %s unreachable on %s (%s); bypassing the cache for %.1fs",
+                backend,
+                op,
+                type(exc).__name__,
+                self.retry_after_s,
+            )
+            return
+        # The server answered but refused: this repeats on every request until the
+        # configuration is fixed, so it is an error, with the server's words and the fix.
+        log.error(
+            "cache %s refused %s (%s); every request bypasses the cache until this is fixed%s",
+            backend,
             op,
-            type(exc).__name__,
-            self.retry_after_s,
+            self.last_error,
+            _refusal_fix(str(exc)),
         )
 
     async def lookup(

@@ -535,15 +535,88 @@ class EmbeddingsConfig(_Strict):
         return self
 
 
-class VectorStoreConfig(_Strict):
-    """PostgreSQL + pgvector. The DSN comes from ``dsn_env`` (preferred; holds a password)
-    or ``dsn`` (only for password-less local sockets)."""
+class OpenSearchConfig(_Strict):
+    """An OpenSearch Serverless collection (or an OpenSearch domain) as the vector store,
+    reached over HTTPS with requests signed by the pod's AWS credentials (SigV4)."""
 
+    endpoint_env: str = Field(
+        default="LLMOPS_OPENSEARCH_ENDPOINT",
+        description="Environment variable holding the collection endpoint (https://...).",
+    )
+    endpoint: str | None = Field(default=None, description="Explicit endpoint URL.")
+    service: Literal["aoss", "es"] = Field(
+        default="aoss", description="SigV4 service: aoss (Serverless) or es (a domain)."
+    )
+    region: str | None = Field(
+        default=None, description="Region of the collection; default: $AWS_REGION."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Per request.")
+    verify_tls: bool = Field(default=True, description="Verify the endpoint's certificate.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+/?$", v):
+            raise ValueError(
+                "endpoint must be the collection URL, e.g. "
+                "https://abc123.us-east-1.aoss.amazonaws.com"
+            )
+        return v.rstrip("/") if v else v
+
+
+class VectorStoreConfig(_Strict):
+    """Where chunks and their embeddings live: PostgreSQL + pgvector (``engine: pgvector``;
+    embedded locally, Aurora on AWS) or an OpenSearch Serverless vector collection
+    (``engine: opensearch-serverless``, as ``llmops:data`` names it).
+
+    PostgreSQL: the DSN comes from ``dsn_env`` (preferred) or ``dsn`` (only without a
+    password). With ``iam_auth`` the DSN names host, port, database and user (or libpq's
+    ``PG*`` variables do) and each new connection logs in with an RDS IAM token over TLS
+    (``sslmode=verify-full`` against the bundled RDS certificate authorities)."""
+
+    engine: Literal["pgvector", "opensearch-serverless"] = Field(
+        default="pgvector", description="pgvector (PostgreSQL) or opensearch-serverless."
+    )
     dsn_env: str = Field(
         default="LLMOPS_PG_DSN", description="Environment variable holding the DSN."
     )
     dsn: str | None = Field(default=None, description="Explicit DSN without a password.")
-    table_prefix: str = Field(default="llmops", description="Prefix of the tables this app owns.")
+    iam_auth: bool = Field(
+        default=False,
+        description=(
+            "Log in with RDS IAM authentication tokens (generated per connection with the "
+            "pod's AWS credentials) instead of a password."
+        ),
+    )
+    region: str | None = Field(
+        default=None,
+        description="Region for IAM tokens; default: $AWS_REGION, else the host name's.",
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "Create and upgrade the schema when the store opens (embedded and local "
+            "databases). Off where a migrations job does it (python -m serving.migrate) and "
+            "the serving role may not change the schema: the store then only checks the "
+            "schema version."
+        ),
+    )
+    serving_role: str = Field(
+        default="llmops_serving",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description=(
+            "The database role the migrations create for the serving pods (granted rds_iam "
+            "on Aurora, so it logs in with IAM tokens only); the IAM database user of the "
+            "platform's vector store."
+        ),
+    )
+    opensearch: OpenSearchConfig = Field(
+        default_factory=OpenSearchConfig, description="With engine: opensearch-serverless."
+    )
+    table_prefix: str = Field(
+        default="llmops",
+        description="Prefix of the tables (PostgreSQL) or indexes (OpenSearch) this app owns.",
+    )
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=4, ge=1)
     connect_timeout_s: float = Field(default=10.0, gt=0)
@@ -585,6 +658,35 @@ class CacheConfig(_Strict):
         default="REDIS_URL", description="Environment variable holding the Redis URL."
     )
     url: str | None = Field(default=None, description="Explicit Redis URL without a password.")
+    cluster: bool = Field(
+        default=False,
+        description=(
+            "Cluster mode (ElastiCache Serverless, a cluster-mode replication group): the "
+            "client follows the cluster's slots; each namespace's keys share one slot."
+        ),
+    )
+    tls_ca_file: str | None = Field(
+        default=None,
+        description=(
+            "CA bundle that signed the server's certificate (rediss:// URLs); default: the "
+            "system's, which trusts ElastiCache."
+        ),
+    )
+    iam_auth: bool = Field(
+        default=False,
+        description=(
+            "Log in with ElastiCache IAM authentication: a token signed with the pod's AWS "
+            "credentials for the user named by iam_user_env, on the cache named by "
+            "iam_cache_arn_env."
+        ),
+    )
+    iam_user_env: str = Field(
+        default="LLMOPS_CACHE_USER", description="Environment variable holding the user id."
+    )
+    iam_cache_arn_env: str = Field(
+        default="LLMOPS_CACHE_ARN",
+        description="Environment variable holding the cache's ARN (serverless cache or group).",
+    )
     ttl_s: int = Field(default=3600, ge=1)
     similarity_threshold: float = Field(default=0.95, gt=0, le=1)
     max_entries: int = Field(default=5000, ge=1, description="Entries kept for similarity search.")

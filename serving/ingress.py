@@ -67,7 +67,7 @@ from serving.metrics import (
 )
 from serving.retrieval import RetrievalSettings, Retriever
 from serving.router import ModelRouter
-from serving.vectorstore import PgVectorStore
+from serving.stores.factory import open_store
 
 log = logging.getLogger("ray.serve")
 
@@ -93,17 +93,6 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     return JSONResponse(err.body(), status_code=exc.status_code)
 
 
-def _resolve_dsn(app: AppConfig) -> str:
-    vs = app.vector_store
-    dsn = vs.dsn or os.environ.get(vs.dsn_env)
-    if not dsn:
-        raise RuntimeError(
-            f"vector store DSN missing: set the environment variable {vs.dsn_env} (from a "
-            "secret) or vector_store.dsn"
-        )
-    return dsn
-
-
 def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
     c = app.cache
     backend: RedisCacheBackend | MemoryCacheBackend | None
@@ -114,7 +103,26 @@ def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
                 f"cache.backend is redis but no URL: set {c.url_env} or cache.url, or use "
                 "cache.backend: memory"
             )
-        backend = RedisCacheBackend(url, c.key_prefix, c.max_entries, c.socket_timeout_s)
+        credentials = None
+        if c.iam_auth:
+            from serving.aws_auth import ElastiCacheIamCredentials
+
+            user, arn = os.environ.get(c.iam_user_env), os.environ.get(c.iam_cache_arn_env)
+            if not user or not arn:
+                raise RuntimeError(
+                    f"cache.iam_auth needs the cache user and ARN: set {c.iam_user_env} and "
+                    f"{c.iam_cache_arn_env}"
+                )
+            credentials = ElastiCacheIamCredentials(user, arn)
+        backend = RedisCacheBackend(
+            url,
+            c.key_prefix,
+            c.max_entries,
+            c.socket_timeout_s,
+            cluster=c.cluster,
+            ssl_ca_certs=c.tls_ca_file,
+            credential_provider=credentials,
+        )
     elif c.backend == "memory":
         backend = MemoryCacheBackend(c.max_entries)
     else:
@@ -127,6 +135,7 @@ def _make_cache(app: AppConfig, metrics: ServingMetrics) -> SemanticCache:
         on_event=metrics.cache_event,
         op_timeout_s=max(0.5, 4 * c.socket_timeout_s),
         verify_question=c.verify_question,
+        on_error=metrics.cache_error,
     )
 
 
@@ -159,19 +168,8 @@ class RAGIngress:
         self.keys = KeyStore.load(auth.keys_file, auth.keys_env)
         if self._keys_file and self._keys_file.exists():
             self._keys_mtime = self._keys_file.stat().st_mtime
-        vs = self.cfg.vector_store
-        self.store = PgVectorStore(
-            _resolve_dsn(self.cfg),
-            self.cfg.embeddings.dimensions,
-            table_prefix=vs.table_prefix,
-            pool_min_size=vs.pool_min_size,
-            pool_max_size=vs.pool_max_size,
-            connect_timeout_s=vs.connect_timeout_s,
-            statement_timeout_ms=vs.statement_timeout_ms,
-            hnsw_m=vs.hnsw_m,
-            hnsw_ef_construction=vs.hnsw_ef_construction,
-            ef_search=vs.hnsw_ef_search,
-        )
+        # the configured engine, with its credentials fetched at run time (IAM, SigV4)
+        self.store = open_store(self.cfg.vector_store, self.cfg.embeddings.dimensions)
         self.cache = _make_cache(self.cfg, self.metrics)
         self.ingestor = DocumentIngestor(self.store, self.embedder, self.cfg.rag, self.metrics)
         self.chat_pipeline = ChatPipeline(

@@ -572,7 +572,12 @@ def start_local(
                 f"(last: {last}); is port {port} taken by another program?"
             )
         time.sleep(0.5)
-    _write_private(paths.server_file, json.dumps({"url": url, "pid": os.getpid()}))
+    # the Ray address lets `llmops ingest --direct` run its pipeline on this Ray
+    ray_address = str(ray.get_runtime_context().gcs_address)
+    _write_private(
+        paths.server_file,
+        json.dumps({"url": url, "pid": os.getpid(), "ray_address": ray_address}),
+    )
     return LocalStack(url=url, api_key=key, config=app, key_created=created)
 
 

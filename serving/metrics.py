@@ -125,6 +125,14 @@ class ServingMetrics:
             "Requests that bypassed the cache because its backend was unreachable.",
             registry=r,
         )
+        self.cache_errors = Counter(
+            "llmops_cache_errors",
+            "Failed cache operations by operation (lookup, store) and kind: unreachable (an "
+            "outage, retried after a pause) or refused (the server answered with an error, "
+            "which recurs on every request until the configuration is fixed).",
+            ["operation", "kind"],
+            registry=r,
+        )
         self.retrieval_latency = Histogram(
             "llmops_retrieval_latency_seconds",
             "Retrieval latency by mode (hybrid or vector; query embedding excluded).",
@@ -235,6 +243,10 @@ class ServingMetrics:
         if result.startswith("hit"):
             self._hits += 1
         self.cache_hit_ratio.set(self._hits / self._lookups)
+
+    def cache_error(self, operation: str, kind: str) -> None:
+        """Count a failed cache operation (see :func:`serving.cache.error_kind`)."""
+        self.cache_errors.labels(operation=operation, kind=kind).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -4,11 +4,14 @@ versioned schema migrations.
 
 Migrations are numbered steps recorded in ``{prefix}_schema_migrations``; each runs once,
 in order, under an advisory lock, so replicas starting together and databases at any earlier
-version converge on the same schema (the same steps run on Aurora PostgreSQL).
+version converge on the same schema. The same steps run on Aurora PostgreSQL, there from the
+migrations job (``python -m serving.migrate``, which also creates the serving role), and the
+serving pods, logged in as that role with IAM tokens, only check the schema version.
 
-Ingestion is atomic per document (one transaction: a failure leaves no partial document) and
-idempotent by content hash: the same text again is a no-op; a known source with new text
-replaces its chunks.
+Ingestion is atomic per document (a failure leaves no partial document) and idempotent by
+content hash: the same text again is a no-op; a known source with new text replaces its
+chunks. A batch of documents is written in one transaction (one commit, one COPY), each
+with its ingest progress record.
 """
 
 from __future__ import annotations
@@ -16,18 +19,51 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg_pool import ConnectionPool
+
+from serving.stores.base import (
+    ChunkIn,
+    DocumentIn,
+    ProgressRecord,
+    SearchHit,
+    SourceStats,
+    StoreStats,
+    StoreStatus,
+    UpsertResult,
+    VectorStoreError,
+    check_dimensions,
+    query_vector,
+    reciprocal_rank_fusion,
+)
+
+__all__ = [
+    "LATEST_SCHEMA_VERSION",
+    "ChunkIn",
+    "DocumentIn",
+    "PgVectorStore",
+    "ProgressRecord",
+    "SearchHit",
+    "SourceStats",
+    "StoreStats",
+    "StoreStatus",
+    "UpsertResult",
+    "VectorStoreError",
+    "bm25_idf",
+    "migrations",
+    "reciprocal_rank_fusion",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,70 +87,11 @@ def _tsvector_sql(column: str) -> str:
 COMMON_TERM_FRACTION = 0.05
 COMMON_TERM_MIN_CHUNKS = 100
 
-#: What storing a document did (see :class:`UpsertResult`).
-StoreStatus = Literal["created", "updated", "unchanged", "duplicate"]
 
+#: The database role the serving pods log in as (``AuroraArgs.iam_db_user`` on AWS).
+DEFAULT_SERVING_ROLE = "llmops_serving"
 
-class VectorStoreError(RuntimeError):
-    """The store cannot be used as configured (its message says how to fix it)."""
-
-
-@dataclass(frozen=True)
-class ChunkIn:
-    """A chunk to store: position, text and embedding."""
-
-    ord: int
-    text: str
-    embedding: Sequence[float] | np.ndarray
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One retrieved chunk with its cosine similarity to the query (1 - cosine distance).
-    Hybrid search also sets ``fused`` (the reciprocal-rank score) and ``matched`` (which
-    rankings found the chunk: ``vector``, ``text``)."""
-
-    chunk_id: int
-    document_id: int
-    source: str
-    title: str | None
-    text: str
-    score: float
-    fused: float = 0.0
-    matched: tuple[str, ...] = ("vector",)
-
-
-@dataclass(frozen=True)
-class SourceStats:
-    """What the store holds for one source."""
-
-    source: str
-    document_id: int
-    chunks: int
-    chars: int
-    title: str | None
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class StoreStats:
-    """Totals, and per source when asked for."""
-
-    documents: int
-    chunks: int
-    sources: tuple[SourceStats, ...] = ()
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    """Outcome of one document upsert: ``created``, ``updated``, ``unchanged`` or ``duplicate``
-    (the same content already stored under another source)."""
-
-    document_id: int
-    source: str
-    status: StoreStatus
-    chunks: int
-    content_hash: str
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -124,7 +101,13 @@ class _Migration:
     statements: tuple[str, ...] = field(default_factory=tuple)
 
 
-def migrations(prefix: str, dim: int, m: int = 16, ef_construction: int = 64) -> list[_Migration]:
+def migrations(
+    prefix: str,
+    dim: int,
+    m: int = 16,
+    ef_construction: int = 64,
+    serving_role: str = DEFAULT_SERVING_ROLE,
+) -> list[_Migration]:
     """The schema, as numbered steps (never edit a released step: add the next one)."""
     docs, chunks = f"{prefix}_documents", f"{prefix}_chunks"
     return [
@@ -169,24 +152,71 @@ def migrations(prefix: str, dim: int, m: int = 16, ef_construction: int = 64) ->
                 f"CREATE INDEX IF NOT EXISTS {chunks}_tsv_gin ON {chunks} USING gin (tsv)",
             ),
         ),
+        _Migration(
+            4,
+            "ingest progress: the file version each source was last read from",
+            (
+                f"""CREATE TABLE IF NOT EXISTS {prefix}_ingest_progress (
+                    source TEXT PRIMARY KEY,
+                    fingerprint TEXT NOT NULL,
+                    content_hash TEXT NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+            ),
+        ),
+        _Migration(
+            5,
+            f"the serving role {serving_role}: IAM login, reads and writes this store's tables",
+            _serving_role_sql(prefix, serving_role),
+        ),
     ]
 
 
-def reciprocal_rank_fusion(
-    rankings: Mapping[str, Sequence[int]], k: float = 60.0, weights: Mapping[str, float] | None = None
-) -> list[tuple[int, float, tuple[str, ...]]]:
-    """Fuse ranked id lists: each id scores ``sum(weight / (k + rank))`` over the lists it
-    appears in (rank 1 first). Returns ``(id, score, lists it was in)``, best first; ties
-    keep the order of first appearance."""
-    scores: dict[int, float] = {}
-    found: dict[int, list[str]] = {}
-    for name, ids in rankings.items():
-        w = 1.0 if weights is None else weights.get(name, 1.0)
-        for rank, i in enumerate(ids, start=1):
-            scores[i] = scores.get(i, 0.0) + w / (k + rank)
-            found.setdefault(i, []).append(name)
-    order = sorted(scores, key=lambda i: -scores[i])
-    return [(i, scores[i], tuple(found[i])) for i in order]
+#: The schema version this code needs (the last migration).
+LATEST_SCHEMA_VERSION = 5
+
+def _serving_role_sql(prefix: str, role: str) -> tuple[str, ...]:
+    """Create the login role the serving pods use (if missing) with exactly what they need:
+    connect, read and write this store's tables and sequences, read the schema version; no
+    DDL, no other tables. Where the ``rds_iam`` role exists (Aurora, RDS), the role is
+    granted it, so it logs in with IAM authentication tokens only; elsewhere (a local or
+    embedded PostgreSQL) the grant is skipped with a notice, which :meth:`PgVectorStore.migrate`
+    logs."""
+    if not _ROLE_NAME.match(role):
+        raise VectorStoreError(
+            f"serving role {role!r} is not a plain PostgreSQL name: use lowercase letters, "
+            "digits and underscores (vector_store.serving_role)"
+        )
+    tables = ", ".join(
+        f"{prefix}_{t}" for t in ("documents", "chunks", "ingest_progress")
+    )
+    return (
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE {role} LOGIN;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') THEN
+                GRANT rds_iam TO {role};
+            ELSE
+                RAISE NOTICE 'no rds_iam role here (not Aurora or RDS): {role} is created '
+                    'without IAM authentication; on Aurora it logs in with IAM tokens only';
+            END IF;
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO {role}', current_database());
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO {role}', current_schema());
+        END $$""",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {role}",
+        f"GRANT SELECT ON {prefix}_schema_migrations TO {role}",
+        f"GRANT USAGE, SELECT ON SEQUENCE {prefix}_documents_id_seq, {prefix}_chunks_id_seq TO {role}",
+    )
+
+
+def _log_notice(diag: psycopg.errors.Diagnostic) -> None:
+    """Log what the server says besides results (a migration's ``RAISE NOTICE``, e.g. that
+    the ``rds_iam`` grant was skipped)."""
+    message = diag.message_primary or ""
+    if "already exists, skipping" in message:  # IF NOT EXISTS doing its job
+        log.debug("PostgreSQL: %s", message)
+    elif message and diag.severity_nonlocalized in ("NOTICE", "WARNING"):
+        log.warning("PostgreSQL: %s", message)
 
 
 def bm25_idf(documents: int, frequency: int) -> float:
@@ -197,12 +227,18 @@ def bm25_idf(documents: int, frequency: int) -> float:
 class PgVectorStore:
     """Documents and chunks in PostgreSQL with pgvector.
 
-    :param dsn: libpq connection string (from a secret in production).
+    :param dsn: libpq connection string (without a password).
     :param dimensions: embedding size; checked against an existing table.
-    :param table_prefix: tables are ``{prefix}_documents`` and ``{prefix}_chunks``.
+    :param table_prefix: tables are ``{prefix}_documents``, ``{prefix}_chunks`` and
+        ``{prefix}_ingest_progress``.
     :param ef_search: HNSW search breadth (recall/latency trade-off), set per query.
     :param schema_version: migrate up to this version only (default: the latest); for
         testing upgrades from an earlier schema.
+    :param connect_kwargs: called for each new connection, returns extra connection
+        arguments (an RDS IAM token as the password: :class:`serving.aws_auth.RdsIamLogin`).
+    :param migrate_on_start: apply pending migrations now; when False (the serving role on
+        Aurora may not change the schema) only check that the schema is recent enough.
+    :param serving_role: the login role the migrations create for the serving pods.
     """
 
     def __init__(
@@ -218,21 +254,29 @@ class PgVectorStore:
         hnsw_ef_construction: int = 64,
         ef_search: int = 100,
         schema_version: int | None = None,
+        connect_kwargs: Callable[[], dict[str, Any]] | None = None,
+        migrate_on_start: bool = True,
+        serving_role: str = DEFAULT_SERVING_ROLE,
     ) -> None:
         self.dimensions = dimensions
+        self.serving_role = serving_role
         self.prefix = table_prefix
         self.ef_search = ef_search
         self._docs = sql.Identifier(f"{table_prefix}_documents")
         self._chunks = sql.Identifier(f"{table_prefix}_chunks")
+        self._progress = sql.Identifier(f"{table_prefix}_ingest_progress")
         self._hnsw = (hnsw_m, hnsw_ef_construction)
         self._statement_timeout_ms = statement_timeout_ms
         self._dsn = dsn
-        self._ensure_extension(connect_timeout_s)
+        self._connect_kwargs = connect_kwargs
+        timeout = int(max(1, connect_timeout_s))
+        if migrate_on_start:
+            self._ensure_extension(timeout)
         self.pool = ConnectionPool(
             dsn,
             min_size=pool_min_size,
             max_size=pool_max_size,
-            kwargs={"connect_timeout": int(max(1, connect_timeout_s))},
+            kwargs=self._kwargs_for(timeout),
             configure=self._configure,
             open=False,
             name=f"{table_prefix}-vectorstore",
@@ -245,15 +289,32 @@ class PgVectorStore:
                 f"cannot connect to PostgreSQL ({type(exc).__name__}): check the DSN in "
                 "vector_store.dsn_env and that the server is reachable"
             ) from None
-        self.migrate(schema_version)
+        #: The migrations this store applied when it opened.
+        self.applied: list[int] = []
+        try:
+            if migrate_on_start:
+                self.applied = self.migrate(schema_version)
+            else:
+                self.check_schema()
+        except Exception:
+            self.pool.close()
+            raise
 
-    def _ensure_extension(self, connect_timeout_s: float) -> None:
+    def _kwargs_for(self, timeout: int) -> dict[str, Any] | Callable[[], dict[str, Any]]:
+        extra = self._connect_kwargs
+        if extra is None:
+            return {"connect_timeout": timeout}
+        return lambda: {"connect_timeout": timeout, **extra()}
+
+    def _connect(self, timeout: int) -> psycopg.Connection[Any]:
+        extra = self._connect_kwargs() if self._connect_kwargs else {}
+        return psycopg.connect(self._dsn, connect_timeout=timeout, autocommit=True, **extra)
+
+    def _ensure_extension(self, timeout: int) -> None:
         # register_vector needs the type to exist, so create it before the pool configures
         # connections (CREATE EXTENSION is idempotent, and needs no migration lock).
         try:
-            with psycopg.connect(
-                self._dsn, connect_timeout=int(max(1, connect_timeout_s)), autocommit=True
-            ) as conn:
+            with self._connect(timeout) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         except psycopg.Error as exc:
             raise VectorStoreError(
@@ -262,6 +323,7 @@ class PgVectorStore:
             ) from None
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.add_notice_handler(_log_notice)
         register_vector(conn)
         conn.execute(f"SET statement_timeout = {int(self._statement_timeout_ms)}")
         conn.commit()
@@ -295,7 +357,8 @@ class PgVectorStore:
             done = {r[0] for r in conn.execute(sql.SQL("SELECT version FROM {}").format(table))}
             self._check_dimensions(conn)
             conn.execute("SET LOCAL statement_timeout = 0")  # index builds take their time
-            for mig in migrations(self.prefix, self.dimensions, *self._hnsw):
+            steps = migrations(self.prefix, self.dimensions, *self._hnsw, self.serving_role)
+            for mig in steps:
                 if mig.version in done or (target is not None and mig.version > target):
                     continue
                 for stmt in mig.statements:
@@ -308,6 +371,30 @@ class PgVectorStore:
         if applied_now:
             log.info("vector store %s: applied migrations %s", self.prefix, applied_now)
         return applied_now
+
+    def check_schema(self) -> int:
+        """The schema version, checked to be at least :data:`LATEST_SCHEMA_VERSION` (and the
+        embedding size to match); raises :class:`VectorStoreError` naming the fix."""
+        try:
+            version = self.schema_version()
+        except psycopg.errors.UndefinedTable:
+            version = 0
+        except psycopg.Error as exc:
+            raise VectorStoreError(
+                f"cannot read the schema version of {self.prefix} ({type(exc).__name__}: "
+                f"{str(exc).strip()[:200]}): the serving role needs SELECT on "
+                f"{self.prefix}_schema_migrations; run the migrations (python -m serving.migrate)"
+            ) from None
+        if version < LATEST_SCHEMA_VERSION:
+            raise VectorStoreError(
+                f"the database schema of {self.prefix} is at version {version}, this code needs "
+                f"{LATEST_SCHEMA_VERSION}: run the migrations job (python -m serving.migrate) "
+                "before the serving pods, or set vector_store.migrate_on_start: true where the "
+                "role may change the schema"
+            )
+        with self.pool.connection() as conn:
+            self._check_dimensions(conn)
+        return version
 
     def _check_dimensions(self, conn: psycopg.Connection[Any]) -> None:
         row = conn.execute(
@@ -341,6 +428,25 @@ class PgVectorStore:
             ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
 
+    def progress(self, sources: Sequence[str]) -> dict[str, ProgressRecord]:
+        """The ingest progress recorded for ``sources`` whose content is still stored (under
+        the source itself or, for a duplicate, another one); sources without one are left
+        out."""
+        if not sources:
+            return {}
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT p.source, p.fingerprint, p.content_hash, d.id, d.source FROM {p} p "
+                    "JOIN {d} d ON d.content_hash = p.content_hash WHERE p.source = ANY(%s)"
+                ).format(p=self._progress, d=self._docs),
+                (list(sources),),
+            ).fetchall()
+        return {
+            str(r[0]): ProgressRecord(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]))
+            for r in rows
+        }
+
     def upsert_document(
         self,
         source: str,
@@ -351,64 +457,115 @@ class PgVectorStore:
         chars: int = 0,
     ) -> UpsertResult:
         """Store a document and its chunks in one transaction."""
-        for c in chunks:
-            if len(c.embedding) != self.dimensions:
-                raise VectorStoreError(
-                    f"chunk {c.ord} of {source!r} has {len(c.embedding)} dimensions, expected "
-                    f"{self.dimensions}"
-                )
-        with self._tx() as conn:
-            # serialise writers of the same content/source so concurrent identical ingests
-            # cannot both insert
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(content_hash.encode()),))
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(source.encode()),))
-            same = conn.execute(
-                sql.SQL("SELECT id, source FROM {} WHERE content_hash = %s").format(self._docs),
-                (content_hash,),
-            ).fetchone()
-            if same is not None:
-                status: StoreStatus = "unchanged" if same[1] == source else "duplicate"
-                n = conn.execute(
-                    sql.SQL("SELECT count(*) FROM {} WHERE document_id = %s").format(self._chunks),
-                    (same[0],),
-                ).fetchone()
-                return UpsertResult(
-                    int(same[0]), str(same[1]), status, int(n[0]) if n else 0, content_hash
-                )
-            existing = conn.execute(
-                sql.SQL("SELECT id FROM {} WHERE source = %s").format(self._docs), (source,)
-            ).fetchone()
-            meta = json.dumps(metadata or {})
-            if existing is not None:
-                doc_id = int(existing[0])
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE document_id = %s").format(self._chunks), (doc_id,)
-                )
-                conn.execute(
-                    sql.SQL(
-                        "UPDATE {} SET content_hash = %s, title = %s, metadata = %s, chars = %s, "
-                        "updated_at = now() WHERE id = %s"
-                    ).format(self._docs),
-                    (content_hash, title, meta, chars, doc_id),
-                )
-                status = "updated"
-            else:
-                row = conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {} (source, content_hash, title, metadata, chars) "
-                        "VALUES (%s, %s, %s, %s, %s) RETURNING id"
-                    ).format(self._docs),
-                    (source, content_hash, title, meta, chars),
-                ).fetchone()
-                assert row is not None
-                doc_id = int(row[0])
-                status = "created"
-            self._copy_chunks(conn, doc_id, chunks)
-        return UpsertResult(doc_id, source, status, len(chunks), content_hash)
+        doc = DocumentIn(source, content_hash, chunks, title, metadata or {}, chars)
+        (result,) = self.upsert_documents([doc])
+        return result
 
-    def _copy_chunks(
-        self, conn: psycopg.Connection[Any], doc_id: int, chunks: Sequence[ChunkIn]
-    ) -> None:
+    def upsert_documents(self, docs: Sequence[DocumentIn]) -> list[UpsertResult]:
+        """Store documents and their chunks, and each one's ingest progress record, in one
+        transaction: all or none. Each is ``created``, ``updated`` (new text under a known
+        source; its chunks replaced), ``unchanged`` or ``duplicate`` (the text is stored
+        under another source, or earlier in the same batch)."""
+        for d in docs:
+            check_dimensions(d.chunks, self.dimensions, d.source)
+        sources = [d.source for d in docs]
+        if len(set(sources)) != len(sources):
+            raise VectorStoreError("a batch names a source twice; send one version per source")
+        if not docs:
+            return []
+        with self._tx() as conn:
+            # serialise writers of the same content/source, so concurrent identical ingests
+            # cannot both insert (locks taken in one order: no deadlock between batches)
+            keys = sorted({zlib.crc32(k.encode()) for d in docs for k in (d.content_hash, d.source)})
+            for key in keys:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            hashes = sorted({d.content_hash for d in docs})
+            by_hash = {
+                str(r[2]): (int(r[0]), str(r[1]))
+                for r in conn.execute(
+                    sql.SQL("SELECT id, source, content_hash FROM {} WHERE content_hash = ANY(%s)").format(
+                        self._docs
+                    ),
+                    (hashes,),
+                )
+            }
+            by_source = {
+                str(r[1]): int(r[0])
+                for r in conn.execute(
+                    sql.SQL("SELECT id, source FROM {} WHERE source = ANY(%s)").format(self._docs),
+                    (sources,),
+                )
+            }
+            counts = self._chunk_counts(conn, [i for i, _ in by_hash.values()])
+            results: list[UpsertResult] = []
+            rows: list[tuple[int, ChunkIn]] = []
+            for d in docs:
+                known = by_hash.get(d.content_hash)
+                if known is not None:
+                    status: StoreStatus = "unchanged" if known[1] == d.source else "duplicate"
+                    results.append(
+                        UpsertResult(known[0], known[1], status, counts.get(known[0], 0), d.content_hash)
+                    )
+                    continue
+                meta = json.dumps(dict(d.metadata))
+                existing = by_source.get(d.source)
+                if existing is not None:
+                    conn.execute(
+                        sql.SQL("DELETE FROM {} WHERE document_id = %s").format(self._chunks),
+                        (existing,),
+                    )
+                    conn.execute(
+                        sql.SQL(
+                            "UPDATE {} SET content_hash = %s, title = %s, metadata = %s, "
+                            "chars = %s, updated_at = now() WHERE id = %s"
+                        ).format(self._docs),
+                        (d.content_hash, d.title, meta, d.chars, existing),
+                    )
+                    doc_id, status = existing, "updated"
+                else:
+                    row = conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {} (source, content_hash, title, metadata, chars) "
+                            "VALUES (%s, %s, %s, %s, %s) RETURNING id"
+                        ).format(self._docs),
+                        (d.source, d.content_hash, d.title, meta, d.chars),
+                    ).fetchone()
+                    assert row is not None
+                    doc_id, status = int(row[0]), "created"
+                by_hash[d.content_hash] = (doc_id, d.source)
+                counts[doc_id] = len(d.chunks)
+                rows.extend((doc_id, c) for c in d.chunks)
+                results.append(UpsertResult(doc_id, d.source, status, len(d.chunks), d.content_hash))
+            self._copy_chunks(conn, rows)
+            recorded = [(d.source, d.fingerprint, d.content_hash) for d in docs if d.fingerprint]
+            if recorded:
+                conn.cursor().executemany(
+                    sql.SQL(
+                        "INSERT INTO {} (source, fingerprint, content_hash) VALUES (%s, %s, %s) "
+                        "ON CONFLICT (source) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+                        "content_hash = EXCLUDED.content_hash, updated_at = now()"
+                    ).format(self._progress),
+                    recorded,
+                )
+        return results
+
+    def _chunk_counts(self, conn: psycopg.Connection[Any], doc_ids: list[int]) -> dict[int, int]:
+        if not doc_ids:
+            return {}
+        return {
+            int(r[0]): int(r[1])
+            for r in conn.execute(
+                sql.SQL(
+                    "SELECT document_id, count(*) FROM {} WHERE document_id = ANY(%s) "
+                    "GROUP BY document_id"
+                ).format(self._chunks),
+                (doc_ids,),
+            )
+        }
+
+    def _copy_chunks(self, conn: psycopg.Connection[Any], rows: Sequence[tuple[int, ChunkIn]]) -> None:
+        if not rows:
+            return
         with (
             conn.cursor() as cur,
             cur.copy(
@@ -418,12 +575,13 @@ class PgVectorStore:
             ) as copy,
         ):
             copy.set_types(["int8", "int4", "text", "vector"])
-            for c in chunks:
+            for doc_id, c in rows:
                 copy.write_row((doc_id, c.ord, c.text, np.asarray(c.embedding, dtype=np.float32)))
 
     def delete_document(self, source: str) -> bool:
-        """Delete a document and its chunks; True if it existed."""
+        """Delete a document, its chunks and its ingest progress; True if it existed."""
         with self._tx() as conn:
+            conn.execute(sql.SQL("DELETE FROM {} WHERE source = %s").format(self._progress), (source,))
             cur = conn.execute(
                 sql.SQL("DELETE FROM {} WHERE source = %s").format(self._docs), (source,)
             )
@@ -446,7 +604,7 @@ class PgVectorStore:
                     (source, digest),
                 ).fetchone()
                 assert row is not None
-                self._copy_chunks(conn, int(row[0]), chunks)
+                self._copy_chunks(conn, [(int(row[0]), c) for c in chunks])
         return self.rebuild_index() if rebuild_index else 0.0
 
     def rebuild_index(self, maintenance_work_mem: str = "1GB") -> float:
@@ -556,10 +714,7 @@ class PgVectorStore:
         return out
 
     def _query_vector(self, embedding: Sequence[float] | np.ndarray) -> np.ndarray:
-        vec = np.asarray(embedding, dtype=np.float32)
-        if vec.shape != (self.dimensions,):
-            raise VectorStoreError(f"query has shape {vec.shape}, expected ({self.dimensions},)")
-        return vec
+        return query_vector(embedding, self.dimensions)
 
     def search(
         self,

@@ -1000,6 +1000,45 @@ class DocumentsConfig(_Model):
     """Days an overwritten or deleted document's previous version is kept."""
 
 
+class IngestionConfig(_Model):
+    """Scheduled ingestion of the region's document bucket into its vector store: a KubeRay
+    RayCronJob running the Ray Data ingest pipeline (each run resumes where the last ended
+    and reads only what changed)."""
+
+    enabled: bool = False
+    """Run it (needs the serving plane)."""
+    schedule: str = "0 3 * * *"
+    """Cron schedule (five fields)."""
+    time_zone: str = "Etc/UTC"
+    """IANA time zone of the schedule."""
+    prefix: str = "documents/"
+    """Key prefix of the documents in the bucket."""
+    actors: int = Field(default=1, ge=1, le=64)
+    """Embedding actors."""
+    actor_cpus: float = Field(default=1.0, gt=0, le=64)
+    """CPUs each embedding actor reserves."""
+    workers: int = Field(default=1, ge=1, le=100)
+    """Worker pods of each run's Ray cluster."""
+    worker_cpu: float = Field(default=2.0, gt=0, le=192)
+    """CPUs of each worker pod."""
+    worker_memory_gib: float = Field(default=8.0, gt=0, le=1536)
+    """Memory of each worker pod (GiB)."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a five-field cron schedule, e.g. '0 3 * * *'")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value.startswith("/") or (value and not value.endswith("/")):
+            raise ValueError("must be a key prefix ending with '/' and not starting with one, e.g. 'documents/'")
+        return value
+
+
 class DataConfig(_Model):
     """Retrieval data: vector store, cache, document store. Created in every region whose
     network the platform creates (a region with ``cluster.existing`` brings its own)."""
@@ -1025,6 +1064,8 @@ class DataConfig(_Model):
     """Redis for KubeRay's GCS fault tolerance."""
     documents: DocumentsConfig = Field(default_factory=DocumentsConfig)
     """The document buckets."""
+    ingestion: IngestionConfig = Field(default_factory=IngestionConfig)
+    """Scheduled ingestion of the document bucket."""
 
     @field_validator("max_acu")
     @classmethod

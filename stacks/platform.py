@@ -73,6 +73,7 @@ from components.serving_plane import (
     ExposureArgs,
     GcsArgs,
     HeadArgs,
+    IngestionArgs,
     ModelCopyArgs,
     SecretRef,
     ServingPlane,
@@ -695,6 +696,24 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
     )
 
 
+def ingestion_args(data: DataConfig, plane: DataPlane | None) -> IngestionArgs | None:
+    """Scheduled ingestion of the region's document bucket (None: off, or no data plane)."""
+    ingestion = data.ingestion
+    if plane is None or not ingestion.enabled:
+        return None
+    prefix = ingestion.prefix
+    return IngestionArgs(
+        source_uri=plane.documents.bucket_name.apply(lambda bucket: f"s3://{_text(bucket)}/{prefix}"),
+        schedule=ingestion.schedule,
+        time_zone=ingestion.time_zone,
+        actors=ingestion.actors,
+        actor_cpus=ingestion.actor_cpus,
+        workers=ingestion.workers,
+        worker_cpu=ingestion.worker_cpu,
+        worker_memory_gib=ingestion.worker_memory_gib,
+    )
+
+
 def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack: str, project: str) -> ServingPlaneArgs:
     """The region's serving plane as the component takes it."""
     serving = config.serving
@@ -768,6 +787,7 @@ def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack
         env=bound.env,
         access=bound.access,
         model_copy=bound.model_copy,
+        ingestion=ingestion_args(config.data, platform.data),
         exposure=ExposureArgs(
             scheme=serving.exposure.scheme,
             vpc_id=vpc_id,

@@ -45,7 +45,7 @@ SERVICES = {
     "redis": Service("redis-server", lambda: shutil.which("redis-server") is not None, "apt-get install redis-server"),
     "moto": Service("moto in server mode", _importable("moto.server", "flask", "flask_cors"), "pip install 'moto[server]'"),
 }
-SERVICE_FIXTURES = {"pg_dsn": "postgres", "redis_server": "redis", "moto_url": "moto"}
+SERVICE_FIXTURES = {"pg_dsn": "postgres", "redis_server": "redis", "redis_tls_cluster": "redis", "moto_url": "moto"}
 """Fixtures that start a service: a test using one (directly or through another fixture)
 gets the service's marker."""
 

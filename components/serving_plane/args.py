@@ -265,6 +265,52 @@ class ModelCopyArgs:
 
 
 @dataclass(frozen=True)
+class IngestionArgs:
+    """Document ingestion on a schedule: a KubeRay ``RayCronJob`` that starts a ``RayJob``
+    (its own Ray cluster, deleted when the job ends) running the Ray Data ingest pipeline
+    (``python -m serving.ingest.pipeline``) over an S3 prefix into the vector store. Runs
+    are resumable and idempotent, so each run reads only what changed since the last."""
+
+    source_uri: pulumi.Input[str]
+    """What to ingest: ``s3://<bucket>/<prefix>`` (the pods' role must read it)."""
+    schedule: str = "0 3 * * *"
+    """Cron schedule (five fields) of the runs."""
+    time_zone: str = "Etc/UTC"
+    """IANA time zone of the schedule."""
+    actors: int = 1
+    """Embedding actors of the pipeline."""
+    actor_cpus: float = 1.0
+    """CPUs each embedding actor reserves."""
+    worker_cpu: float = 2.0
+    """CPUs of each worker pod of the job's cluster."""
+    worker_memory_gib: float = 8.0
+    """Memory of each worker pod."""
+    workers: int = 1
+    """Worker pods of the job's cluster (fixed: the pipeline sizes its stages to them)."""
+    active_deadline_seconds: int = 6 * 3600
+    """A run that takes longer is stopped (the next one resumes where it ended)."""
+
+    def problems(self, path: str) -> list[str]:
+        found = []
+        if len(self.schedule.split()) != 5:
+            found.append(f"{path}.schedule: {self.schedule!r} is not a five-field cron schedule such as '0 3 * * *'")
+        if self.actors < 1:
+            found.append(f"{path}.actors: must be >= 1")
+        if self.actor_cpus <= 0:
+            found.append(f"{path}.actor_cpus: must be > 0")
+        if self.workers < 1:
+            found.append(f"{path}.workers: must be >= 1")
+        elif self.actors * self.actor_cpus + 1 > self.worker_cpu * self.workers:
+            found.append(
+                f"{path}: {self.actors} actor(s) x {self.actor_cpus:g} CPU plus 1 for reading and writing do not fit "
+                f"{self.workers} worker(s) x {self.worker_cpu:g} CPU; raise workers or worker_cpu, or lower actors"
+            )
+        if self.active_deadline_seconds < 60:
+            found.append(f"{path}.active_deadline_seconds: must be >= 60")
+        return found
+
+
+@dataclass(frozen=True)
 class CertificateArgs:
     """An ACM certificate for the public listener, validated through DNS in a hosted zone."""
 
@@ -375,6 +421,8 @@ class ServingPlaneArgs:
     """Copy the release model into the model bucket; None: nothing to copy."""
     exposure: ExposureArgs | None = None
     """The load balancer; None: the Serve service stays inside the cluster."""
+    ingestion: IngestionArgs | None = None
+    """Scheduled document ingestion (a ``RayCronJob``); None: none."""
     kuberay: Chart = versions.KUBERAY_OPERATOR
     """The KubeRay operator chart."""
     load_balancer_controller: Chart = versions.AWS_LOAD_BALANCER_CONTROLLER
@@ -436,6 +484,8 @@ class ServingPlaneArgs:
             found += self.exposure.problems(f"{path}.exposure")
         if self.model_copy is not None and not self.model_copy.prefix.endswith("/"):
             found.append(f"{path}.model_copy.prefix: must end with '/'")
+        if self.ingestion is not None:
+            found += self.ingestion.problems(f"{path}.ingestion")
         if self.controller_replicas < 1:
             found.append(f"{path}.controller_replicas: must be >= 1")
         if found:

@@ -57,6 +57,7 @@ class ServingPlane(pulumi.ComponentResource):
     target_group_arn_suffix: pulumi.Output[str | None]
     health_alarm_name: pulumi.Output[str | None]
     endpoint: pulumi.Output[str | None]
+    ingest_cron_job_name: str | None
 
     def __init__(self, name: str, args: ServingPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -82,7 +83,7 @@ class ServingPlane(pulumi.ComponentResource):
             release="kuberay-operator",
             chart=args.kuberay,
             namespace=args.namespace,
-            values=manifests.kuberay_values(args.head.node_selector),
+            values=manifests.kuberay_values(args.head.node_selector, cron_jobs=args.ingestion is not None),
             opts=self._child(in_namespace),
         )
         ray_waits: list[pulumi.Resource] = [operator, service_account]
@@ -125,6 +126,31 @@ class ServingPlane(pulumi.ComponentResource):
             spec=spec,
             opts=self._child(ray_waits),
         )
+        ingest_job: str | None = None
+        if args.ingestion is not None:
+            ingestion = args.ingestion
+            cron = pulumi.Output.all(
+                secrets_json, args.serve_config, ingestion.source_uri, *(args.env[n] for n in env_names)
+            ).apply(
+                lambda v: manifests.ingest_cron_job_manifest(
+                    args,
+                    ingestion,
+                    groups[0],
+                    source_uri=v[2],
+                    serve_config=v[1],
+                    env=dict(zip(env_names, v[3:], strict=True)),
+                    secret_arns_json=v[0],
+                )["spec"]
+            )
+            ingest_job = manifests.ingest_job_name(args.name)
+            k8s.apiextensions.CustomResource(
+                f"{name}-ingest",
+                api_version="ray.io/v1",
+                kind="RayCronJob",
+                metadata={"name": ingest_job, "namespace": args.namespace, "labels": {**manifests.labels(args.name), "llmops.io/job": "ingest"}},
+                spec=cron,
+                opts=self._child(ray_waits),
+            )
         for budget in manifests.disruption_budgets(args.name, args.namespace, groups, args.gcs is not None):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb-{budget['metadata']['name'].removeprefix(args.name + '-')}",
@@ -151,6 +177,7 @@ class ServingPlane(pulumi.ComponentResource):
         self.target_group_arn_suffix = optional(exposure.target_group.arn_suffix if exposure else None)
         self.health_alarm_name = optional(exposure.health_alarm.name if exposure else None)
         self.endpoint = optional(exposure.url if exposure else None)
+        self.ingest_cron_job_name = ingest_job
         self.monitoring: tuple[Monitored, ...] = (
             (
                 LoadBalancer(
@@ -181,6 +208,7 @@ class ServingPlane(pulumi.ComponentResource):
                 "targetGroupArnSuffix": self.target_group_arn_suffix,
                 "healthAlarmName": self.health_alarm_name,
                 "endpoint": self.endpoint,
+                "ingestCronJobName": self.ingest_cron_job_name,
             }
         )
 

@@ -22,6 +22,7 @@ from components.serving_plane.args import (
     CpuNodePoolArgs,
     CpuWorkersArgs,
     HeadArgs,
+    IngestionArgs,
     ModelCopyArgs,
     ServingPlaneArgs,
     WorkerGroupArgs,
@@ -531,13 +532,108 @@ def target_group_binding_manifest(name: str, namespace: str, target_group_arn: s
     }
 
 
-def kuberay_values(node_selector: Mapping[str, str]) -> dict[str, Any]:
+KUBERAY_FEATURE_GATES = (
+    ("RayClusterStatusConditions", True),
+    ("RayJobDeletionPolicy", True),
+    ("RayMultiHostIndexing", True),
+    ("RayServiceIncrementalUpgrade", True),
+    ("RayCronJob", False),
+    ("RayClusterMTLS", False),
+    ("RayClusterNetworkPolicy", False),
+    ("RayClusterHistoryServer", False),
+)
+"""The kuberay-operator 1.7.0 chart's ``featureGates`` defaults (values.yaml): a list, so
+turning one gate on means giving them all."""
+
+
+def kuberay_values(node_selector: Mapping[str, str], cron_jobs: bool = False) -> dict[str, Any]:
     """Values of the kuberay-operator chart: watching the serving namespace only (namespaced
-    RBAC), on the system nodes."""
-    return {
+    RBAC), on the system nodes; with ``cron_jobs`` the ``RayCronJob`` gate is on (off by
+    default in 1.7)."""
+    values: dict[str, Any] = {
         "singleNamespaceInstall": True,
         "nodeSelector": dict(node_selector),
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    }
+    if cron_jobs:
+        values["featureGates"] = [
+            {"name": gate, "enabled": on or gate == "RayCronJob"} for gate, on in KUBERAY_FEATURE_GATES
+        ]
+    return values
+
+
+# ----------------------------------------------------------------------------- ingestion
+
+SERVE_CONFIG_ENV = "LLMOPS_SERVE_CONFIG"
+"""The ingest job's copy of the Serve config (the pipeline reads its first application's
+vector store, embedding model and chunking from it)."""
+INGEST_GROUP = "ingest"
+
+
+def ingest_job_name(name: str) -> str:
+    return f"{name}-ingest"
+
+
+def ingest_entrypoint(ingestion: IngestionArgs, source_uri: str) -> str:
+    """The job's driver command: the Ray Data pipeline over ``source_uri``."""
+    return (
+        f"python -m serving.ingest.pipeline {source_uri} --serve-config-env {SERVE_CONFIG_ENV} "
+        f"--actors {ingestion.actors} --actor-cpus {ingestion.actor_cpus:g}"
+    )
+
+
+def ingest_cron_job_manifest(
+    args: ServingPlaneArgs,
+    ingestion: IngestionArgs,
+    cpu_group: GroupSpec,
+    *,
+    source_uri: str,
+    serve_config: str,
+    env: Mapping[str, str],
+    secret_arns_json: str | None,
+) -> dict[str, Any]:
+    """The ``RayCronJob`` (``ray.io/v1``) that runs the ingest pipeline on schedule: each run
+    a ``RayJob`` with a cluster of its own (the serving image, service account and
+    environment; workers on the CPU group's nodes), deleted when the job ends."""
+    ctx = PodContext(
+        image=args.image,
+        namespace=args.namespace,
+        instance=args.name,
+        env={**env, SERVE_CONFIG_ENV: serve_config},
+        secret_arns_json=secret_arns_json,
+        region=args.region,
+    )
+    workers = GroupSpec(
+        name=INGEST_GROUP,
+        instance_types=cpu_group.instance_types,
+        min_replicas=ingestion.workers,
+        max_replicas=ingestion.workers,
+        cpu_m=int(ingestion.worker_cpu * 1000),
+        memory_mib=int(ingestion.worker_memory_gib * 1024),
+        gpus=0,
+        node_selector=cpu_group.node_selector,
+        tolerations=cpu_group.tolerations,
+        ray_resources={},
+    )
+    name = ingest_job_name(args.name)
+    job = {
+        "entrypoint": ingest_entrypoint(ingestion, source_uri),
+        "shutdownAfterJobFinishes": True,
+        "ttlSecondsAfterFinished": 600,
+        "activeDeadlineSeconds": ingestion.active_deadline_seconds,
+        "backoffLimit": 0,
+        "submissionMode": "K8sJobMode",
+        "rayClusterSpec": {
+            "rayVersion": args.ray_version,
+            "headGroupSpec": head_group(ctx, args.head),
+            "workerGroupSpecs": [worker_group(ctx, workers)],
+        },
+    }
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCronJob",
+        "metadata": {"name": name, "namespace": args.namespace, "labels": {**labels(args.name), "llmops.io/job": "ingest"}},
+        "spec": {"schedule": ingestion.schedule, "timeZone": ingestion.time_zone, "jobTemplate": job},
     }
 
 

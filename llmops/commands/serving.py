@@ -172,20 +172,6 @@ def serve(
         pg.stop()  # the embedded PostgreSQL this command started goes with it
 
 
-def _line(item: StoredDocument | Skipped) -> str:
-    from serving.ingest.records import Skipped
-
-    if isinstance(item, Skipped):
-        return f"  skipped   {item.source}  ({item.code}: {item.reason})"
-    if item.status == "unchanged":
-        note = "already stored"
-    elif item.status == "duplicate":
-        note = "same text already stored under another name"
-    else:
-        note = f"{item.chunks} chunks"
-    return f"  {item.status:<9} {item.source}  ({note})"
-
-
 def _rate(summary: IngestSummary) -> str:
     return (
         f"{summary.done}/{summary.files} files, {summary.chunks_written} chunks, "
@@ -194,10 +180,41 @@ def _rate(summary: IngestSummary) -> str:
 
 
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A folder of Markdown/text files (or one file).")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A folder of Markdown/text files (or one file); with --direct also s3://bucket/prefix/."
+        ),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary instead of progress lines.")
     ] = False,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help=(
+                "Run the Ray Data pipeline here, straight into the vector store (resumable; "
+                "on the running `llmops serve`'s Ray when there is one), instead of sending "
+                "the documents to the server."
+            ),
+        ),
+    ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="With --direct: the serve config (its first application)."),
+    ] = None,
+    actors: Annotated[int, typer.Option(help="With --direct: embedding actors.", min=1)] = 1,
+    actor_cpus: Annotated[
+        float, typer.Option(help="With --direct: CPUs each embedding actor reserves.", min=0.1)
+    ] = 0.5,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --direct: the Ray to run on. Default: the running server's, else a new local one."),
+    ] = None,
+    stall_timeout: Annotated[
+        float, typer.Option(help="With --direct: stop when nothing finishes for this many seconds.")
+    ] = 300.0,
     url: UrlOpt = None,
     api_key: KeyOpt = None,
     home: HomeOpt = None,
@@ -216,9 +233,9 @@ def ingest(
     )
 
     from serving.client import ClientError
-    from serving.ingest.records import StoredDocument
+    from serving.ingest.records import StoredDocument, describe
 
-    client = _client(url, api_key, home)
+    client = None if direct else _client(url, api_key, home)
     interactive = console.is_terminal and not as_json
     progress: Progress | None = None
     task: Any = None
@@ -240,7 +257,7 @@ def ingest(
         for item in done:
             if interactive and getattr(item, "status", "") == "unchanged":
                 continue  # the bar counts them; only changes get a line
-            console.print(_line(item), highlight=False, markup=False)
+            console.print(describe(item), highlight=False, markup=False)
         if progress is not None:
             progress.update(
                 task,
@@ -253,7 +270,13 @@ def ingest(
             console.print(f"progress: {_rate(summary)}", highlight=False)  # after each batch
 
     try:
-        summary = client.ingest_files(path, on_progress)
+        if direct:
+            summary = _ingest_direct(
+                path, config, actors, actor_cpus, ray_address, stall_timeout, home, on_progress
+            )
+        else:
+            assert client is not None
+            summary = client.ingest_files(Path(path), on_progress)
     except ClientError as exc:
         raise LlmopsError(str(exc)) from None
     finally:
@@ -274,6 +297,66 @@ def ingest(
                 f"{len(summary.skipped)} file(s) skipped; see the reasons above", highlight=False
             )
         raise typer.Exit(INGEST_SKIPPED_EXIT_CODE)
+
+
+def _ingest_direct(
+    source: str,
+    config: Path | None,
+    actors: int,
+    actor_cpus: float,
+    ray_address: str | None,
+    stall_timeout: float,
+    home: Path | None,
+    on_progress: Any,
+) -> IngestSummary:
+    """``llmops ingest --direct``: the Ray Data pipeline on a local Ray, into the store of
+    the serve config (default: the embedded PostgreSQL of ``llmops serve``)."""
+    from serving.config import ConfigError
+    from serving.ingest.pipeline import (
+        IngestError,
+        PipelineSettings,
+        StoreSpec,
+        connect_ray,
+        embedder_spec,
+        run_pipeline,
+    )
+    from serving.ingest.sources import Location, SourceError
+    from serving.local import LocalRuntimeError, load_base_config, local_app_config, start_postgres
+
+    paths = _paths(home)
+    server: dict[str, Any] = {}
+    if paths.server_file.exists():
+        try:
+            server = json.loads(paths.server_file.read_text())
+        except ValueError:
+            server = {}
+    pg = None
+    try:
+        location = Location.parse(source, os.environ.get("AWS_ENDPOINT_URL_S3"))
+        base = load_base_config(str(config) if config else None)
+        dsn = (base.vector_store.dsn if base else None) or os.environ.get("LLMOPS_PG_DSN")
+        if not dsn and (base is None or base.vector_store.engine == "pgvector"):
+            pg = start_postgres(paths.pgdata)  # the server's, when it runs
+            dsn = pg.dsn
+        app = base if base is not None and not dsn else local_app_config(paths, dsn or "", None, base=base)
+        settings = PipelineSettings.from_app(
+            app, embed_actors=actors, embed_cpus=actor_cpus, stall_timeout_s=stall_timeout
+        )
+        address = ray_address or server.get("ray_address")
+        where = connect_ray(address)
+        console.print(f"ingesting {location} on {where}", highlight=False)
+        return run_pipeline(
+            location,
+            StoreSpec(app.vector_store, app.embeddings.dimensions),
+            embedder_spec(app.embeddings),
+            settings,
+            on_progress=on_progress,
+        )
+    except (ConfigError, IngestError, LocalRuntimeError, SourceError, RuntimeError) as exc:
+        raise LlmopsError(str(exc)) from None
+    finally:
+        if pg is not None and not server:
+            pg.stop()  # started here; a running server keeps its own
 
 
 def stats(

@@ -25,12 +25,21 @@ StoreStatus = Literal["created", "updated", "unchanged", "duplicate"]
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A file found under an ingest root. ``source`` is its name in citations: the path
-    relative to the root, with ``/`` separators."""
+    """A file found under an ingest root (a folder or an S3 prefix). ``source`` is its name
+    in citations: the path relative to the root, with ``/`` separators; ``uri`` where it is
+    read from (a local path or ``s3://bucket/key``); ``fingerprint`` identifies this version
+    of the file (size and modification time, or the S3 ETag), so a re-run skips what it
+    already ingested without reading it."""
 
-    path: Path
     source: str
+    uri: str
     size: int
+    fingerprint: str
+
+    @property
+    def path(self) -> Path:
+        """The local path (for files on disk)."""
+        return Path(self.uri)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +101,11 @@ class StoredDocument:
 
 @dataclass
 class IngestSummary:
-    """Running totals of one ingest run (what the progress display and ``--json`` show)."""
+    """Running totals of one ingest run (what the progress display and ``--json`` show).
+
+    Counts always; the per-document results only with ``keep_documents`` (``--json`` lists
+    them), so a run over millions of files keeps a summary of constant size. Skipped files
+    are always kept: they are the report."""
 
     files: int = 0
     stored: list[StoredDocument] = field(default_factory=list)
@@ -100,19 +113,30 @@ class IngestSummary:
     chunks_written: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    keep_documents: bool = True
+    statuses: Counter[str] = field(default_factory=Counter)
 
     def add_stored(self, result: StoredDocument) -> None:
-        self.stored.append(result)
+        if self.keep_documents:
+            self.stored.append(result)
+        self.statuses[result.status] += 1
         if result.status in ("created", "updated") and result.chunks:
             self.chunks_written += result.chunks
 
     def add_skipped(self, skip: Skipped) -> None:
         self.skipped.append(skip)
 
+    def add(self, item: StoredDocument | Skipped) -> None:
+        """Count one finished source."""
+        if isinstance(item, Skipped):
+            self.add_skipped(item)
+        else:
+            self.add_stored(item)
+
     @property
     def done(self) -> int:
         """Sources handled so far (stored or skipped)."""
-        return len(self.stored) + len(self.skipped)
+        return sum(self.statuses.values()) + len(self.skipped)
 
     @property
     def seconds(self) -> float:
@@ -121,7 +145,7 @@ class IngestSummary:
 
     def counts(self) -> dict[str, int]:
         """Sources by outcome (store statuses plus ``skipped``), zero counts omitted."""
-        c: Counter[str] = Counter(r.status for r in self.stored)
+        c: Counter[str] = Counter({k: v for k, v in self.statuses.items() if v})
         if self.skipped:
             c["skipped"] = len(self.skipped)
         return dict(sorted(c.items()))
@@ -137,3 +161,16 @@ class IngestSummary:
                 {"source": s.source, "code": s.code, "reason": s.reason} for s in self.skipped
             ],
         }
+
+
+def describe(item: StoredDocument | Skipped) -> str:
+    """One report line for a finished source (``created   a.md  (3 chunks)``)."""
+    if isinstance(item, Skipped):
+        return f"  skipped   {item.source}  ({item.code}: {item.reason})"
+    if item.status == "unchanged":
+        note = "already stored"
+    elif item.status == "duplicate":
+        note = "same text already stored under another name"
+    else:
+        note = f"{item.chunks} chunks"
+    return f"  {item.status:<9} {item.source}  ({note})"

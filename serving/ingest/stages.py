@@ -12,7 +12,7 @@ from serving.chunking import chunk_text, content_hash, title_of
 from serving.ingest.records import ChunkedDocument, Document, EmbeddedDocument, StoredDocument
 
 if TYPE_CHECKING:  # the store needs psycopg; the client-side stages do not
-    from serving.vectorstore import ChunkIn, UpsertResult
+    from serving.stores.base import ChunkIn, UpsertResult
 
 
 class DocumentSink(Protocol):
@@ -72,7 +72,7 @@ def attach_vectors(docs: Sequence[ChunkedDocument], vectors: np.ndarray) -> list
 
 def store_document(sink: DocumentSink, doc: EmbeddedDocument) -> StoredDocument:
     """Store one document and its chunks atomically (idempotent by content hash)."""
-    from serving.vectorstore import ChunkIn
+    from serving.stores.base import ChunkIn
 
     d = doc.chunked.document
     chunks = [

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from serving_fakes import FakeUpstream, RedisProcess
+from serving_fakes import FakeUpstream, RedisProcess, RedisTlsCluster
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +48,29 @@ def redis_server() -> Iterator[RedisProcess]:
     r.start()
     yield r
     r.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTlsCluster]:
+    """A cluster-mode, TLS-only redis-server (the shape of ElastiCache Serverless)."""
+    r = RedisTlsCluster(tmp_path_factory.mktemp("redis-cluster"))
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 (a free port)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

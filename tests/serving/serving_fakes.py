@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 #: Documents that differ mostly in an identifier (what hybrid retrieval must find).
@@ -222,6 +223,134 @@ class RedisProcess:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def write_test_ca(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway certificate authority and a server certificate it signed for 127.0.0.1
+    and localhost, valid one day: ``(ca.pem, server.pem, server.key)`` under ``folder``."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(
+        subject: str, key: Any, issuer: x509.Name | None, signer: Any, ca: bool
+    ) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = cert("llmops test CA", ca_key, None, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = cert("127.0.0.1", key, ca.subject, ca_key, False)
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+class RedisTlsCluster:
+    """``redis-server`` in cluster mode, reachable over TLS only (as ElastiCache Serverless
+    is): one node holding all 16384 slots, a throwaway CA, a password."""
+
+    PASSWORD = "cluster-test-password"
+
+    def __init__(self, folder: Path) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+        self.exe = exe
+        self.folder = folder
+        self.ca, self.cert, self.key = write_test_ca(folder)
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rediss://:{self.PASSWORD}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                self.exe,
+                "--port", "0",
+                "--tls-port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--tls-cert-file", str(self.cert),
+                "--tls-key-file", str(self.key),
+                "--tls-ca-cert-file", str(self.ca),
+                "--tls-auth-clients", "no",
+                "--tls-cluster", "yes",
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(self.folder / "nodes.conf"),
+                "--requirepass", self.PASSWORD,
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            password=self.PASSWORD,
+            ssl=True,
+            ssl_ca_certs=str(self.ca),
+            socket_timeout=1,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server (cluster, TLS) did not start") from None
+                time.sleep(0.1)
+        client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+        client.close()
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -6,13 +6,14 @@ transformers backend with the tiny local model."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
-from serving_fakes import CMAKE_POLICIES, FakeUpstream, RedisProcess, free_port
+from serving_fakes import CMAKE_POLICIES, FakeUpstream, RedisProcess, RedisTlsCluster, free_port
 
 from serving.cache import MemoryCacheBackend, RedisCacheBackend, SemanticCache, prompt_hash
 from serving.config import OpenAIBackend, TransformersBackend
@@ -27,7 +28,14 @@ from serving.llm.base import (
 from serving.llm.chain import FallbackChain, StreamStart
 from serving.llm.extractive import ExtractiveLLM
 from serving.llm.openai_backend import OpenAICompatibleLLM
-from serving.vectorstore import ChunkIn, PgVectorStore, VectorStoreError, reciprocal_rank_fusion
+from serving.metrics import ServingMetrics
+from serving.vectorstore import (
+    LATEST_SCHEMA_VERSION,
+    ChunkIn,
+    PgVectorStore,
+    VectorStoreError,
+    reciprocal_rank_fusion,
+)
 
 MSGS = [{"role": "user", "content": "hello there"}]
 
@@ -87,9 +95,10 @@ def test_redis_cache_caps_entries(redis_server: RedisProcess) -> None:
         for i in range(6):
             await backend.put("ns", f"k{i}", unit([1, i, 0]), {"i": i}, 60)
         found = await backend.nearest("ns", unit([1, 5, 0]))
-        n = int(await backend.client.hlen(f"{prefix}:ns:v"))
+        n = int(await backend.client.hlen(backend.key("ns", "v")))
+        assert backend.key("ns", "v") == f"{prefix}:{{ns}}:v"  # the namespace is the hash tag
         for suffix in ("v", "t", "g"):  # idle namespaces expire with their entries
-            assert 0 < int(await backend.client.ttl(f"{prefix}:ns:{suffix}")) <= 60
+            assert 0 < int(await backend.client.ttl(backend.key("ns", suffix))) <= 60
         await backend.close()
         assert found is not None and found[0] == "k5"
         return n
@@ -122,6 +131,87 @@ def test_cache_fails_open_when_redis_is_unreachable() -> None:
     assert events == ["bypass", "bypass"]
 
 
+def test_semantic_cache_on_a_tls_cluster(redis_tls_cluster: RedisTlsCluster) -> None:
+    """ElastiCache Serverless is cluster-mode and TLS-only: a namespace's keys share a slot
+    (hash tags), so its MULTI/EXEC writes run on one node; nothing bypasses the cache."""
+    events: list[str] = []
+    errors: list[tuple[str, str]] = []
+
+    async def run() -> set[int]:
+        backend = RedisCacheBackend(
+            redis_tls_cluster.url,
+            prefix=f"tls:{time.time_ns()}",
+            cluster=True,
+            ssl_ca_certs=str(redis_tls_cluster.ca),
+            max_entries=2,
+        )
+        await _exercise_cache(backend, events)
+        cache = SemanticCache(backend, on_error=lambda op, kind: errors.append((op, kind)))
+        for i in range(4):  # beyond max_entries: the pruning transaction runs too
+            assert await cache.store("ns-{odd}", f"k{i}", unit([1, i, 0]), {"i": i}, "q")
+        assert int(await backend.client.hlen(backend.key("ns-{odd}", "v"))) == 2
+        keys = [backend.key(ns, s) for ns in ("ns1", "ns-{odd}") for s in ("v", "t", "g", "e:k1")]
+        slots = {int(await backend.client.cluster_keyslot(k)) for k in keys[:4]}
+        assert len({int(await backend.client.cluster_keyslot(k)) for k in keys[4:]}) == 1
+        await backend.close()
+        return slots
+
+    assert len(asyncio.run(run())) == 1
+    assert "bypass" not in events and errors == []
+
+
+def test_cache_refusals_are_counted_and_logged_as_errors(redis_tls_cluster: RedisTlsCluster) -> None:
+    """A refusal recurs on every request: it is counted by kind and logged as an error
+    naming the fix, never a silent bypass."""
+
+    class OneSlotPerKey(RedisCacheBackend):  # the layout without hash tags
+        def key(self, namespace: str, suffix: str) -> str:
+            return f"{self.prefix}:{namespace}:{suffix}"
+
+    errors: list[tuple[str, str]] = []
+    metrics = ServingMetrics()
+
+    def on_error(op: str, kind: str) -> None:
+        errors.append((op, kind))
+        metrics.cache_error(op, kind)
+
+    async def run() -> None:
+        spread = OneSlotPerKey(
+            redis_tls_cluster.url, cluster=True, ssl_ca_certs=str(redis_tls_cluster.ca)
+        )
+        cache = SemanticCache(spread, on_error=on_error)
+        assert await cache.store("ns", "k", unit([1, 0]), {"a": 1}, "q") is False
+        await cache.close()
+        untrusted = RedisCacheBackend(redis_tls_cluster.url, cluster=True, socket_timeout_s=1)
+        cache = SemanticCache(untrusted, on_error=on_error, op_timeout_s=3)
+        assert await cache.lookup("ns", "k", unit([1, 0])) is None
+        assert cache.failures == {"refused": 1}
+        await cache.close()
+
+    class Records(logging.Handler):  # on the logger itself: other tests may stop propagation
+        def __init__(self) -> None:
+            super().__init__(logging.ERROR)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    handler, logger = Records(), logging.getLogger("serving.cache")
+    was_disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(handler)
+    try:
+        asyncio.run(run())
+    finally:
+        logger.removeHandler(handler)
+        logger.disabled = was_disabled
+    assert errors == [("store", "refused"), ("lookup", "refused")]
+    messages = [r.getMessage() for r in handler.records]
+    assert "slot" in messages[0].lower() and "every request bypasses the cache" in messages[0]
+    assert "cache.tls_ca_file" in messages[1]
+    text = metrics.render()[0].decode()
+    assert 'llmops_cache_errors_total{kind="refused",operation="store"} 1.0' in text
+
+
 def test_prompt_hash_is_canonical() -> None:
     assert prompt_hash({"a": 1, "b": [1, 2]}) == prompt_hash({"b": [1, 2], "a": 1})
     assert prompt_hash({"a": 1}) != prompt_hash({"a": 2})
@@ -132,7 +222,7 @@ def test_prompt_hash_is_canonical() -> None:
 
 def test_vector_store_migrates_upserts_and_searches(pg_dsn: str) -> None:
     store = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")
-    assert store.schema_version() == 3
+    assert store.schema_version() == LATEST_SCHEMA_VERSION
     assert store.migrate() == []  # idempotent: nothing to apply the second time
     again = PgVectorStore(pg_dsn, 3, table_prefix="unit_vs")  # a second replica starting up
     assert again.migrate() == []
@@ -199,7 +289,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn: str) -> Non
     # from empty: every step, in order
     PgVectorStore(pg_dsn, 3, table_prefix="mig_new").close()
     versions, cols, idx = _schema(pg_dsn, "mig_new")
-    assert versions == [1, 2, 3]
+    assert versions == list(range(1, LATEST_SCHEMA_VERSION + 1))
     assert "tsv" in cols and {"mig_new_chunks_embedding_hnsw", "mig_new_chunks_tsv_gin"} <= idx
     # from version 2 (before full-text search), with data in it
     old = PgVectorStore(pg_dsn, 3, table_prefix="mig_old", schema_version=2)
@@ -207,7 +297,7 @@ def test_migrations_from_empty_and_from_the_previous_version(pg_dsn: str) -> Non
     old.close()
     assert _schema(pg_dsn, "mig_old")[0] == [1, 2] and "tsv" not in _schema(pg_dsn, "mig_old")[1]
     new = PgVectorStore(pg_dsn, 3, table_prefix="mig_old")
-    assert _schema(pg_dsn, "mig_old")[0] == [1, 2, 3]
+    assert _schema(pg_dsn, "mig_old")[0] == list(range(1, LATEST_SCHEMA_VERSION + 1))
     assert new.migrate() == []
     (hit,) = new.hybrid_search(unit([0, 1, 0]), "what does CMP0048 do", top_k=1)
     assert hit.source == "e.md" and "text" in hit.matched  # rows from before the upgrade
