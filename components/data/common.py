@@ -9,7 +9,6 @@ Nothing here knows the stack config: the composition fills :class:`Placement` an
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, cast
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import key_policy
 from components.naming import name_tags
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
@@ -140,35 +140,6 @@ def account_of(parent: pulumi.Resource) -> Account:
     )
 
 
-def key_policy(partition: str, account: str, extra: Sequence[dict[str, Any]] = ()) -> str:
-    """A key policy whose administrators are the account's IAM principals (through their IAM
-    policies: the key is never usable by a principal the account has not granted), plus
-    ``extra`` statements for AWS services that use the key directly."""
-    statements = [
-        {
-            "Sid": "AccountAdministersTheKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
-        *extra,
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def log_group_key_statement(partition: str, region: str, account: str, log_group: str) -> dict[str, Any]:
-    """Lets CloudWatch Logs encrypt one log group with the key (the encryption context names it)."""
-    return {
-        "Sid": "CloudWatchLogsEncryptsItsLogGroup",
-        "Effect": "Allow",
-        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-        "Resource": "*",
-        "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:{log_group}"}},
-    }
-
-
 def kms_key(
     name: str,
     *,
@@ -182,7 +153,7 @@ def kms_key(
     """A customer-managed symmetric key that rotates every year, with an explicit key policy
     and an alias (``alias/<alias>``)."""
     policy = pulumi.Output.all(account.partition, account.id, extra_statements).apply(
-        lambda v: key_policy(v[0], v[1], v[2])
+        lambda v: key_policy(v[1], v[0], *v[2])
     )
     key = aws.kms.Key(
         name,

@@ -55,11 +55,11 @@ from components.data.common import (
     generated_password,
     identifier_problems,
     kms_key,
-    log_group_key_statement,
     secret_output,
     security_group,
 )
 from components.iam import assume_role_policy, policy_json
+from components.kms import logs_statement
 from components.monitoring import AuroraCluster, Monitored
 from components.naming import TYPE_PREFIX, name_tags
 from core.literals import LOG_RETENTION_DAYS
@@ -619,7 +619,7 @@ class VectorStore(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child(),
             extra_statements=pulumi.Output.all(account.partition, account.id).apply(
-                lambda v: [log_group_key_statement(v[0], args.region, v[1], log_group_name)]
+                lambda v: [logs_statement(v[1], v[0], args.region, log_group_name)]
             ),
         )
         log_group = aws.cloudwatch.LogGroup(

@@ -102,7 +102,7 @@ def test_aurora_storage_insights_secret_and_logs_are_encrypted_with_its_own_key(
     # The key policy lets CloudWatch Logs use it for that log group only.
     policy = json.loads(key.inputs["policy"])
     logs = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}]
-    assert logs and logs[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(f":log-group:{log['name']}")
+    assert logs and logs[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(f":log-group:{log['name']}")
     assert cluster["enabledCloudwatchLogsExports"] == ["postgresql"]
 
 
