@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,3 +126,17 @@ def only(registrations: list[Any], type_: str, name_suffix: str = "") -> Any:
 def provider_urn(recorded: Any, region: str) -> str:
     """The URN of the explicit AWS provider of ``region`` (``tests.harness.aws_provider``)."""
     return str(recorded.one("pulumi:providers:aws", f"aws-{region}").urn)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 (a free port), for boto3 code over real HTTP; its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

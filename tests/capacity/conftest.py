@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.capacity.fakeaws import FakeAws
+from tests.support import moto_server
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -44,14 +44,9 @@ def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
 
 @pytest.fixture(scope="session")
 def moto_url(aws_env: dict[str, str]) -> Iterator[str]:
-    """A moto server in server mode on 127.0.0.1 (a free port)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    """moto in server mode on 127.0.0.1 (a free port)."""
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

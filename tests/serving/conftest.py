@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from serving_fakes import FakeUpstream, RedisProcess, RedisTlsCluster
 
+from tests.support import moto_server
+
 
 @pytest.fixture(scope="session")
 def tiny_llm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -62,15 +64,8 @@ def redis_tls_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redi
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto in server mode on 127.0.0.1 (a free port)."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
