@@ -656,14 +656,7 @@ class Observability(pulumi.ComponentResource):
             for arn in CLOUDWATCH_AGENT_POLICIES
         ]
         addon = versions.CLOUDWATCH_OBSERVABILITY_ADDON
-        pins = versions.pins_for(args.kubernetes_version) if args.kubernetes_version else None
-        addon_version: pulumi.Input[str] | None = None
-        if pins is not None and addon in pins.addons:
-            addon_version = pins.addons[addon]
-        elif args.kubernetes_version:
-            addon_version = aws.eks.get_addon_version_output(
-                addon_name=addon, kubernetes_version=args.kubernetes_version, opts=pulumi.InvokeOutputOptions(parent=self)
-            ).version
+        addon_version = versions.addon_version(addon, args.kubernetes_version, self) if args.kubernetes_version else None
         aws.eks.Addon(
             f"{name}-{addon}",
             cluster_name=args.cluster_name,

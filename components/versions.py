@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pulumi
+import pulumi_aws as aws
+
 from components.helm import Chart
 from core.serving_pins import (
     AWS_LOAD_BALANCER_CONTROLLER_VERSION as AWS_LOAD_BALANCER_CONTROLLER_VERSION,
@@ -124,6 +127,18 @@ def pins_for(kubernetes_version: str) -> KubernetesPins | None:
     """The pins of a Kubernetes minor version, or None when it has none (see the module
     docstring for what happens then)."""
     return KUBERNETES_PINS.get(kubernetes_version)
+
+
+def addon_version(addon: str, kubernetes_version: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+    """The build of EKS managed add-on ``addon`` for ``kubernetes_version``: the one pinned
+    in :data:`KUBERNETES_PINS`, else AWS's default build for that version, looked up at
+    deploy time with ``parent``'s provider."""
+    pins = pins_for(kubernetes_version)
+    if pins is not None and addon in pins.addons:
+        return pins.addons[addon]
+    return aws.eks.get_addon_version_output(
+        addon_name=addon, kubernetes_version=kubernetes_version, opts=pulumi.InvokeOutputOptions(parent=parent)
+    ).version
 
 
 # The charts above as the components install them.

@@ -463,19 +463,11 @@ class GpuCluster(pulumi.ComponentResource):
     ) -> aws.eks.Addon:
         """An EKS managed add-on at the build pinned for the cluster's version, or AWS's
         default build for that version when none is pinned."""
-        pins = versions.pins_for(spec.kubernetes_version)
-        version: pulumi.Input[str]
-        if pins is not None and addon in pins.addons:
-            version = pins.addons[addon]
-        else:
-            version = aws.eks.get_addon_version_output(
-                addon_name=addon, kubernetes_version=spec.kubernetes_version, opts=pulumi.InvokeOutputOptions(parent=self)
-            ).version
         return aws.eks.Addon(
             f"{name}-{addon}",
             cluster_name=cluster.name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=versions.addon_version(addon, spec.kubernetes_version, self),
             pod_identity_associations=list(pod_identity_associations) if pod_identity_associations else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
