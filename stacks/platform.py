@@ -58,7 +58,7 @@ from components.data import (
 )
 from components.global_entry import GlobalEntry, GlobalEntryArgs, RegionalEndpoint
 from components.helm import Chart
-from components.monitoring import EksCluster, Monitored, Queue
+from components.monitoring import Monitored
 from components.naming import cluster_name
 from components.network import Network, NetworkArgs
 from components.observability import LogsArgs, Observability, ObservabilityArgs, PrometheusArgs
@@ -926,27 +926,16 @@ def rule_thresholds(config: PlatformConfig) -> RuleThresholds:
     return replace(ALERT_PROFILES[config.environment].rules, **{**from_config, **overrides})
 
 
-def karpenter_queue_name(name: str) -> str:
-    """The name of the SQS queue Karpenter reads interruptions from in cluster ``name`` (as
-    ``components.cluster.karpenter`` names it; a plan test keeps the two in step)."""
-    return f"{name}-karpenter"[:80]
-
-
-def region_monitoring(config: PlatformConfig, platform: RegionalPlatform, name: str) -> tuple[Monitored, ...]:
+def region_monitoring(platform: RegionalPlatform) -> tuple[Monitored, ...]:
     """What the alarms of a region watch: every component's ``monitoring`` description (the
     network's NAT gateways, the data plane's Aurora cluster and serverless cache, the serving
-    plane's load balancer), and for a
-    created cluster its nodes and Karpenter's interruption queue."""
-    region = config.region(platform.region)
+    plane's load balancer, a created cluster's nodes and Karpenter's interruption queue)."""
     found: list[Monitored] = list(platform.network.monitoring) if platform.network else []
     if platform.data is not None:
         found += [*platform.data.vector_store.monitoring, *platform.data.cache.monitoring]
     if platform.serving is not None:
         found += platform.serving.monitoring
-    if region.cluster.existing is None:
-        found.append(EksCluster(key="eks", cluster_name=platform.cluster.cluster_name))
-        if region.cluster.capacity_provider == "karpenter":
-            found.append(Queue(key="karpenter-interruptions", queue_name=karpenter_queue_name(name), consumer="Karpenter"))
+    found += platform.cluster.monitoring
     return tuple(found)
 
 
@@ -1082,7 +1071,7 @@ def build_operations(
     monitored_by_region: dict[str, tuple[Monitored, ...]] = {}
     for name, platform in regions.items():
         prefix = cluster_name(project, stack, name)
-        monitored = region_monitoring(config, platform, prefix)
+        monitored = region_monitoring(platform)
         monitored_by_region[name] = monitored
         aws_only = pulumi.ResourceOptions(providers=[platform.provider])
         alerting = Alerting(f"{name}-alerting", alerting_args(config, name, prefix, monitored, tags), opts=aws_only)

@@ -38,6 +38,7 @@ from components.cluster.nodes import (
 )
 from components.iam import assume_role_policy
 from components.kms import account_key, key_policy, log_group_key
+from components.monitoring import EksCluster, Monitored
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity_role
 
@@ -119,6 +120,7 @@ class _Created:
     system_nodes: aws.eks.NodeGroup
     api_bastion_id: pulumi.Output[str]
     karpenter_role_name: pulumi.Output[str]
+    monitoring: tuple[Monitored, ...]
 
 
 class GpuCluster(pulumi.ComponentResource):
@@ -136,6 +138,9 @@ class GpuCluster(pulumi.ComponentResource):
     karpenter_role_name: pulumi.Output[str]
     """The role of Karpenter's controller, which launches the GPU instances (empty without
     Karpenter: managed node groups grow through EC2 Auto Scaling's service-linked role)."""
+    monitoring: tuple[Monitored, ...]
+    """What the alerting watches here (:mod:`components.monitoring`): a created cluster's
+    nodes and Karpenter's interruption queue; nothing of a cluster brought as it is."""
     k8s_provider: k8s.Provider
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -147,12 +152,14 @@ class GpuCluster(pulumi.ComponentResource):
             node_role_arns: pulumi.Output[list[str]] = pulumi.Output.from_input([])
             bastion_id: pulumi.Output[str] = pulumi.Output.from_input("")
             karpenter_role: pulumi.Output[str] = pulumi.Output.from_input("")
+            monitoring: tuple[Monitored, ...] = ()
             software_waits_for: list[pulumi.Resource] = []
         else:
             created = self._create(name, args, args.cluster)
             access, provider, node_role_arns = created.access, created.provider, created.node_role_arns
             bastion_id = created.api_bastion_id
             karpenter_role = created.karpenter_role_name
+            monitoring = created.monitoring
             software_waits_for = [created.system_nodes]
         GpuSoftware(
             f"{name}-gpu-software",
@@ -166,6 +173,7 @@ class GpuCluster(pulumi.ComponentResource):
         self.node_role_arns = node_role_arns
         self.api_bastion_id = bastion_id
         self.karpenter_role_name = karpenter_role
+        self.monitoring = monitoring
         self.k8s_provider = provider
         self.register_outputs(
             {
@@ -294,6 +302,7 @@ class GpuCluster(pulumi.ComponentResource):
             )
         node_role_arns: list[pulumi.Output[str]] = [nodes.role.arn]
         karpenter_role: pulumi.Output[str] = pulumi.Output.from_input("")
+        monitoring: list[Monitored] = [EksCluster(key="eks", cluster_name=cluster.name)]
         if spec.capacity_provider == "karpenter":
             karpenter = Karpenter(
                 f"{name}-karpenter",
@@ -312,6 +321,7 @@ class GpuCluster(pulumi.ComponentResource):
             )
             node_role_arns.append(karpenter.node_role_arn)
             karpenter_role = karpenter.controller_role_name
+            monitoring += karpenter.monitoring
         elif capacity.node_groups:
             ClusterAutoscaler(
                 f"{name}-cluster-autoscaler",
@@ -326,7 +336,7 @@ class GpuCluster(pulumi.ComponentResource):
                 opts=in_cluster,
             )
         bastion_id = bastion.instance_id if bastion is not None else pulumi.Output.from_input("")
-        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system, bastion_id, karpenter_role)
+        return _Created(access, provider, pulumi.Output.all(*node_role_arns), system, bastion_id, karpenter_role, tuple(monitoring))
 
     def _control_plane(self, name: str, args: GpuClusterArgs, spec: EksClusterArgs) -> aws.eks.Cluster:
         """The EKS cluster: private endpoint (public only to the listed ranges), Secrets

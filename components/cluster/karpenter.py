@@ -20,6 +20,7 @@ from components.cluster.moved import child_options, former_name
 from components.cluster.nodes import SYSTEM_NODE_LABELS, gpu_node_labels, node_role
 from components.helm import helm_release
 from components.iam import policy_json
+from components.monitoring import Monitored, Queue
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity
 from core import catalog, gpu_pool
@@ -513,6 +514,9 @@ class Karpenter(pulumi.ComponentResource):
         self.node_role_arn = nodes.role.arn
         self.controller_role_name = identity.role.role.name
         self.interruption_queue_name = queue.name
+        self.monitoring: tuple[Monitored, ...] = (Queue(key="karpenter-interruptions", queue_name=queue.name, consumer="Karpenter"),)
+        """What the alerting watches here: the interruption queue Karpenter must keep
+        draining (:mod:`components.monitoring`)."""
         self.node_pool_names = [pool.name for pool in args.pools]
         self.register_outputs(
             {

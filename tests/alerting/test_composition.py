@@ -16,7 +16,6 @@ from stacks.platform import (
     anomaly_alerts_gap,
     build,
     grafana_dashboards,
-    karpenter_queue_name,
     rule_thresholds,
     stack_outputs,
 )
@@ -90,7 +89,7 @@ def test_alarms_watch_the_nat_gateways_nodes_data_stores_and_karpenters_queue_of
     watched = {
         a.inputs["dimensions"]["QueueName"] for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs.get("namespace") == "AWS/SQS"
     }
-    assert watched == queues == {karpenter_queue_name("llmops-test-us-east-1"), karpenter_queue_name("llmops-test-us-west-2")}
+    assert watched == queues == {"llmops-test-us-east-1-karpenter", "llmops-test-us-west-2-karpenter"}
     clusters = {c.inputs["name"] for c in recorded.of_type("aws:eks/cluster:Cluster")}
     nodes = {a.inputs["dimensions"]["ClusterName"] for a in recorded.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs.get("namespace") == "ContainerInsights"}
     assert nodes == clusters
