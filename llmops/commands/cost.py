@@ -1,5 +1,5 @@
 """``llmops cost``: the monthly cost of a stack, its change against a base, and refreshing
-the price catalogue from the AWS Price List API."""
+the price catalogue from the AWS Price List API (or a local table generated from it)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,15 @@ def cost_command(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="With --refresh: Price List API endpoint (default: AWS's).")
     ] = None,
+    price_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--price-table",
+            help="With --refresh: read the prices offline from a local copy of Karpenter's generated on-demand table "
+            "(aws/karpenter-provider-aws pkg/providers/pricing/zz_generated.pricing_aws.go) instead of the API.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Estimate a stack's monthly cost from its offline plan (minimum and expected, by region
     and component), compare it with a base for a PR comment, or refresh the price catalogue."""
@@ -51,12 +60,14 @@ def cost_command(
     if refresh:
         from llmops.cost.refresh import refresh_catalogue
 
-        report = refresh_catalogue(catalogue, regions=regions or None, endpoint_url=endpoint_url)
+        if price_table is not None and endpoint_url:
+            raise UsageError("--price-table and --endpoint-url are two sources of prices; give one of them")
+        report = refresh_catalogue(catalogue, regions=regions or None, endpoint_url=endpoint_url, price_table=price_table)
         console.print(report.summary(), highlight=False)
         if stack is None:
             return
-    elif regions or endpoint_url:
-        raise UsageError("--region and --endpoint-url only apply with --refresh; add --refresh or drop them")
+    elif regions or endpoint_url or price_table is not None:
+        raise UsageError("--region, --endpoint-url and --price-table only apply with --refresh; add --refresh or drop them")
 
     from core.catalog.prices import load_prices
     from llmops.commands.plan import default_program_dir

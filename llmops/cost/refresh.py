@@ -1,4 +1,5 @@
-"""``llmops cost --refresh``: EC2 on-demand prices from the AWS Price List API.
+"""``llmops cost --refresh``: EC2 on-demand prices from the AWS Price List API, or from a
+local copy of a price table generated from it.
 
 Calls ``pricing:GetProducts`` (service ``AmazonEC2``) once per region, filtered to what the
 catalogue holds: Linux, shared tenancy, no pre-installed software, capacity status
@@ -7,6 +8,13 @@ with ``product.attributes`` and ``terms.OnDemand.<offer>.priceDimensions.<rate>.
 Only instance types the project's instance catalogue knows are kept. The spot table and the
 service prices are not touched (the Price List API has no spot prices).
 
+``--price-table FILE`` reads the same prices offline from Karpenter's generated on-demand
+table (``pkg/providers/pricing/zz_generated.pricing_aws.go`` in aws/karpenter-provider-aws,
+written by its generator from the Price List API with the same Linux, shared-tenancy
+filters): a Go map literal ``"<region>": {"<type>": <USD per hour>, ...}`` under a
+``// generated at <timestamp> for <region>`` header. Upstream generates it for us-east-1
+only, so it refreshes the regions the file holds and refuses the others.
+
 This is the only module of the cost package that imports boto3.
 """
 
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +106,73 @@ def parse_price_record(record: str | dict[str, Any]) -> OnDemandPrice | None:
     return None
 
 
+_TABLE_GENERATED = re.compile(r"^// generated at (\S+)", re.MULTILINE)
+_TABLE_REGION = re.compile(r'^\t"([a-z]{2}(?:-[a-z]+)+-\d+)": \{', re.MULTILINE)
+_TABLE_PRICE = re.compile(r'"([a-z0-9-]+\.[a-z0-9-]+)": (\d+(?:\.\d+)?)')
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTable:
+    """An on-demand price table generated from the Price List API (Karpenter's
+    ``zz_generated.pricing_aws.go``)."""
+
+    path: Path
+    generated: str
+    prices: dict[str, dict[str, float]]
+
+
+def read_price_table(path: Path | str) -> PriceTable:
+    """``{region: {instance type: USD per hour}}`` and the generation stamp of a local copy
+    of Karpenter's generated on-demand price table."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RefreshError(f"--price-table: cannot read {source} ({exc.strerror or exc}); pass a local copy of "
+                           "pkg/providers/pricing/zz_generated.pricing_aws.go") from None
+    starts = list(_TABLE_REGION.finditer(text))
+    prices: dict[str, dict[str, float]] = {}
+    for index, start in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        block = {name: float(usd) for name, usd in _TABLE_PRICE.findall(text, start.end(), end) if float(usd) > 0}
+        if block:
+            prices[start.group(1)] = block
+    if not prices:
+        raise RefreshError(
+            f"--price-table: {source} holds no on-demand price table (expected Karpenter's "
+            "pkg/providers/pricing/zz_generated.pricing_aws.go); the catalogue was not changed"
+        )
+    stamp = _TABLE_GENERATED.search(text)
+    return PriceTable(path=source, generated=stamp.group(1) if stamp else "", prices=prices)
+
+
+def table_on_demand(
+    table: PriceTable, regions: Iterable[str], instance_types: Iterable[str] | None = None
+) -> tuple[dict[str, dict[str, float]], int]:
+    """The same result as :func:`fetch_on_demand`, read from ``table``; a region the table
+    does not hold is an error naming those it does."""
+    wanted = set(instance_types) if instance_types is not None else set(catalog.instance_types())
+    result: dict[str, dict[str, float]] = {}
+    skipped = 0
+    for region in regions:
+        listed = table.prices.get(region)
+        if listed is None:
+            raise RefreshError(
+                f"--price-table: {table.path.name} holds on-demand prices for {', '.join(sorted(table.prices))} only, "
+                f"not '{region}'; refresh {region} from the Price List API (without --price-table). "
+                "The catalogue was not changed"
+            )
+        kept = {name: usd for name, usd in sorted(listed.items()) if name in wanted}
+        if not kept:
+            raise RefreshError(
+                f"--price-table: {table.path.name} lists none of the catalogue's instance types for '{region}'; "
+                "the catalogue was not changed"
+            )
+        result[region] = kept
+        skipped += len(listed) - len(kept)
+    return result, skipped
+
+
 def _client(endpoint_url: str | None) -> Any:
     import boto3
 
@@ -153,17 +229,30 @@ def refresh_catalogue(
     endpoint_url: str | None = None,
     client: Any = None,
     today: dt.date | None = None,
+    price_table: Path | str | None = None,
 ) -> RefreshReport:
-    """Rewrites the ``ec2.onDemand`` prices of ``regions`` (default: those already in the
-    catalogue) in the catalogue at ``path`` (default: the packaged file), and its dates."""
+    """Rewrites the ``ec2.onDemand`` prices of ``regions`` in the catalogue at ``path``
+    (default: the packaged file), and its dates. Prices come from the Price List API
+    (default regions: those already in the catalogue) or, given ``price_table``, from that
+    local generated table (default regions: those it holds)."""
     target = Path(path) if path is not None else default_path()
     current = load_prices(target)
-    wanted_regions = list(dict.fromkeys(regions)) if regions else current.regions
+    table = read_price_table(price_table) if price_table is not None else None
+    default_regions = sorted(table.prices) if table is not None else current.regions
+    wanted_regions = list(dict.fromkeys(regions)) if regions else default_regions
     known = catalog.regions()
     for region in wanted_regions:
         if region not in known:
             raise PriceLookupError("--region: " + catalog.unknown_name_message("AWS region", region, known))
-    fetched, skipped = fetch_on_demand(wanted_regions, endpoint_url=endpoint_url, client=client)
+    if table is not None:
+        fetched, skipped = table_on_demand(table, wanted_regions)
+        origin = (
+            f"the on-demand table {table.path.name} generated at {table.generated or 'an unstated time'} from the AWS "
+            "Price List API by aws/karpenter-provider-aws (pkg/providers/pricing)"
+        )
+    else:
+        fetched, skipped = fetch_on_demand(wanted_regions, endpoint_url=endpoint_url, client=client)
+        origin = "AWS Price List API (pricing:GetProducts, service AmazonEC2)"
     document = json.loads(json.dumps(current.document))
     on_demand: dict[str, dict[str, float]] = document["ec2"].setdefault("onDemand", {})
     report = RefreshReport(path=target, regions=wanted_regions, skipped=skipped)
@@ -179,7 +268,7 @@ def refresh_catalogue(
     stamp = (today or dt.datetime.now(dt.UTC).date()).isoformat()
     document["ec2"]["taken"] = stamp
     document["ec2"]["source"] = (
-        "AWS Price List API (pricing:GetProducts, service AmazonEC2), on-demand, Linux, shared tenancy, "
+        f"{origin}, on-demand, Linux, shared tenancy, "
         f"no pre-installed software, capacitystatus Used; regions refreshed {stamp}: {', '.join(wanted_regions)}"
         + ("" if set(wanted_regions) >= set(on_demand) else "; other regions as before")
     )

@@ -1,5 +1,6 @@
 """``llmops cost --refresh``: parsing real Price List record shapes and rewriting the
-catalogue from a local Price List API that serves a recorded GetProducts response."""
+catalogue from a local Price List API that serves a recorded GetProducts response, or from
+Karpenter's generated on-demand table (a copy in fixtures/, see its SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from core import catalog
 from core.catalog.prices import default_path, load_prices
 from llmops.cli import app
-from llmops.cost.refresh import RefreshError, parse_price_record, refresh_catalogue
+from llmops.cost.refresh import (
+    RefreshError,
+    parse_price_record,
+    read_price_table,
+    refresh_catalogue,
+)
 from tests.support import FIXTURE_PRICES, fixture_prices
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,3 +113,62 @@ def test_cli_refresh(price_list_server: Any, catalogue_copy: Path) -> None:
     assert "refreshed 4 EC2 on-demand price(s) in us-east-1" in result.output
     assert "us-east-1 p5.48xlarge: $98.32 -> $55.04/h" in result.output
     assert load_prices(catalogue_copy).on_demand_hourly("us-east-1", "p5.48xlarge") == 55.04
+
+
+# ----------------------------------------------------------------------------- Karpenter's generated table
+
+KARPENTER_TABLE = FIXTURES / "zz_generated.pricing_aws.go"  # see fixtures/SOURCES.md
+
+
+def test_read_karpenters_generated_table() -> None:
+    table = read_price_table(KARPENTER_TABLE)
+    assert table.generated == "2026-07-20T13:44:30Z"
+    assert sorted(table.prices) == ["us-east-1"]  # upstream generates one region
+    prices = table.prices["us-east-1"]
+    assert len(prices) > 1000
+    assert prices["m7i.large"] == 0.1008 and prices["p6-b200.48xlarge"] > 0 and prices["u-6tb1.56xlarge"] > 0
+    assert prices["p5.48xlarge"] == 55.04  # after AWS's June 2025 reduction (was 98.32)
+
+
+def test_packaged_us_east_1_prices_match_the_generated_table() -> None:
+    listed = read_price_table(KARPENTER_TABLE).prices["us-east-1"]
+    packaged = load_prices().document["ec2"]["onDemand"]["us-east-1"]
+    assert {name: listed.get(name) for name in packaged} == packaged
+    assert set(catalog.instance_types()) - set(packaged) == {"p5e.48xlarge"}  # Capacity Blocks only: not in the table either
+    assert "p5e.48xlarge" not in listed
+
+
+def test_refresh_from_the_generated_table(catalogue_copy: Path) -> None:
+    report = refresh_catalogue(catalogue_copy, price_table=KARPENTER_TABLE, today=dt.date(2026, 12, 1))
+    prices = load_prices(catalogue_copy)
+    assert report.regions == ["us-east-1"]
+    assert prices.on_demand_hourly("us-east-1", "p5.48xlarge") == 55.04
+    assert set(prices.document["ec2"]["onDemand"]["us-east-1"]) == set(catalog.instance_types()) - {"p5e.48xlarge"}
+    assert prices.on_demand_hourly("us-west-2", "p5.48xlarge") == 98.32  # not in the table: as before
+    assert ("us-east-1", "p5.48xlarge", 98.32, 55.04) in report.changed
+    assert report.skipped > 1000  # types the instance catalogue does not keep
+    assert "zz_generated.pricing_aws.go generated at 2026-07-20T13:44:30Z" in prices.ec2.source
+    assert "aws/karpenter-provider-aws" in prices.ec2.source and "other regions as before" in prices.ec2.source
+
+
+def test_refresh_from_the_table_refuses_a_region_it_does_not_hold(catalogue_copy: Path) -> None:
+    before = catalogue_copy.read_text()
+    with pytest.raises(RefreshError, match=r"holds on-demand prices for us-east-1 only, not 'sa-east-1'; refresh sa-east-1 from the Price List API"):
+        refresh_catalogue(catalogue_copy, ["sa-east-1"], price_table=KARPENTER_TABLE)
+    with pytest.raises(RefreshError, match="holds no on-demand price table"):
+        refresh_catalogue(catalogue_copy, price_table=FIXTURES / "price_list_get_products.json")
+    with pytest.raises(RefreshError, match="cannot read"):
+        refresh_catalogue(catalogue_copy, price_table=FIXTURES / "missing.go")
+    assert catalogue_copy.read_text() == before
+
+
+def test_cli_refresh_from_the_generated_table(catalogue_copy: Path) -> None:
+    result = CliRunner().invoke(app, ["cost", "--refresh", "--price-table", str(KARPENTER_TABLE), "--catalogue", str(catalogue_copy)])
+    assert result.exit_code == 0, result.output
+    assert "in us-east-1 into" in result.output and "us-east-1 p5.48xlarge: $98.32 -> $55.04/h" in result.output
+    both = CliRunner().invoke(
+        app, ["cost", "--refresh", "--price-table", str(KARPENTER_TABLE), "--endpoint-url", "http://127.0.0.1:9", "--catalogue", str(catalogue_copy)]
+    )
+    assert both.exit_code != 0 and "give one of them" in str(both.exception)
+    alone = CliRunner().invoke(app, ["cost", "--price-table", str(KARPENTER_TABLE)])
+    assert alone.exit_code != 0 and "only apply with --refresh" in str(alone.exception)
