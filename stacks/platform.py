@@ -674,6 +674,7 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
     secrets: dict[str, SecretRef] = {}
     keys: dict[str, pulumi.Input[str]] = {"documents": documents.kms_key_arn}
     policies: dict[str, pulumi.Input[str]] = {"vectors": vectors.access_policy_arn, "cache": cache.access_policy_arn}
+    collections: dict[str, pulumi.Input[str]] = {}
     migrations = None
     if data.vector_store_engine == "aurora-pgvector":
         # A global database's secondary regions hold read-only replicas: they read locally.
@@ -693,6 +694,7 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
             )
     else:
         env[serving_section.OPENSEARCH_ENDPOINT_ENV] = vectors.endpoint.apply(_text)
+        collections["vectors"] = vectors.collection_name.apply(_text)
     env.update(
         {
             serving_section.CACHE_URL_ENV: pulumi.Output.all(cache.endpoint, cache.port).apply(lambda v: f"rediss://{_text(v[0])}:{_text(v[1])}"),
@@ -731,7 +733,7 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
     return DataBindings(
         env=env,
         secret_env=secrets,
-        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys, policy_arns=policies),
+        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys, policy_arns=policies, search_collections=collections),
         gcs=gcs,
         model_copy=copy,
         model_bucket=documents.bucket_name if copy is not None else None,

@@ -243,11 +243,16 @@ class AccessArgs:
     """Managed policies the role gets attached, keyed by a stable id: the data stores' own
     access policies (``rds-db:connect`` as the serving database user, ``elasticache:Connect``
     as the cache user), which the stores scope to themselves."""
+    search_collections: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """OpenSearch Serverless collections (names, keyed by a stable id) whose indexes the pods
+    read and write: each gets a data access policy naming the pods' role, created here where
+    the role is (the collection's ``aoss:APIAccessAll`` policy comes through ``policy_arns``)."""
 
     def problems(self, path: str) -> list[str]:
         return [
-            f"{path}.policy_arns: key {key!r} must be lowercase letters, digits and '-'"
-            for key in self.policy_arns
+            f"{path}.{field_name}: key {key!r} must be lowercase letters, digits and '-'"
+            for field_name, keys in (("policy_arns", self.policy_arns), ("search_collections", self.search_collections))
+            for key in keys
             if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", key)
         ]
 

@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.data.vector_store import data_access_policy
 from components.helm import helm_release
 from components.monitoring import LoadBalancer, Monitored
 from components.naming import TYPE_PREFIX
@@ -90,6 +92,7 @@ class ServingPlane(pulumi.ComponentResource):
         ray_waits: list[pulumi.Resource] = [operator, service_account]
         if role is not None:
             ray_waits.extend(role.ready)
+            ray_waits.extend(self._search_access(name, args, role))
         if args.cpu_workers.node_pool is not None:
             pool = manifests.cpu_node_pool_manifest(args.name, args.cpu_workers.node_pool)
             ray_waits.append(
@@ -227,7 +230,7 @@ class ServingPlane(pulumi.ComponentResource):
         refs = secret_refs(args)
         buckets = dict(args.access.read_bucket_arns)
         keys = dict(args.access.kms_key_arns)
-        if not refs and not buckets and not args.access.policy_arns:
+        if not refs and not buckets and not args.access.policy_arns and not args.access.search_collections:
             return None
         policy = pulumi.Output.all(
             pulumi.Output.all(*buckets.values()), pulumi.Output.all(*(r.arn for r in refs.values())), pulumi.Output.all(*keys.values())
@@ -242,6 +245,21 @@ class ServingPlane(pulumi.ComponentResource):
             tags=tags,
             opts=self._child(),
         )
+
+    def _search_access(self, name: str, args: ServingPlaneArgs, role: PodIdentity) -> list[pulumi.Resource]:
+        """A data access policy per OpenSearch Serverless collection: the pods' role reads and
+        writes its indexes (named after the collection, as the store names its own)."""
+        return [
+            aws.opensearch.ServerlessAccessPolicy(
+                f"{name}-search-{key}",
+                name=collection,
+                type="data",
+                description="The serving pods read and write the collection's indexes",
+                policy=pulumi.Output.all(collection, role.role.role.arn).apply(lambda v: data_access_policy(str(v[0]), [str(v[1])])),
+                opts=self._child(),
+            )
+            for key, collection in sorted(args.access.search_collections.items())
+        ]
 
     def _migrations(
         self, name: str, args: ServingPlaneArgs, migrations: MigrationsArgs, in_namespace: Sequence[pulumi.Resource], tags: Mapping[str, str]

@@ -242,3 +242,39 @@ def test_pods_reach_the_data_stores_with_iam_and_only_the_migrations_read_the_ma
         association = one(document, "aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{name}-migrations")
         assert association["inputs"]["serviceAccount"] == "vector-store-migrations"
         assert {grant["urn"], association["urn"]} <= set(job["dependencies"])
+
+
+def test_opensearch_serverless_is_reached_by_the_serving_role_with_sigv4(tmp_path: Path) -> None:
+    """With ``vectorStoreEngine: opensearch-serverless`` the pods get the collection's endpoint,
+    its ``aoss:APIAccessAll`` policy, and a data access policy naming their own role; there is
+    no SQL schema, so no migrations Job."""
+    import json
+
+    import yaml
+
+    config = serving_config()
+    config["data"] = {"vectorStoreEngine": "opensearch-serverless"}
+    result = plan("test", write_project(tmp_path / "project", config=config))
+    document = plan_document(result)
+    outputs = {(r.type, r.name): r.outputs for r in result.resources}
+    for region in ("us-east-1", "us-west-2"):
+        name = f"{region}-serving"
+        collection = one(document, "aws:opensearch/serverlessCollection:ServerlessCollection", f"{region}-vectors-collection")
+        access = one(document, "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy", f"{name}-search-vectors")
+        assert access["inputs"]["type"] == "data" and access["inputs"]["name"] == collection["inputs"]["name"]
+        (rule,) = json.loads(access["inputs"]["policy"])
+        assert rule["Principal"] == [outputs[("aws:iam/role:Role", f"{name}-ray")]["arn"]]
+        assert {r["Resource"][0] for r in rule["Rules"]} == {f"collection/{collection['inputs']['name']}", f"index/{collection['inputs']['name']}/*"}
+        api = one(document, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{name}-ray-attach-vectors")
+        assert api["inputs"]["policyArn"] == outputs[("aws:iam/policy:Policy", f"{region}-vectors-api")]["arn"]
+        rayservice = one(document, "kubernetes:ray.io/v1:RayService", f"{name}-rayservice")
+        assert access["urn"] in rayservice["dependencies"]
+        head = rayservice["inputs"]["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in head["containers"][0]["env"]}
+        endpoint = outputs[("aws:opensearch/serverlessCollection:ServerlessCollection", f"{region}-vectors-collection")]["collectionEndpoint"]
+        assert env["LLMOPS_OPENSEARCH_ENDPOINT"] == endpoint and endpoint.startswith("https://")
+        assert "PGHOST" not in env
+        (app,) = yaml.safe_load(rayservice["inputs"]["spec"]["serveConfigV2"])["applications"]
+        store = app["args"]["vector_store"]
+        assert store["engine"] == "opensearch-serverless" and store["opensearch"]["endpoint_env"] == "LLMOPS_OPENSEARCH_ENDPOINT"
+    assert not [j for j in of_type(document, "kubernetes:batch/v1:Job") if j["name"].endswith("-migrations")]
