@@ -384,6 +384,12 @@ def test_public_exposure_is_an_https_alb_behind_waf() -> None:
     assert open_ports == [80, 443]
     encryption = recorded.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"  # what ALB log delivery takes
+    # the API's Prometheus metrics never leave through the public listener
+    https = next(r for r in recorded.of_type("aws:lb/listener:Listener") if r.inputs["protocol"] == "HTTPS")
+    rule = recorded.one("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["listenerArn"] == https.outputs["arn"] and rule.inputs["priority"] == 1
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/metrics", "/metrics/*"]}}]
+    assert rule.inputs["actions"][0]["type"] == "fixed-response" and rule.inputs["actions"][0]["fixedResponse"]["statusCode"] == "404"
 
 
 def test_registered_outputs_are_what_alerting_and_the_entry_read(internal: Recorded[ServingPlane]) -> None:
