@@ -21,7 +21,7 @@ class PodIdentityRole:
     policies: tuple[aws.iam.RolePolicy, ...]
     """Inline policies, one per named document."""
     attachments: tuple[aws.iam.RolePolicyAttachment, ...]
-    """AWS managed policies attached."""
+    """Managed policies attached (AWS's and the project's own)."""
 
     @property
     def grants(self) -> list[pulumi.Resource]:
@@ -49,12 +49,15 @@ def pod_identity_role(
     *,
     policies: Mapping[str, pulumi.Input[str]] | None = None,
     managed_policy_arns: Sequence[str] = (),
+    policy_arns: Mapping[str, pulumi.Input[str]] | None = None,
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> PodIdentityRole:
     """A role trusted by the Pod Identity agent (``pods.eks.amazonaws.com`` with
     ``sts:TagSession``), with one inline policy per entry of ``policies``
-    (``{resource_name}-{key}``) and the AWS managed policies of ``managed_policy_arns``."""
+    (``{resource_name}-{key}``), the AWS managed policies of ``managed_policy_arns`` and the
+    customer managed policies of ``policy_arns`` (outputs of other components, such as a data
+    store's access policy; ``{resource_name}-attach-{key}``)."""
     role = aws.iam.Role(
         resource_name,
         assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", session_tags=True),
@@ -68,6 +71,9 @@ def pod_identity_role(
     attached = tuple(
         aws.iam.RolePolicyAttachment(f"{resource_name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn, opts=opts)
         for arn in managed_policy_arns
+    ) + tuple(
+        aws.iam.RolePolicyAttachment(f"{resource_name}-attach-{key}", role=role.name, policy_arn=arn, opts=opts)
+        for key, arn in sorted((policy_arns or {}).items())
     )
     return PodIdentityRole(role, inline, attached)
 
@@ -80,12 +86,15 @@ def pod_identity(
     service_account: str,
     policies: Mapping[str, pulumi.Input[str]] | None = None,
     managed_policy_arns: Sequence[str] = (),
+    policy_arns: Mapping[str, pulumi.Input[str]] | None = None,
     tags: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> PodIdentity:
     """A :func:`pod_identity_role` that ``namespace/service_account`` assumes through the
     Pod Identity agent."""
-    role = pod_identity_role(resource_name, policies=policies, managed_policy_arns=managed_policy_arns, tags=tags, opts=opts)
+    role = pod_identity_role(
+        resource_name, policies=policies, managed_policy_arns=managed_policy_arns, policy_arns=policy_arns, tags=tags, opts=opts
+    )
     association = aws.eks.PodIdentityAssociation(
         resource_name,
         cluster_name=cluster_name,

@@ -974,6 +974,24 @@ def render_serve_config_yaml(config: ServeConfig, import_path: str = IMPORT_PATH
     )
 
 
+def rendered_applications(text: str, source: str = "serveConfigV2") -> list[AppConfig]:
+    """The applications of a rendered Ray Serve config (what :func:`render_serve_config_yaml`
+    writes: each application's ``args`` is its :class:`AppConfig`), for the jobs that run
+    beside the RayService on the same document (migrations, ingestion)."""
+    try:
+        doc = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem("(file)", f"not valid YAML: {exc}")], source) from None
+    apps = doc.get("applications") if isinstance(doc, dict) else None
+    if not isinstance(apps, list) or not apps:
+        raise ConfigError([Problem("applications", "the Serve config is empty or has no applications")], source)
+    found: list[AppConfig] = []
+    for i, app in enumerate(apps):
+        args = app.get("args") if isinstance(app, dict) else None
+        found.append(parse_app_config(args or {}, source=source, root=f"applications[{i}].args"))
+    return found
+
+
 def parse_serve_config(data: Mapping[str, Any], source: str | None = None, root: str = "") -> ServeConfig:
     """Validate a mapping as a :class:`ServeConfig`; raise :class:`ConfigError` naming every
     bad field. ``root`` prefixes the paths (``llmops:serving`` inside a stack config)."""

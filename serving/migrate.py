@@ -1,4 +1,6 @@
-"""The vector store's migrations job: ``python -m serving.migrate [serve-config.yaml]``.
+"""The vector store's migrations job: ``python -m serving.migrate [serve-config.yaml]``
+(on a cluster: ``--serve-config-env LLMOPS_SERVE_CONFIG``, the RayService's own rendered
+``serveConfigV2``, so the Job migrates exactly the stores the pods will open).
 
 Runs every pending schema migration of each application's PostgreSQL store (the same
 versioned steps an embedded store applies when it opens), including the one that creates
@@ -21,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from serving.config import AppConfig, ServeConfig, load_serve_config
+from serving.config import AppConfig, ServeConfig, load_serve_config, rendered_applications
 
 log = logging.getLogger("serving.migrate")
 
@@ -71,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m serving.migrate", description=__doc__)
     parser.add_argument("config", nargs="?", help="serve config (YAML); default: one default app")
     parser.add_argument(
+        "--serve-config-env",
+        help="an environment variable holding the rendered Ray Serve config (serveConfigV2) instead",
+    )
+    parser.add_argument(
         "--master-secret-arn",
         default=os.environ.get(MASTER_SECRET_ENV),
         help=f"the database's master secret (default: ${MASTER_SECRET_ENV})",
@@ -81,8 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from serving.stores.base import VectorStoreError
 
     try:
-        config = load_serve_config(args.config) if args.config else ServeConfig()
-        for app in config.applications:
+        if args.serve_config_env:
+            apps = rendered_applications(os.environ.get(args.serve_config_env, ""), f"${args.serve_config_env}")
+        else:
+            apps = (load_serve_config(args.config) if args.config else ServeConfig()).applications
+        for app in apps:
             applied = migrate_app(app, args.master_secret_arn)
             print(f"{app.name}: applied {applied or 'nothing (up to date)'}")
     except (ConfigError, VectorStoreError, RuntimeError) as exc:

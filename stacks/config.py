@@ -501,10 +501,16 @@ class RegionConfig(_Model):
     @classmethod
     def _az_count(cls, value: int, info: ValidationInfo) -> int:
         region = catalog.regions().get(info.data.get("name", ""))
-        if region is not None and value > region.availability_zones:
+        if region is None:
+            return value
+        # EKS refuses some zones for cluster subnets (by zone ID); the VPC skips them.
+        refused = eks.unsupported_zone_ids(region.name)
+        usable = region.availability_zones - len(refused)
+        if value > usable:
+            why = f", {len(refused)} of which EKS does not accept for cluster subnets ({', '.join(refused)})" if refused else ""
             raise ValueError(
-                f"{region.name} has {region.availability_zones} availability zones; "
-                f"set azCount to at most {region.availability_zones}"
+                f"{region.name} has {region.availability_zones} availability zones{why}; "
+                f"set azCount to at most {usable}"
             )
         return value
 

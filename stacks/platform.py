@@ -74,6 +74,7 @@ from components.serving_plane import (
     GcsArgs,
     HeadArgs,
     IngestionArgs,
+    MigrationsArgs,
     ModelCopyArgs,
     SecretRef,
     ServingPlane,
@@ -398,6 +399,7 @@ def vector_store_args(
     if data.vector_store_engine == "opensearch-serverless":
         return OpenSearchArgs(standby_replicas=data_profile.search_standby_replicas)
     return AuroraArgs(
+        iam_db_user=SERVING_DB_USER,
         min_acu=data.min_acu,
         max_acu=data.max_acu,
         auto_pause_seconds=data.auto_pause_minutes * 60,
@@ -587,10 +589,14 @@ def model_prefix(model_id: str, revision: str) -> str:
 
 
 def region_serve_config_yaml(
-    config: PlatformConfig, region: RegionConfig, model_bucket: pulumi.Input[str] | None = None
+    config: PlatformConfig,
+    region: RegionConfig,
+    model_bucket: pulumi.Input[str] | None = None,
+    wiring: serving_section.DataWiring | None = None,
 ) -> tuple[pulumi.Input[str], dict[str, dict[str, int]]]:
     """The region's ``serveConfigV2`` and the custom Ray resources of each worker group. With
-    a model bucket, the release model's backends load its copy there (``s3_uri``)."""
+    a model bucket, the release model's backends load its copy there (``s3_uri``); with the
+    region's data plane (``wiring``), the applications reach its stores."""
     serving = config.serving
     assert serving is not None
     base, problems = serving_section.base_serve_config(serving)
@@ -599,13 +605,15 @@ def region_serve_config_yaml(
     placed = serving_section.placements(config, base, region)
     resources = serving_section.group_resources(placed)
     release = serving.release
+
+    def render(model_uri: Mapping[str, str] | None = None) -> str:
+        rendered = serving_section.region_serve_config(base, placed, model_uri)
+        return render_serve_config_yaml(serving_section.wire_data_plane(rendered, wiring) if wiring is not None else rendered)
+
     if model_bucket is None or release.model_id is None or release.model_revision is None:
-        return render_serve_config_yaml(serving_section.region_serve_config(base, placed)), resources
+        return render(), resources
     key, prefix = f"{release.model_id}@{release.model_revision}", model_prefix(release.model_id, release.model_revision)
-    rendered = pulumi.Output.from_input(model_bucket).apply(
-        lambda bucket: render_serve_config_yaml(serving_section.region_serve_config(base, placed, {key: f"s3://{bucket}/{prefix}"}))
-    )
-    return rendered, resources
+    return pulumi.Output.from_input(model_bucket).apply(lambda bucket: render({key: f"s3://{bucket}/{prefix}"})), resources
 
 
 def _text(value: object) -> str:
@@ -633,12 +641,28 @@ class DataBindings:
     gcs: GcsArgs | None
     model_copy: ModelCopyArgs | None
     model_bucket: pulumi.Input[str] | None
+    wiring: serving_section.DataWiring | None = None
+    migrations: MigrationsArgs | None = None
+
+
+SERVING_DB_USER = "llmops_serving"
+"""The database user the serving pods log in as with IAM tokens (the vector store creates
+its ``rds-db:connect`` policy for it; the migrations create the role)."""
 
 
 def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) -> DataBindings:
-    """The serving plane's view of the region's data stores: the document bucket (read; the
-    release model's copy under ``models/``), the vector store (libpq's environment, the user
-    and password from the database's master secret), the GCS Redis and its token."""
+    """The serving plane's view of the region's data stores, all from their outputs:
+
+    - the document bucket (read; the release model's copy under ``models/``);
+    - the vector store: Aurora's endpoint in libpq's variables, the pods logging in as
+      :data:`SERVING_DB_USER` with IAM tokens (the store's ``rds-db:connect`` policy on their
+      role), the schema migrated first by a Job that alone reads the master secret; a global
+      database's secondary region reads its local replica the same way and migrates nothing;
+      or OpenSearch Serverless's collection endpoint, with SigV4 requests;
+    - the cache: its TLS endpoint, the IAM-authenticated user and the cache's ARN (the
+      store's ``elasticache:Connect`` policy on the role);
+    - the GCS Redis and its token (Ray's GCS takes a password only).
+    """
     serving = config.serving
     assert serving is not None
     if plane is None:
@@ -649,18 +673,38 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
     env: dict[str, pulumi.Input[str]] = {}
     secrets: dict[str, SecretRef] = {}
     keys: dict[str, pulumi.Input[str]] = {"documents": documents.kms_key_arn}
-    # A global database's secondary regions are read-only replicas without a secret of their own.
-    writer = not data.global_database or region == config.home_region
-    if data.vector_store_engine == "aurora-pgvector" and writer:
-        env.update(
-            LLMOPS_PG_DSN="sslmode=require",
-            PGHOST=vectors.endpoint.apply(_text),
-            PGPORT=vectors.port.apply(_text),
-            PGDATABASE=vectors.database_name.apply(_text),
-        )
-        secret = vectors.master_secret_arn.apply(_text)
-        secrets.update(PGUSER=SecretRef(secret, "username"), PGPASSWORD=SecretRef(secret, "password"))
-        keys["vectors"] = vectors.kms_key_arn
+    policies: dict[str, pulumi.Input[str]] = {"vectors": vectors.access_policy_arn, "cache": cache.access_policy_arn}
+    collections: dict[str, pulumi.Input[str]] = {}
+    migrations = None
+    if data.vector_store_engine == "aurora-pgvector":
+        # A global database's secondary regions hold read-only replicas: they read locally.
+        writer = not data.global_database or region == config.home_region
+        database: dict[str, pulumi.Input[str]] = {
+            "PGHOST": (vectors.endpoint if writer else vectors.reader_endpoint).apply(_text),
+            "PGPORT": vectors.port.apply(_text),
+            "PGDATABASE": vectors.database_name.apply(_text),
+            serving_section.PG_DSN_ENV: "sslmode=verify-full",
+        }
+        env.update(database, PGUSER=SERVING_DB_USER)
+        if writer:
+            migrations = MigrationsArgs(
+                master_secret_arn=vectors.master_secret_arn.apply(_text),
+                admin_policy_arn=vectors.admin_policy_arn.apply(_text),
+                env=database,
+            )
+    else:
+        env[serving_section.OPENSEARCH_ENDPOINT_ENV] = vectors.endpoint.apply(_text)
+        collections["vectors"] = vectors.collection_name.apply(_text)
+    env.update(
+        {
+            serving_section.CACHE_URL_ENV: pulumi.Output.all(cache.endpoint, cache.port).apply(lambda v: f"rediss://{_text(v[0])}:{_text(v[1])}"),
+            serving_section.CACHE_USER_ENV: cache.user_name.apply(_text),
+            serving_section.CACHE_ARN_ENV: cache.cache_arn.apply(_text),
+        }
+    )
+    wiring = serving_section.DataWiring(
+        vector_engine=data.vector_store_engine, serving_role=SERVING_DB_USER, cache_cluster_mode=data.cache.mode == "serverless"
+    )
     gcs = None
     if data.gcs_fault_tolerance.enabled and not env_files_supported(config.region(region)):
         pulumi.log.warn(
@@ -689,10 +733,12 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
     return DataBindings(
         env=env,
         secret_env=secrets,
-        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys),
+        access=AccessArgs(read_bucket_arns={"documents": documents.bucket_arn}, kms_key_arns=keys, policy_arns=policies, search_collections=collections),
         gcs=gcs,
         model_copy=copy,
         model_bucket=documents.bucket_name if copy is not None else None,
+        wiring=wiring,
+        migrations=migrations,
     )
 
 
@@ -722,7 +768,7 @@ def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack
     network, cluster, provider = platform.network, platform.cluster, platform.provider
     profile = PROFILES[config.environment]
     bound = data_bindings(config, region.name, platform.data)
-    serve_yaml, resources = region_serve_config_yaml(config, region, bound.model_bucket)
+    serve_yaml, resources = region_serve_config_yaml(config, region, bound.model_bucket, bound.wiring)
     created = region.cluster.existing is None
     system = region.cluster.system_nodes
     workers = (serving.regions[region.name].cpu_workers if region.name in serving.regions else None) or serving.cpu_workers
@@ -787,6 +833,7 @@ def serving_plane_args(config: PlatformConfig, platform: RegionalPlatform, stack
         env=bound.env,
         access=bound.access,
         model_copy=bound.model_copy,
+        migrations=bound.migrations,
         ingestion=ingestion_args(config.data, platform.data),
         exposure=ExposureArgs(
             scheme=serving.exposure.scheme,

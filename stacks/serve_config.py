@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from core import catalog
 from core.literals import CONFIG_NAMESPACE
@@ -251,6 +251,56 @@ def region_serve_config(base: ServeConfig, placed: Sequence[Placement], model_ur
                 key = f"{backend.get('model_id')}@{backend.get('revision')}"
                 if model_uri and backend.get("kind") in ("vllm", "transformers") and key in model_uri and not backend.get("s3_uri"):
                     backend["s3_uri"] = model_uri[key]
+    return ServeConfig.model_validate(data)
+
+
+PG_DSN_ENV = "LLMOPS_PG_DSN"
+"""The variable of the managed vector store's DSN (libpq's ``PG*`` variables carry the rest)."""
+CACHE_URL_ENV = "REDIS_URL"
+CACHE_USER_ENV = "LLMOPS_CACHE_USER"
+CACHE_ARN_ENV = "LLMOPS_CACHE_ARN"
+OPENSEARCH_ENDPOINT_ENV = "LLMOPS_OPENSEARCH_ENDPOINT"
+
+
+@dataclass(frozen=True)
+class DataWiring:
+    """How a region's Serve applications reach its managed data stores. The pods get the
+    endpoints as environment variables (outputs of the stores) and log in with their own
+    AWS credentials: IAM tokens for Aurora and ElastiCache, SigV4 for OpenSearch. No
+    password reaches a pod."""
+
+    vector_engine: Literal["aurora-pgvector", "opensearch-serverless"] | None
+    """The region's vector store engine (None: no managed vector store here)."""
+    serving_role: str = "llmops_serving"
+    """The database user the pods log in as (the store's IAM database user)."""
+    cache_cluster_mode: bool | None = None
+    """The region's cache is cluster-mode (ElastiCache Serverless); None: no managed cache."""
+
+
+def wire_data_plane(config: ServeConfig, wiring: DataWiring) -> ServeConfig:
+    """``config`` with every application's connection settings pointed at the region's data
+    stores (what the stack's serve config says about tables, pools and the cache's policy
+    stays). The stores' schema is the migrations Job's: the pods only check its version. An
+    application that keeps its cache in process (``backend: memory`` or ``none``) keeps it."""
+    data = config.model_dump(mode="json")
+    for app in data["applications"]:
+        store = app["vector_store"]
+        if wiring.vector_engine == "aurora-pgvector":
+            store.update(engine="pgvector", dsn=None, dsn_env=PG_DSN_ENV, iam_auth=True, migrate_on_start=False, serving_role=wiring.serving_role)
+        elif wiring.vector_engine == "opensearch-serverless":
+            store.update(engine="opensearch-serverless")
+            store["opensearch"].update(endpoint=None, endpoint_env=OPENSEARCH_ENDPOINT_ENV, service="aoss")
+        cache = app["cache"]
+        if wiring.cache_cluster_mode is not None and cache["backend"] == "redis":
+            cache.update(
+                url=None,
+                url_env=CACHE_URL_ENV,
+                cluster=wiring.cache_cluster_mode,
+                tls_ca_file=None,
+                iam_auth=True,
+                iam_user_env=CACHE_USER_ENV,
+                iam_cache_arn_env=CACHE_ARN_ENV,
+            )
     return ServeConfig.model_validate(data)
 
 

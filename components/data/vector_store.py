@@ -384,6 +384,7 @@ class _Built:
     iam_db_user: str | None = None
     cluster_resource_id: pulumi.Output[str] | None = None
     collection_arn: pulumi.Output[str] | None = None
+    collection_name: pulumi.Output[str] | None = None
     joins: GlobalSecondary | None = None
     """How other regions join this primary's global database."""
     monitoring: tuple[Monitored, ...] = ()
@@ -418,6 +419,7 @@ class VectorStore(pulumi.ComponentResource):
     """The global cluster, once this primary's writer exists (what secondaries join: see
     :meth:`secondary`)."""
     collection_arn: pulumi.Output[str | None]
+    collection_name: pulumi.Output[str | None]
     monitoring: tuple[Monitored, ...]
     """What the alerting watches: the Aurora cluster (none for OpenSearch Serverless yet)."""
 
@@ -444,6 +446,7 @@ class VectorStore(pulumi.ComponentResource):
         self._joins = built.joins
         self.global_cluster_id = _maybe(built.joins.global_cluster_id if built.joins else None)
         self.collection_arn = _maybe(built.collection_arn)
+        self.collection_name = _maybe(built.collection_name)
         self.monitoring = built.monitoring
         self.register_outputs(
             {
@@ -461,6 +464,7 @@ class VectorStore(pulumi.ComponentResource):
                 "accessPolicyArn": self.access_policy_arn,
                 "globalClusterId": self.global_cluster_id,
                 "collectionArn": self.collection_arn,
+                "collectionName": self.collection_name,
             }
         )
 
@@ -868,4 +872,5 @@ class VectorStore(pulumi.ComponentResource):
             kms_key_arn=key.arn,
             access_policy_arn=api.arn,
             collection_arn=search.arn,
+            collection_name=search.name,
         )

@@ -239,6 +239,46 @@ class AccessArgs:
     by a stable id."""
     kms_key_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """KMS keys those buckets and secrets are encrypted with (decrypt only), keyed by id."""
+    policy_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Managed policies the role gets attached, keyed by a stable id: the data stores' own
+    access policies (``rds-db:connect`` as the serving database user, ``elasticache:Connect``
+    as the cache user), which the stores scope to themselves."""
+    search_collections: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """OpenSearch Serverless collections (names, keyed by a stable id) whose indexes the pods
+    read and write: each gets a data access policy naming the pods' role, created here where
+    the role is (the collection's ``aoss:APIAccessAll`` policy comes through ``policy_arns``)."""
+
+    def problems(self, path: str) -> list[str]:
+        return [
+            f"{path}.{field_name}: key {key!r} must be lowercase letters, digits and '-'"
+            for field_name, keys in (("policy_arns", self.policy_arns), ("search_collections", self.search_collections))
+            for key in keys
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", key)
+        ]
+
+
+@dataclass(frozen=True)
+class MigrationsArgs:
+    """The Job that brings the vector store's schema to the serving image's version before
+    the RayService starts (``python -m serving.migrate``, the same versioned migrations an
+    embedded store applies): it logs in as the database's owner with the master secret, read
+    at run time, and creates the role the serving pods log in as with IAM tokens. The pods
+    themselves never see the master secret."""
+
+    master_secret_arn: pulumi.Input[str]
+    """The database's master secret (``username``/``password``), read by the Job at run time."""
+    admin_policy_arn: pulumi.Input[str]
+    """The store's policy that reads that secret (attached to the Job's role only)."""
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Where the database is (libpq's ``PGHOST``, ``PGPORT``, ``PGDATABASE``)."""
+    active_deadline_seconds: int = 900
+    """A run that takes longer fails (Pulumi reports it; the next ``up`` runs it again)."""
+
+    def problems(self, path: str) -> list[str]:
+        found = [f"{path}.env: {name!r} is not an environment variable name" for name in self.env if not _ENV_NAME.match(name)]
+        if self.active_deadline_seconds < 60:
+            found.append(f"{path}.active_deadline_seconds: must be >= 60")
+        return found
 
 
 @dataclass(frozen=True)
@@ -419,6 +459,9 @@ class ServingPlaneArgs:
     """What the serving pods' role may read."""
     model_copy: ModelCopyArgs | None = None
     """Copy the release model into the model bucket; None: nothing to copy."""
+    migrations: MigrationsArgs | None = None
+    """Migrate the vector store's schema before the RayService (and ingestion) start; None:
+    nothing to migrate (no PostgreSQL store, or a read-only replica of one)."""
     exposure: ExposureArgs | None = None
     """The load balancer; None: the Serve service stays inside the cluster."""
     ingestion: IngestionArgs | None = None
@@ -482,6 +525,9 @@ class ServingPlaneArgs:
             found.append(f"{path}.secret_env: REDIS_PASSWORD is the GCS Redis token's variable; use another name")
         if self.exposure is not None:
             found += self.exposure.problems(f"{path}.exposure")
+        found += self.access.problems(f"{path}.access")
+        if self.migrations is not None:
+            found += self.migrations.problems(f"{path}.migrations")
         if self.model_copy is not None and not self.model_copy.prefix.endswith("/"):
             found.append(f"{path}.model_copy.prefix: must end with '/'")
         if self.ingestion is not None:

@@ -6,14 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.data.vector_store import data_access_policy
 from components.helm import helm_release
 from components.monitoring import LoadBalancer, Monitored
 from components.naming import TYPE_PREFIX
 from components.pod_identity import PodIdentity, pod_identity
 from components.serving_plane import iam, manifests
-from components.serving_plane.args import ModelCopyArgs, SecretRef, ServingPlaneArgs
+from components.serving_plane.args import MigrationsArgs, ModelCopyArgs, SecretRef, ServingPlaneArgs
 from components.serving_plane.exposure import Exposure, expose
 from components.serving_plane.manifests import GroupSpec
 
@@ -58,6 +60,7 @@ class ServingPlane(pulumi.ComponentResource):
     health_alarm_name: pulumi.Output[str | None]
     endpoint: pulumi.Output[str | None]
     ingest_cron_job_name: str | None
+    migrations_job_name: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: ServingPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -89,6 +92,7 @@ class ServingPlane(pulumi.ComponentResource):
         ray_waits: list[pulumi.Resource] = [operator, service_account]
         if role is not None:
             ray_waits.extend(role.ready)
+            ray_waits.extend(self._search_access(name, args, role))
         if args.cpu_workers.node_pool is not None:
             pool = manifests.cpu_node_pool_manifest(args.name, args.cpu_workers.node_pool)
             ray_waits.append(
@@ -103,6 +107,10 @@ class ServingPlane(pulumi.ComponentResource):
             )
         if args.model_copy is not None:
             ray_waits.append(self._model_copy(name, args, args.model_copy, groups[0], in_namespace, tags))
+        migrations_job_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        if args.migrations is not None:
+            migrations_job, migrations_job_name = self._migrations(name, args, args.migrations, in_namespace, tags)
+            ray_waits.append(migrations_job)
 
         refs = secret_refs(args)
         secrets_json: pulumi.Input[str | None] = _resolved_refs(refs).apply(manifests.secret_arns_document) if refs else None
@@ -178,6 +186,7 @@ class ServingPlane(pulumi.ComponentResource):
         self.health_alarm_name = optional(exposure.health_alarm.name if exposure else None)
         self.endpoint = optional(exposure.url if exposure else None)
         self.ingest_cron_job_name = ingest_job
+        self.migrations_job_name = migrations_job_name
         self.monitoring: tuple[Monitored, ...] = (
             (
                 LoadBalancer(
@@ -209,6 +218,7 @@ class ServingPlane(pulumi.ComponentResource):
                 "healthAlarmName": self.health_alarm_name,
                 "endpoint": self.endpoint,
                 "ingestCronJobName": self.ingest_cron_job_name,
+                "migrationsJobName": self.migrations_job_name,
             }
         )
 
@@ -220,7 +230,7 @@ class ServingPlane(pulumi.ComponentResource):
         refs = secret_refs(args)
         buckets = dict(args.access.read_bucket_arns)
         keys = dict(args.access.kms_key_arns)
-        if not refs and not buckets:
+        if not refs and not buckets and not args.access.policy_arns and not args.access.search_collections:
             return None
         policy = pulumi.Output.all(
             pulumi.Output.all(*buckets.values()), pulumi.Output.all(*(r.arn for r in refs.values())), pulumi.Output.all(*keys.values())
@@ -230,10 +240,69 @@ class ServingPlane(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             namespace=args.namespace,
             service_account=manifests.SERVICE_ACCOUNT,
-            policies={"access": policy},
+            policies={"access": policy} if refs or buckets else None,
+            policy_arns=args.access.policy_arns,
             tags=tags,
             opts=self._child(),
         )
+
+    def _search_access(self, name: str, args: ServingPlaneArgs, role: PodIdentity) -> list[pulumi.Resource]:
+        """A data access policy per OpenSearch Serverless collection: the pods' role reads and
+        writes its indexes (named after the collection, as the store names its own)."""
+        return [
+            aws.opensearch.ServerlessAccessPolicy(
+                f"{name}-search-{key}",
+                name=collection,
+                type="data",
+                description="The serving pods read and write the collection's indexes",
+                policy=pulumi.Output.all(collection, role.role.role.arn).apply(lambda v: data_access_policy(str(v[0]), [str(v[1])])),
+                opts=self._child(),
+            )
+            for key, collection in sorted(args.access.search_collections.items())
+        ]
+
+    def _migrations(
+        self, name: str, args: ServingPlaneArgs, migrations: MigrationsArgs, in_namespace: Sequence[pulumi.Resource], tags: Mapping[str, str]
+    ) -> tuple[k8s.batch.v1.Job, pulumi.Output[str | None]]:
+        """The migrations Job (on the system nodes) with a role that reads the master secret,
+        and its name."""
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-migrations",
+            metadata=manifests.service_account_manifest(manifests.MIGRATIONS_SERVICE_ACCOUNT, args.namespace, args.name)["metadata"],
+            opts=self._child(in_namespace),
+        )
+        role = pod_identity(
+            f"{name}-migrations",
+            cluster_name=args.cluster_name,
+            namespace=args.namespace,
+            service_account=manifests.MIGRATIONS_SERVICE_ACCOUNT,
+            policy_arns={"admin": migrations.admin_policy_arn},
+            tags=tags,
+            opts=self._child(),
+        )
+        env_names = sorted(migrations.env)
+        job = pulumi.Output.all(args.serve_config, migrations.master_secret_arn, *(migrations.env[n] for n in env_names)).apply(
+            lambda v: manifests.migrations_job(
+                migrations,
+                image=args.image,
+                namespace=args.namespace,
+                instance=args.name,
+                region=args.region,
+                serve_config=v[0],
+                master_secret_arn=v[1],
+                env=dict(zip(env_names, v[2:], strict=True)),
+                node_selector=args.head.node_selector,
+            )
+        )
+        resource = k8s.batch.v1.Job(
+            f"{name}-migrations",
+            metadata=job.apply(lambda j: j["metadata"]),
+            spec=job.apply(lambda j: j["spec"]),
+            # A new image or Serve config is a new Job (its name changes): created and run
+            # before the RayService changes, the old one deleted after.
+            opts=self._child([account, *role.ready]),
+        )
+        return resource, job.apply(lambda j: j["metadata"]["name"])
 
     def _model_copy(
         self, name: str, args: ServingPlaneArgs, copy: ModelCopyArgs, cpu_group: GroupSpec, in_namespace: Sequence[pulumi.Resource], tags: Mapping[str, str]

@@ -69,6 +69,10 @@ WAF_MANAGED_RULES = (
 """AWS managed rule groups of the web ACL, with the rules that only count."""
 
 
+PRIVATE_PATHS = ("/metrics", "/metrics/*")
+"""Paths of the Serve API a public load balancer never forwards (the cluster scrapes them)."""
+
+
 def log_bucket_policy(bucket_arn: str, region: str, account: str) -> str:
     """TLS only; ALB and NLB access log delivery under ``load-balancer/AWSLogs/<account>/``."""
     objects = f"{bucket_arn}/{LOG_PREFIX}/AWSLogs/{account}/*"
@@ -361,7 +365,7 @@ def expose(name: str, args: ExposureArgs, region: str, parent: pulumi.Resource, 
     web_acl_arn = None
     if public:
         certificate_arn = _certificate(name, args, parent, tags)
-        aws.lb.Listener(
+        https = aws.lb.Listener(
             f"{name}-https",
             load_balancer_arn=balancer.arn,
             port=443,
@@ -370,6 +374,28 @@ def expose(name: str, args: ExposureArgs, region: str, parent: pulumi.Resource, 
             certificate_arn=certificate_arn,
             default_actions=forward,
             tags=name_tags(tags, f"{name}-https"),
+            opts=child,
+        )
+        # The Serve API's /metrics (counters per team and model) is for the cluster's
+        # scrapers, which reach the pods directly; through the public listener it is a 404.
+        aws.lb.ListenerRule(
+            f"{name}-no-metrics",
+            listener_arn=https.arn,
+            priority=1,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(PRIVATE_PATHS))
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="text/plain", status_code="404", message_body="not found"
+                    ),
+                )
+            ],
+            tags=name_tags(tags, f"{name}-no-metrics"),
             opts=child,
         )
         aws.lb.Listener(

@@ -23,6 +23,7 @@ from components.serving_plane.args import (
     CpuWorkersArgs,
     HeadArgs,
     IngestionArgs,
+    MigrationsArgs,
     ModelCopyArgs,
     ServingPlaneArgs,
     WorkerGroupArgs,
@@ -33,6 +34,8 @@ SERVICE_ACCOUNT = "ray-serving"
 """The service account of every Ray pod (its Pod Identity role reads the named buckets and
 secrets)."""
 MODEL_COPY_SERVICE_ACCOUNT = "model-copy"
+MIGRATIONS_SERVICE_ACCOUNT = "vector-store-migrations"
+"""The migrations Job's service account: the only one whose role reads the master secret."""
 """The service account of the model copy Job (its role writes the model's prefix only)."""
 SERVE_PORT = 8000
 """Ray Serve's HTTP proxy port (the Serve service's ``serve`` port)."""
@@ -471,6 +474,73 @@ def model_copy_job(
             "annotations": {"pulumi.com/timeoutSeconds": "3600"},
         },
         "spec": {"backoffLimit": 3, "activeDeadlineSeconds": 3600, "template": {"metadata": {"labels": labels(instance)}, "spec": spec}},
+    }
+
+
+# ----------------------------------------------------------------------------- migrations
+
+MASTER_SECRET_ENV = "LLMOPS_PG_MASTER_SECRET_ARN"
+"""Where ``python -m serving.migrate`` finds the database's master secret."""
+
+
+def migrations_job_name(image: str, serve_config: str) -> str:
+    """``migrate-<hash>``: a new image (new migrations) or Serve config (another table
+    prefix, another embedding size) is a new Job, which runs before the RayService changes."""
+    digest = hashlib.sha256(f"{image}\n{serve_config}".encode()).hexdigest()[:12]
+    return f"migrate-{digest}"
+
+
+def migrations_job(
+    migrations: MigrationsArgs,
+    *,
+    image: str,
+    namespace: str,
+    instance: str,
+    region: str,
+    serve_config: str,
+    master_secret_arn: str,
+    env: Mapping[str, str],
+    node_selector: Mapping[str, str],
+) -> dict[str, Any]:
+    """The Job that applies the vector store's pending migrations (idempotent: at the latest
+    version it changes nothing)."""
+    variables = {
+        "AWS_REGION": region,
+        SERVE_CONFIG_ENV: serve_config,
+        MASTER_SECRET_ENV: master_secret_arn,
+        **env,
+    }
+    spec: dict[str, Any] = {
+        "serviceAccountName": MIGRATIONS_SERVICE_ACCOUNT,
+        "restartPolicy": "Never",
+        "nodeSelector": dict(node_selector),
+        "securityContext": _pod_security_context(),
+        "containers": [
+            {
+                "name": "migrate",
+                "image": image,
+                "command": ["python", "-m", "serving.migrate", "--serve-config-env", SERVE_CONFIG_ENV],
+                "env": [{"name": k, "value": v} for k, v in sorted(variables.items())],
+                "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+                "securityContext": {**_security_context(), "readOnlyRootFilesystem": True},
+            }
+        ],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": migrations_job_name(image, serve_config),
+            "namespace": namespace,
+            "labels": {**labels(instance), "llmops.io/job": "migrations"},
+            # Pulumi waits for the Job to complete; the RayService waits for Pulumi.
+            "annotations": {"pulumi.com/timeoutSeconds": str(migrations.active_deadline_seconds + 60)},
+        },
+        "spec": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": migrations.active_deadline_seconds,
+            "template": {"metadata": {"labels": {**labels(instance), "llmops.io/job": "migrations"}}, "spec": spec},
+        },
     }
 
 

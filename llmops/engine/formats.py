@@ -547,10 +547,10 @@ class Subject:
             if self.inputs.get("loadBalancerType") == "network":
                 return f"{internal}{n}-{digest(n, r, length=16)}.elb.{r}.{suffix}"
             return f"{internal}{n}-{digits(n, r, length=10)}.{r}.elb.{suffix}"
+        if self.module == "opensearch" and self.kind.startswith("Serverless"):
+            return f"{self.id}.{r}.aoss.{suffix}"  # a collection's id is its host's first label
         if self.module == "opensearch":
             return f"search-{n}-{alnum(n, r, length=26)}.{r}.es.{suffix}"
-        if self.module == "opensearchserverless":
-            return f"{self.id}.{r}.aoss.{suffix}"
         if self.module == "cloudfront":
             return f"d{alnum(*seed(), length=13)}.cloudfront.net"
         if self.module == "globalaccelerator":
@@ -774,6 +774,9 @@ def _endpoint(subject: Subject, n: str) -> str:
         return ""
     if n.startswith("reader"):
         return subject.host("reader")
+    if subject.module == "opensearch" and subject.kind.startswith("Serverless"):
+        # OpenSearch Serverless reports URLs: https://<id>.<region>.aoss.amazonaws.com[/_dashboards]
+        return f"https://{subject.host()}" + ("/_dashboards" if n.startswith("dashboard") else "")
     if subject.module == "opensearch" and n.startswith("dashboard"):
         return f"{subject.host()}/_dashboards"
     return subject.host()

@@ -23,6 +23,7 @@ from components.serving_plane import (
     ExposureArgs,
     GcsArgs,
     HeadArgs,
+    MigrationsArgs,
     ModelCopyArgs,
     SecretRef,
     ServingPlane,
@@ -248,6 +249,62 @@ def test_model_copy_job_writes_only_its_prefix_and_runs_before_the_rayservice() 
     assert job.urn in recorded.one(RAYSERVICE).dependencies
 
 
+MASTER = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1234-AbCdEf"
+ADMIN = "arn:aws:iam::123456789012:policy/us-east-1-vectors-admin-0a1b2c"
+CONNECT = "arn:aws:iam::123456789012:policy/us-east-1-vectors-connect-3d4e5f"
+
+
+def migrations(**changes: Any) -> MigrationsArgs:
+    return dataclasses.replace(
+        MigrationsArgs(master_secret_arn=MASTER, admin_policy_arn=ADMIN, env={"PGHOST": "db.example", "PGPORT": "5432"}), **changes
+    )
+
+
+def test_migrations_job_alone_reads_the_master_secret_and_runs_before_the_rayservice() -> None:
+    recorded = plane(
+        base_args(
+            migrations=migrations(),
+            secret_env={},
+            access=AccessArgs(read_bucket_arns={"documents": DOCS}, policy_arns={"vectors": CONNECT}),
+            exposure=None,
+        )
+    )
+    job = recorded.one("kubernetes:batch/v1:Job", "us-east-1-serving-migrations")
+    pod = job.inputs["spec"]["template"]["spec"]
+    (migrate,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in migrate["env"]}
+    assert migrate["command"] == ["python", "-m", "serving.migrate", "--serve-config-env", "LLMOPS_SERVE_CONFIG"]
+    assert env == {
+        "AWS_REGION": "us-east-1", "LLMOPS_SERVE_CONFIG": "applications: []\n", "LLMOPS_PG_MASTER_SECRET_ARN": MASTER,
+        "PGHOST": "db.example", "PGPORT": "5432",
+    }
+    assert (pod["serviceAccountName"], pod["restartPolicy"], pod["nodeSelector"]) == ("vector-store-migrations", "Never", SYSTEM)
+    assert migrate["securityContext"]["readOnlyRootFilesystem"] is True and pod["securityContext"]["runAsNonRoot"] is True
+    assert job.inputs["metadata"]["name"].startswith("migrate-")
+    # its own role: the store's admin policy (the master secret), nothing else
+    grant = recorded.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "us-east-1-serving-migrations-attach-admin")
+    assert grant.inputs["policyArn"] == ADMIN
+    association = recorded.one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "us-east-1-serving-migrations")
+    assert association.inputs["serviceAccount"] == "vector-store-migrations"
+    assert {grant.urn, association.urn} <= set(job.dependencies)
+    assert job.urn in recorded.one(RAYSERVICE).dependencies
+    # the pods' role: the store's connect policy, and no secret at all
+    ray = recorded.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "us-east-1-serving-ray-attach-vectors")
+    assert ray.inputs["policyArn"] == CONNECT
+    assert "ReadNamedSecrets" not in {s["Sid"] for s in policy_of(recorded, "us-east-1-serving-ray")["Statement"]}
+    head = spec(recorded)["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+    assert "initContainers" not in head  # nothing to read from Secrets Manager
+
+
+def test_a_new_image_or_serve_config_is_a_new_migrations_job() -> None:
+    from components.serving_plane.manifests import migrations_job_name
+
+    first = migrations_job_name(IMAGE, "applications: []\n")
+    assert first == migrations_job_name(IMAGE, "applications: []\n")
+    assert first != migrations_job_name(IMAGE.replace("@sha256:" + IMAGE.rsplit(":", 1)[1], "@sha256:" + "d" * 64), "applications: []\n")
+    assert first != migrations_job_name(IMAGE, "applications: [{name: other}]\n")
+
+
 # --------------------------------------------------------------------------- exposure
 
 
@@ -327,6 +384,12 @@ def test_public_exposure_is_an_https_alb_behind_waf() -> None:
     assert open_ports == [80, 443]
     encryption = recorded.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"  # what ALB log delivery takes
+    # the API's Prometheus metrics never leave through the public listener
+    https = next(r for r in recorded.of_type("aws:lb/listener:Listener") if r.inputs["protocol"] == "HTTPS")
+    rule = recorded.one("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["listenerArn"] == https.outputs["arn"] and rule.inputs["priority"] == 1
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/metrics", "/metrics/*"]}}]
+    assert rule.inputs["actions"][0]["type"] == "fixed-response" and rule.inputs["actions"][0]["fixedResponse"]["statusCode"] == "404"
 
 
 def test_registered_outputs_are_what_alerting_and_the_entry_read(internal: Recorded[ServingPlane]) -> None:
@@ -356,6 +419,8 @@ def test_arguments_are_validated_all_at_once_before_anything_is_created() -> Non
         gpu_workers=(pool("cpu", ("g5.xlarge",), 0, 1), dataclasses.replace(pool("big", ("g5.xlarge",), 0, 1), memory_gib=64.0)),
         secret_env={"bad-name": SecretRef(PG)},
         exposure=dataclasses.replace(base_args().exposure, client_cidrs=()),  # type: ignore[arg-type]
+        access=AccessArgs(policy_arns={"Vectors DB": CONNECT}),
+        migrations=migrations(env={"PG-HOST": "db"}, active_deadline_seconds=5),
     )
     with pytest.raises(ValueError) as error:
         bad.validate()
@@ -368,6 +433,9 @@ def test_arguments_are_validated_all_at_once_before_anything_is_created() -> Non
         "ServingPlaneArgs.gpu_workers[big]: the pod requests 3000m CPU, 65536Mi memory, more than the smallest node type leaves",
         "ServingPlaneArgs.secret_env: 'bad-name' is not an environment variable name",
         "ServingPlaneArgs.exposure.client_cidrs: list the ranges",
+        "ServingPlaneArgs.access.policy_arns: key 'Vectors DB' must be lowercase letters, digits and '-'",
+        "ServingPlaneArgs.migrations.env: 'PG-HOST' is not an environment variable name",
+        "ServingPlaneArgs.migrations.active_deadline_seconds: must be >= 60",
     ):
         assert expected in message, message
     with pytest.raises(ValueError, match="invalid ServingPlaneArgs"):

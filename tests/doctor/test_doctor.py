@@ -175,13 +175,21 @@ def test_a_quota_moto_cannot_report_is_a_warning(doctor_aws: DoctorAws) -> None:
     assert statuses == {"warn"}  # moto has no EC2 quotas: NoSuchResourceException
 
 
-def test_more_zones_than_eks_accepts_fail(doctor_aws: DoctorAws) -> None:
-    healthy(doctor_aws)
+def test_more_zones_than_the_account_offers_eks_fail() -> None:
+    """The config refuses more zones than the region has that EKS accepts; the account may
+    offer fewer still (a zone impaired or not offered to it), which only the doctor sees."""
+    from llmops.doctor.checks import zones
+    from llmops.doctor.probe import ZoneInfo
+
     config = doctor_config()
-    config["regions"][0]["azCount"] = 6
-    found = only(check(doctor_aws, config), "zones")
-    assert found.status == "fail" and found.message.startswith("5 zones EKS accepts (use1-az3 left out")
-    assert found.fix == "lower llmops:regions[].azCount for us-east-1 to 5"
+    config["regions"][0]["azCount"] = 5
+    region = parse(config).region("us-east-1")
+    offered = [ZoneInfo(f"us-east-1{letter}", f"use1-az{n}", "available") for letter, n in zip("abcdef", (1, 2, 3, 4, 5, 6), strict=True)]
+    assert zones(region, offered).status == "pass"
+    offered[5] = ZoneInfo("us-east-1f", "use1-az6", "impaired")
+    found = zones(region, offered)
+    assert found.status == "fail" and found.message.startswith("4 zones EKS accepts (use1-az3 left out")
+    assert found.fix == "lower llmops:regions[].azCount for us-east-1 to 4"
 
 
 def test_a_version_past_standard_support_fails_on_the_day_given(doctor_aws: DoctorAws) -> None:

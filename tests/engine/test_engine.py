@@ -226,6 +226,24 @@ def test_outputs_the_provider_computes_are_filled_and_optional_ones_left_unset(t
     assert vpc.outputs["ipv6CidrBlock"] == ""  # no IPv6 asked for
 
 
+def test_opensearch_endpoints_follow_the_service(tmp_path: Path) -> None:
+    """A serverless collection reports URLs on ``aoss`` (its id is the host's first label); a
+    domain reports a bare ``search-...es`` host."""
+    program = (
+        "import pulumi_aws as aws\n"
+        "aws.opensearch.ServerlessCollection('vectors', name='vectors', type='VECTORSEARCH')\n"
+        "aws.opensearch.Domain('logs', domain_name='logs')\n"
+    )
+    result = plan("test", _project(tmp_path / "p", program))
+    record = next(r for r in result.resources if r.name == "vectors")
+    collection = record.outputs
+    assert collection["collectionEndpoint"] == f"https://{record.id}.us-east-1.aoss.amazonaws.com"
+    assert collection["dashboardEndpoint"] == f"https://{record.id}.us-east-1.aoss.amazonaws.com/_dashboards"
+    assert collection["arn"].endswith(f":collection/{record.id}")
+    domain = next(r for r in result.resources if r.name == "logs").outputs
+    assert domain["endpoint"].startswith("search-logs-") and domain["endpoint"].endswith(".us-east-1.es.amazonaws.com")
+
+
 def test_data_sources_no_rule_knows_answer_their_declared_type_and_are_listed(tmp_path: Path) -> None:
     program = (
         "import pulumi, pulumi_aws as aws\n"

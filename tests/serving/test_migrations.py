@@ -4,6 +4,7 @@ version, through the migrations job as it runs on the cluster."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,43 @@ def test_serving_pods_refuse_an_old_schema_and_a_bad_role_name(pg_dsn: str) -> N
         PgVectorStore(pg_dsn, 2, table_prefix="mig_behind", migrate_on_start=False)
     with pytest.raises(VectorStoreError, match="not a plain PostgreSQL name"):
         PgVectorStore(pg_dsn, 2, table_prefix="mig_bad_role", serving_role="x; DROP TABLE y")
+
+
+def test_the_cluster_job_migrates_the_rendered_serve_config_with_the_master_secret(
+    pg_dsn: str,
+    rds_iam: None,
+    moto_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The Job's own command line (``--serve-config-env``, as the serving plane renders it):
+    the RayService's serveConfigV2 in the environment, libpq's variables naming the database,
+    and the owner's login read from the master secret at run time."""
+    import boto3
+
+    from components.serving_plane.manifests import MASTER_SECRET_ENV, SERVE_CONFIG_ENV
+    from serving.config import ServeConfig, render_serve_config_yaml
+
+    params = conninfo_to_dict(pg_dsn)
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_ENDPOINT_URL", moto_url), ("AWS_REGION", "us-east-1")):
+        monkeypatch.setenv(name, value)
+    secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="rds!cluster-job", SecretString=json.dumps({"username": params["user"], "password": params.get("password", "")})
+    )
+    config = ServeConfig.model_validate(
+        {"applications": [{"name": "docs", "vector_store": {
+            "iam_auth": True, "migrate_on_start": False, "table_prefix": "mig_cluster", "serving_role": "serving_c"}}]}
+    )
+    monkeypatch.setenv(SERVE_CONFIG_ENV, render_serve_config_yaml(config))
+    monkeypatch.setenv(MASTER_SECRET_ENV, secret["ARN"])
+    monkeypatch.setenv("LLMOPS_PG_DSN", "sslmode=disable")  # the embedded server has no TLS
+    monkeypatch.setenv("PGHOST", str(params["host"]))
+    monkeypatch.setenv("PGPORT", str(params.get("port", 5432)))
+    monkeypatch.setenv("PGDATABASE", str(params.get("dbname", "postgres")))
+    assert migrate_main(["--serve-config-env", SERVE_CONFIG_ENV]) == 0
+    assert f"docs: applied {list(range(1, LATEST_SCHEMA_VERSION + 1))}" in capsys.readouterr().out
+    assert member_of_rds_iam(pg_dsn, "serving_c")
+    monkeypatch.setenv(SERVE_CONFIG_ENV, "applications: []")
+    assert migrate_main(["--serve-config-env", SERVE_CONFIG_ENV]) == 1
+    assert "no applications" in capsys.readouterr().err

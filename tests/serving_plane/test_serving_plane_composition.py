@@ -141,7 +141,8 @@ def test_the_serving_role_reads_exactly_the_regions_bucket_and_secrets(shipped: 
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/openai-Q1w2E3",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/client-keys-R4t5Y6",
     }
-    assert len(secrets) == 4  # and the region's database master secret and GCS token
+    assert len(secrets) == 3  # and the region's GCS token; never the database's master secret
+    assert not any("vectors-master" in s for s in secrets)
     assert all(s["Effect"] == "Allow" and "*" not in json_resources(s) for s in statements.values())
 
 
@@ -187,3 +188,93 @@ def test_the_cost_model_prices_the_repository_waf_and_entry(shipped: Any, public
     assert len(checks) == 2 and all(c.expected and c.expected > 0 for c in checks)
     staging = estimate_plan(shipped.plan("staging"), catalogue=fixture_prices())
     assert "aws:route53/zoneAssociation:ZoneAssociation" not in staging.to_document()["unpricedTypes"]
+
+
+def test_pods_reach_the_data_stores_with_iam_and_only_the_migrations_read_the_master_secret(shipped: Any) -> None:
+    """Aurora and ElastiCache through the pods' own credentials (IAM tokens), their endpoints
+    from the stores' outputs; the schema is migrated by a Job before the RayService starts."""
+    import json
+
+    import yaml
+
+    result = shipped.plan("staging")
+    document = plan_document(result)
+    by_name = {r.name: r for r in result.resources}
+    for region in ("us-east-1", "us-west-2"):
+        name = f"{region}-serving"
+        attached = {
+            a["name"]: a["inputs"]["policyArn"]
+            for a in of_type(document, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", region)
+            if a["name"].startswith(f"{name}-ray-attach-")
+        }
+        assert attached == {
+            f"{name}-ray-attach-vectors": by_name[f"{region}-vectors-connect"].outputs["arn"],
+            f"{name}-ray-attach-cache": by_name[f"{region}-cache-connect"].outputs["arn"],
+        }
+        rayservice = one(document, "kubernetes:ray.io/v1:RayService", f"{name}-rayservice")
+        spec = rayservice["inputs"]["spec"]
+        head = spec["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in head["containers"][0]["env"]}
+        cluster = by_name[f"{region}-vectors-cluster"].outputs
+        cache = next(r.outputs for r in result.resources if r.type == "aws:elasticache/serverlessCache:ServerlessCache" and r.name == f"{region}-cache")
+        assert env["PGHOST"] == cluster["endpoint"] and env["PGUSER"] == "llmops_serving"
+        assert env["LLMOPS_PG_DSN"] == "sslmode=verify-full"
+        assert env["REDIS_URL"] == f"rediss://{cache['endpoints'][0]['address']}:{int(cache['endpoints'][0]['port'])}"
+        assert env["LLMOPS_CACHE_ARN"] == cache["arn"]
+        assert env["LLMOPS_CACHE_USER"] == by_name[f"{region}-cache-serving"].outputs["userName"]
+        refs = json.loads(head["initContainers"][0]["env"][0]["value"])
+        assert "PGPASSWORD" not in refs and "PGUSER" not in refs
+        (app,) = yaml.safe_load(spec["serveConfigV2"])["applications"]
+        store, answers = app["args"]["vector_store"], app["args"]["cache"]
+        assert (store["iam_auth"], store["migrate_on_start"], store["serving_role"]) == (True, False, "llmops_serving")
+        assert (answers["iam_auth"], answers["cluster"], answers["url_env"]) == (True, True, "REDIS_URL")
+
+        job = one(document, "kubernetes:batch/v1:Job", f"{name}-migrations")
+        assert job["urn"] in rayservice["dependencies"]
+        container = job["inputs"]["spec"]["template"]["spec"]["containers"][0]
+        job_env = {e["name"]: e["value"] for e in container["env"]}
+        assert job_env["LLMOPS_PG_MASTER_SECRET_ARN"] == cluster["masterUserSecrets"][0]["secretArn"]
+        assert job_env["LLMOPS_SERVE_CONFIG"] == spec["serveConfigV2"]  # the stores the pods open
+        assert container["command"] == ["python", "-m", "serving.migrate", "--serve-config-env", "LLMOPS_SERVE_CONFIG"]
+        assert job["inputs"]["spec"]["template"]["spec"]["serviceAccountName"] == "vector-store-migrations"
+        grant = one(document, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{name}-migrations-attach-admin")
+        assert grant["inputs"]["policyArn"] == by_name[f"{region}-vectors-admin"].outputs["arn"]
+        association = one(document, "aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{name}-migrations")
+        assert association["inputs"]["serviceAccount"] == "vector-store-migrations"
+        assert {grant["urn"], association["urn"]} <= set(job["dependencies"])
+
+
+def test_opensearch_serverless_is_reached_by_the_serving_role_with_sigv4(tmp_path: Path) -> None:
+    """With ``vectorStoreEngine: opensearch-serverless`` the pods get the collection's endpoint,
+    its ``aoss:APIAccessAll`` policy, and a data access policy naming their own role; there is
+    no SQL schema, so no migrations Job."""
+    import json
+
+    import yaml
+
+    config = serving_config()
+    config["data"] = {"vectorStoreEngine": "opensearch-serverless"}
+    result = plan("test", write_project(tmp_path / "project", config=config))
+    document = plan_document(result)
+    outputs = {(r.type, r.name): r.outputs for r in result.resources}
+    for region in ("us-east-1", "us-west-2"):
+        name = f"{region}-serving"
+        collection = one(document, "aws:opensearch/serverlessCollection:ServerlessCollection", f"{region}-vectors-collection")
+        access = one(document, "aws:opensearch/serverlessAccessPolicy:ServerlessAccessPolicy", f"{name}-search-vectors")
+        assert access["inputs"]["type"] == "data" and access["inputs"]["name"] == collection["inputs"]["name"]
+        (rule,) = json.loads(access["inputs"]["policy"])
+        assert rule["Principal"] == [outputs[("aws:iam/role:Role", f"{name}-ray")]["arn"]]
+        assert {r["Resource"][0] for r in rule["Rules"]} == {f"collection/{collection['inputs']['name']}", f"index/{collection['inputs']['name']}/*"}
+        api = one(document, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{name}-ray-attach-vectors")
+        assert api["inputs"]["policyArn"] == outputs[("aws:iam/policy:Policy", f"{region}-vectors-api")]["arn"]
+        rayservice = one(document, "kubernetes:ray.io/v1:RayService", f"{name}-rayservice")
+        assert access["urn"] in rayservice["dependencies"]
+        head = rayservice["inputs"]["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+        env = {e["name"]: e["value"] for e in head["containers"][0]["env"]}
+        endpoint = outputs[("aws:opensearch/serverlessCollection:ServerlessCollection", f"{region}-vectors-collection")]["collectionEndpoint"]
+        assert env["LLMOPS_OPENSEARCH_ENDPOINT"] == endpoint and endpoint.startswith("https://")
+        assert "PGHOST" not in env
+        (app,) = yaml.safe_load(rayservice["inputs"]["spec"]["serveConfigV2"])["applications"]
+        store = app["args"]["vector_store"]
+        assert store["engine"] == "opensearch-serverless" and store["opensearch"]["endpoint_env"] == "LLMOPS_OPENSEARCH_ENDPOINT"
+    assert not [j for j in of_type(document, "kubernetes:batch/v1:Job") if j["name"].endswith("-migrations")]

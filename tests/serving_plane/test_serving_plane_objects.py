@@ -84,7 +84,7 @@ def test_built_in_objects_validate_strictly(stack: str, shipped: Any) -> None:
 
 
 def test_a_misspelled_field_of_a_built_in_object_fails(shipped: Any) -> None:
-    (job,) = [obj for _, _, obj in _serving_objects(shipped.plan("dev"), ("Job",))]
+    job = next(obj for _, _, obj in _serving_objects(shipped.plan("dev"), ("Job",)) if obj["metadata"]["name"].startswith("migrate-"))
     misspelled = copy.deepcopy(job)
     misspelled["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):

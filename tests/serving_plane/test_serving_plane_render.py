@@ -64,10 +64,19 @@ def test_the_serve_config_llmops_serve_runs_is_the_one_in_the_rayservice(tmp_pat
     (rayservice,) = documents(rendered.output)
     document = yaml.safe_load(rayservice["spec"]["serveConfigV2"])  # type: ignore[index]
     on_cluster = [a["args"] for a in document["applications"]]
-    # The one difference: on the cluster the release model loads from the region's bucket.
+    # The differences: on the cluster the release model loads from the region's bucket, and
+    # the applications reach the region's stores with IAM (the migrations Job owns the schema).
+    for args in on_cluster:
+        assert args["vector_store"].pop("iam_auth") is True and args["vector_store"].pop("migrate_on_start") is False
+        assert args["cache"].pop("iam_auth") is True and args["cache"].pop("cluster") is True
+
     copies = [b.pop("s3_uri") for a in on_cluster for m in a["models"] for b in m["backends"] if b.get("s3_uri")]
     assert len(copies) == 1 and copies[0].endswith("/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28/")
     local_args = [a.model_dump(mode="json", exclude={"runtime_env"}) for a in local.applications]
+    for args in local_args:
+        for section, keys in (("vector_store", ("iam_auth", "migrate_on_start")), ("cache", ("iam_auth", "cluster"))):
+            for key in keys:
+                args[section].pop(key)
     for backend in (b for a in [*on_cluster, *local_args] for m in a["models"] for b in m["backends"]):
         backend.pop("s3_uri", None)
     assert on_cluster == local_args

@@ -101,6 +101,8 @@ CASES = [
     ("pool name not a DNS label", _set([*POOL, "name"], "L4_Pool"), "llmops:regions[1].gpuPools[0].name", "DNS label"),
     ("too many AZs for the region", _set(["regions", 1, "azCount"], 5), "llmops:regions[1].azCount", "us-west-2 has 4 availability zones"),
     ("single-AZ VPC", _set(["regions", 1, "azCount"], 1), "llmops:regions[1].azCount", "must be >= 2"),
+    ("a zone EKS refuses", _set(["regions", 0, "azCount"], 6), "llmops:regions[0].azCount",
+     "us-east-1 has 6 availability zones, 1 of which EKS does not accept for cluster subnets (use1-az3); set azCount to at most 5"),
     ("CIDR overlap between regions", _set(["regions", 1, "cidr"], "10.10.128.0/17"), "llmops:regions[1].cidr", "overlaps regions[0].cidr (10.10.0.0/16)"),
     ("public CIDR", _set(["regions", 1, "cidr"], "8.8.0.0/16"), "llmops:regions[1].cidr", "not a private range"),
     ("CIDR prefix too small", _set(["regions", 1, "cidr"], "10.11.0.0/24"), "llmops:regions[1].cidr", "use /16"),
