@@ -414,17 +414,35 @@ def serverless_cache_alarms(cache: ServerlessCache, t: AlarmThresholds) -> list[
 
 
 def queue_alarms(queue: Queue, t: AlarmThresholds) -> list[AlarmSpec]:
+    dims = {"QueueName": queue.queue_name}
+    if queue.dead_letter:
+        return [
+            AlarmSpec(
+                id="dead-letters",
+                summary=f"Messages reached the dead-letter queue: {queue.consumer} failed on them repeatedly.",
+                severity="warning",
+                runbook="queue",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions=dims,
+                statistic="Maximum",
+                threshold=0,
+                comparison="GreaterThanThreshold",
+                **_window(t),
+            )
+        ]
+    age = max(t.queue_age_seconds, queue.held_seconds)
     return [
         AlarmSpec(
             id="oldest-message",
-            summary=f"Messages wait more than {t.queue_age_seconds:g}s in the queue: {queue.consumer} is not reading it.",
+            summary=f"Messages wait more than {age:g}s in the queue: {queue.consumer} is not reading it.",
             severity="warning",
             runbook="queue",
             namespace="AWS/SQS",
             metric_name="ApproximateAgeOfOldestMessage",
-            dimensions={"QueueName": queue.queue_name},
+            dimensions=dims,
             statistic="Maximum",
-            threshold=t.queue_age_seconds,
+            threshold=age,
             comparison="GreaterThanThreshold",
             **_window(t),
         )
