@@ -99,6 +99,9 @@ class ServingPlane(pulumi.ComponentResource):
         ray_waits: list[pulumi.Resource] = [operator, service_account]
         if role is not None:
             ray_waits.extend(role.ready)
+        # What the ingestion trigger needs: the CRDs, the Ray pods' service account and role
+        # (not the model copy nor the RayService's nodes).
+        ingest_waits = [*ray_waits, *in_namespace]
         if args.cpu_workers.node_pool is not None:
             pool = manifests.cpu_node_pool_manifest(args.name, args.cpu_workers.node_pool)
             ray_waits.append(
@@ -165,7 +168,7 @@ class ServingPlane(pulumi.ComponentResource):
                     opts=self._child(ray_waits),
                 )
             if ingestion.events is not None:
-                trigger = self._ingest_trigger(name, args, ingestion, ingestion.events, job_spec, [*ray_waits, *in_namespace], tags)
+                trigger = self._ingest_trigger(name, args, ingestion, ingestion.events, job_spec, ingest_waits, tags)
         for budget in manifests.disruption_budgets(args.name, args.namespace, groups, args.gcs is not None):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb-{budget['metadata']['name'].removeprefix(args.name + '-')}",
