@@ -414,21 +414,19 @@ def serverless_cache_alarms(cache: ServerlessCache, t: AlarmThresholds) -> list[
 
 
 def queue_alarms(queue: Queue, t: AlarmThresholds) -> list[AlarmSpec]:
-    return [
-        AlarmSpec(
-            id="oldest-message",
-            summary=f"Messages wait more than {t.queue_age_seconds:g}s in the queue: {queue.consumer} is not reading it.",
-            severity="warning",
-            runbook="queue",
-            namespace="AWS/SQS",
-            metric_name="ApproximateAgeOfOldestMessage",
-            dimensions={"QueueName": queue.queue_name},
-            statistic="Maximum",
-            threshold=t.queue_age_seconds,
-            comparison="GreaterThanThreshold",
-            **_window(t),
+    def queue_alarm(id_: str, summary: str, metric: str, threshold: float) -> AlarmSpec:
+        return AlarmSpec(
+            id=id_, summary=summary, severity="warning", runbook="queue", namespace="AWS/SQS", metric_name=metric,
+            dimensions={"QueueName": queue.queue_name}, statistic="Maximum", threshold=threshold,
+            comparison="GreaterThanThreshold", **_window(t),
         )
-    ]
+
+    if queue.dead_letter:
+        summary = f"Messages reached the dead-letter queue: {queue.consumer} failed on them repeatedly."
+        return [queue_alarm("dead-letters", summary, "ApproximateNumberOfMessagesVisible", 0)]
+    age = max(t.queue_age_seconds, queue.held_seconds)
+    summary = f"Messages wait more than {age:g}s in the queue: {queue.consumer} is not reading it."
+    return [queue_alarm("oldest-message", summary, "ApproximateAgeOfOldestMessage", age)]
 
 
 def alarm_specs(monitored: Monitored, thresholds: AlarmThresholds) -> list[AlarmSpec]:

@@ -100,6 +100,13 @@ class Queue:
     """The queue's name."""
     consumer: str
     """Who reads it, for the alarm text (e.g. ``Karpenter``)."""
+    held_seconds: float = 0.0
+    """How long the consumer may keep a message by design before deleting it (the ingestion
+    trigger holds events while an ingest run is under way): the oldest-message alarm fires
+    only past the larger of this and the alarm threshold."""
+    dead_letter: bool = False
+    """A dead-letter queue: nobody reads it, and any message in it alarms (a message the
+    consumer failed on too often), instead of the oldest-message alarm."""
 
 
 Monitored = NatGateway | EksCluster | LoadBalancer | AuroraCluster | ServerlessCache | Queue

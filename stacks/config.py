@@ -1006,15 +1006,36 @@ class DocumentsConfig(_Model):
     """Days an overwritten or deleted document's previous version is kept."""
 
 
+class IngestionEventsConfig(_Model):
+    """Runs started by new documents: S3 announces each new object under the prefix on an
+    SQS queue; the ingestion trigger gathers a burst and starts one run."""
+
+    debounce_seconds: int = Field(default=60, ge=0, le=900)
+    """Seconds of events gathered into one run after the first (0 to 900)."""
+    max_receive_count: int = Field(default=5, ge=1, le=100)
+    """Receives of an event without its deletion before it moves to the dead-letter queue
+    (which alarms)."""
+    retention_days: int = Field(default=4, ge=1, le=14)
+    """Days an unread event is kept (SQS keeps at most 14)."""
+    history: int = Field(default=3, ge=0, le=100)
+    """Finished runs the trigger started that are kept for inspection."""
+
+
 class IngestionConfig(_Model):
-    """Scheduled ingestion of the region's document bucket into its vector store: a KubeRay
-    RayCronJob running the Ray Data ingest pipeline (each run resumes where the last ended
-    and reads only what changed)."""
+    """Ingestion of the region's document bucket into its vector store on the cluster: runs
+    of the Ray Data ingest pipeline (each resumes where the last ended and reads only what
+    changed), started on a schedule (a KubeRay RayCronJob), by new documents (S3 events ->
+    SQS -> the ingestion trigger), or both."""
 
     enabled: bool = False
-    """Run it (needs the serving plane)."""
+    """Run it (needs the serving plane and the data plane)."""
+    trigger: Literal["schedule", "events", "both"] = "schedule"
+    """What starts a run: ``schedule``, ``events`` (new documents), or ``both`` (events for
+    freshness, the schedule as a safety net)."""
+    events: IngestionEventsConfig = Field(default_factory=IngestionEventsConfig)
+    """With trigger ``events`` or ``both``: debouncing and the queue's limits."""
     schedule: str = "0 3 * * *"
-    """Cron schedule (five fields)."""
+    """Cron schedule (five fields), with trigger ``schedule`` or ``both``."""
     time_zone: str = "Etc/UTC"
     """IANA time zone of the schedule."""
     prefix: str = "documents/"
@@ -1071,7 +1092,7 @@ class DataConfig(_Model):
     documents: DocumentsConfig = Field(default_factory=DocumentsConfig)
     """The document buckets."""
     ingestion: IngestionConfig = Field(default_factory=IngestionConfig)
-    """Scheduled ingestion of the document bucket."""
+    """Ingestion of the document bucket on the cluster (on a schedule, by new documents)."""
 
     @field_validator("max_acu")
     @classmethod
@@ -1396,6 +1417,7 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
         )
     if isinstance(home, str) and home in seen_names:
         problems += _data_checks(raw.get("data"), home, regions[seen_names[home]])
+    problems += _ingestion_checks(raw.get("data"), raw.get("serving"))
     problems += _budget_action_checks(raw.get("budget"), regions)
     return problems
 
@@ -1464,6 +1486,34 @@ def _data_checks(data: Any, home: str, home_region: Any) -> list[Problem]:
     if isinstance(documents, Mapping) and documents.get("replicateToHome") is True:
         problems.append(
             Problem(_format_path(("data", "documents", "replicate_to_home")), f"{why} to replicate into; set replicateToHome: false or choose another homeRegion")
+        )
+    return problems
+
+
+def _ingestion_checks(data: Any, serving: Any) -> list[Problem]:
+    """Ingestion runs on the serving plane's cluster, from the data plane's document bucket
+    (whose S3 events start the event-driven runs): both must be there."""
+    ingestion = data.get("ingestion") if isinstance(data, Mapping) else None
+    if not isinstance(ingestion, Mapping) or ingestion.get("enabled") is not True:
+        return []
+    trigger = ingestion.get("trigger", "schedule")
+    what = "the runs and the trigger that starts them on new documents" if trigger in ("events", "both") else "the runs"
+    problems = []
+    if isinstance(data, Mapping) and data.get("enabled") is False:
+        problems.append(
+            Problem(
+                _format_path(("data", "ingestion", "enabled")),
+                "ingestion reads the data plane's document bucket (and its S3 events), but data.enabled is false; "
+                "set data.enabled: true, or ingestion.enabled: false",
+            )
+        )
+    if not isinstance(serving, Mapping) or serving.get("enabled") is False:
+        problems.append(
+            Problem(
+                _format_path(("data", "ingestion", "enabled")),
+                f"{what} run in the serving plane's namespace, and the stack has no serving plane; "
+                "add a serving section (enabled: true), or set ingestion.enabled: false",
+            )
         )
     return problems
 

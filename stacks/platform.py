@@ -45,6 +45,7 @@ from components.data import (
     AuroraArgs,
     Cache,
     CacheArgs,
+    DocumentEventsArgs,
     DocumentStore,
     DocumentStoreArgs,
     GcsStoreArgs,
@@ -74,6 +75,7 @@ from components.serving_plane import (
     GcsArgs,
     HeadArgs,
     IngestionArgs,
+    IngestionEventsArgs,
     MigrationsArgs,
     ModelCopyArgs,
     SecretRef,
@@ -488,10 +490,41 @@ def build_data_plane(config: PlatformConfig, platform: RegionalPlatform, home: D
             force_destroy=data_profile.force_destroy_documents,
             access_log_days=data_profile.document_access_log_days,
             replicate_to=target,
+            events=document_events_args(config),
         ),
         opts=opts,
     )
     return DataPlane(vector_store=vector_store, cache=cache, documents=documents)
+
+
+INGEST_RUN_DEADLINE_SECONDS = 6 * 3600
+"""An ingest run that takes longer is stopped (the next resumes where it ended)."""
+EVENT_VISIBILITY_SECONDS = 300
+"""How long a document event stays hidden once the trigger received it (it extends it while
+it holds the event)."""
+
+
+def events_trigger(config: PlatformConfig) -> bool:
+    """New documents start ingest runs: ingestion on, by events, with a serving plane."""
+    ingestion = config.data.ingestion
+    serving = config.serving is not None and config.serving.enabled
+    return serving and ingestion.enabled and ingestion.trigger in ("events", "both")
+
+
+def document_events_args(config: PlatformConfig) -> DocumentEventsArgs | None:
+    """The document bucket's event queue, when new documents start ingest runs."""
+    if not events_trigger(config):
+        return None
+    ingestion = config.data.ingestion
+    return DocumentEventsArgs(
+        prefix=ingestion.prefix,
+        consumer="the ingestion trigger",
+        max_receive_count=ingestion.events.max_receive_count,
+        retention_seconds=ingestion.events.retention_days * 24 * 3600,
+        visibility_timeout_seconds=EVENT_VISIBILITY_SECONDS,
+        # Events wait while a run is under way (up to its deadline), then for the debounce.
+        held_seconds=INGEST_RUN_DEADLINE_SECONDS + ingestion.events.debounce_seconds + EVENT_VISIBILITY_SECONDS,
+    )
 
 
 def build_data_planes(config: PlatformConfig, regions: dict[str, RegionalPlatform], stack: str, project: str) -> dict[str, DataPlane]:
@@ -548,6 +581,9 @@ def data_outputs(plane: DataPlane) -> dict[str, object]:
             "bucketArn": d.bucket_arn,
             "kmsKeyArn": d.kms_key_arn,
             "accessPolicyArn": d.access_policy_arn,
+            "eventsQueueUrl": d.events_queue_url,
+            "eventsQueueArn": d.events_queue_arn,
+            "eventsDeadLetterQueueArn": d.events_dead_letter_queue_arn,
         },
     }
 
@@ -743,20 +779,33 @@ def data_bindings(config: PlatformConfig, region: str, plane: DataPlane | None) 
 
 
 def ingestion_args(data: DataConfig, plane: DataPlane | None) -> IngestionArgs | None:
-    """Scheduled ingestion of the region's document bucket (None: off, or no data plane)."""
+    """Ingestion of the region's document bucket, on a schedule and/or by its events (None:
+    off, or no data plane)."""
     ingestion = data.ingestion
     if plane is None or not ingestion.enabled:
         return None
     prefix = ingestion.prefix
+    documents = plane.documents
+    events = None
+    if ingestion.trigger in ("events", "both"):
+        events = IngestionEventsArgs(
+            queue_url=documents.events_queue_url.apply(_text),
+            queue_arn=documents.events_queue_arn.apply(_text),
+            debounce_seconds=ingestion.events.debounce_seconds,
+            visibility_timeout_seconds=EVENT_VISIBILITY_SECONDS,
+            history=ingestion.events.history,
+        )
     return IngestionArgs(
-        source_uri=plane.documents.bucket_name.apply(lambda bucket: f"s3://{_text(bucket)}/{prefix}"),
-        schedule=ingestion.schedule,
+        source_uri=documents.bucket_name.apply(lambda bucket: f"s3://{_text(bucket)}/{prefix}"),
+        schedule=ingestion.schedule if ingestion.trigger in ("schedule", "both") else None,
         time_zone=ingestion.time_zone,
+        events=events,
         actors=ingestion.actors,
         actor_cpus=ingestion.actor_cpus,
         workers=ingestion.workers,
         worker_cpu=ingestion.worker_cpu,
         worker_memory_gib=ingestion.worker_memory_gib,
+        active_deadline_seconds=INGEST_RUN_DEADLINE_SECONDS,
     )
 
 
@@ -979,7 +1028,7 @@ def region_monitoring(platform: RegionalPlatform) -> tuple[Monitored, ...]:
     plane's load balancer, a created cluster's nodes and Karpenter's interruption queue)."""
     found: list[Monitored] = list(platform.network.monitoring) if platform.network else []
     if platform.data is not None:
-        found += [*platform.data.vector_store.monitoring, *platform.data.cache.monitoring]
+        found += [*platform.data.vector_store.monitoring, *platform.data.cache.monitoring, *platform.data.documents.monitoring]
     if platform.serving is not None:
         found += platform.serving.monitoring
     found += platform.cluster.monitoring

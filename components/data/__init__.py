@@ -8,7 +8,12 @@ groups, bounded names) and :mod:`.versions` the pinned service versions."""
 
 from components.data.cache import Cache, CacheArgs, GcsStoreArgs
 from components.data.common import Access, Placement, bounded_name
-from components.data.document_store import DocumentStore, DocumentStoreArgs, ReplicationTarget
+from components.data.document_store import (
+    DocumentEventsArgs,
+    DocumentStore,
+    DocumentStoreArgs,
+    ReplicationTarget,
+)
 from components.data.vector_store import (
     AuroraArgs,
     GlobalPrimary,
@@ -23,6 +28,7 @@ __all__ = [
     "AuroraArgs",
     "Cache",
     "CacheArgs",
+    "DocumentEventsArgs",
     "DocumentStore",
     "DocumentStoreArgs",
     "GcsStoreArgs",

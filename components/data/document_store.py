@@ -8,6 +8,12 @@ that expire noncurrent versions and abort incomplete multipart uploads. With
 marker) to another region's bucket, re-encrypted there with that bucket's key, through a role
 that may do only that.
 
+With :attr:`DocumentStoreArgs.events` new objects under a prefix are announced on an SQS
+queue of the component's own (S3 event notifications, ``s3:ObjectCreated:*``), for the
+ingestion trigger to read: encrypted with SQS-managed keys, written only by S3 on behalf of
+this bucket and account, with a dead-letter queue for messages read too often without being
+deleted.
+
 The bucket is emptied on destroy only when :attr:`DocumentStoreArgs.force_destroy` says so
 (the composition allows it in throwaway environments). Give the component the region's AWS
 provider.
@@ -34,7 +40,13 @@ from components.data.common import (
     kms_key,
 )
 from components.iam import assume_role_policy, policy_json
+from components.monitoring import Monitored, Queue
 from components.naming import TYPE_PREFIX, name_tags
+
+MAX_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600
+"""SQS keeps a message at most 14 days."""
+MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600
+"""SQS hides a received message at most 12 hours."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,44 @@ class ReplicationTarget:
     """The destination's KMS key: replicas are encrypted with it."""
     depends_on: Sequence[pulumi.Resource] = ()
     """What must exist first (the destination's store: its versioning must be on)."""
+
+
+@dataclass(frozen=True)
+class DocumentEventsArgs:
+    """S3 event notifications of new documents, on an SQS queue (and its dead-letter queue)."""
+
+    prefix: str
+    """Key prefix announced (``documents/``; empty: the whole bucket)."""
+    consumer: str = "the ingestion trigger"
+    """Who reads the queue, for the alarm text."""
+    max_receive_count: int = 5
+    """Receives of a message without its deletion before SQS moves it to the dead-letter
+    queue (1 to 1000)."""
+    retention_seconds: int = 4 * 24 * 3600
+    """How long an unread event is kept (60 s to 14 days); the dead-letter queue keeps its
+    messages 14 days."""
+    visibility_timeout_seconds: int = 300
+    """How long a received event stays hidden from other readers unless the reader extends
+    it (0 to 12 hours)."""
+    held_seconds: float = 0.0
+    """How long the reader may hold events by design (while an ingest run is under way): the
+    oldest-message alarm fires only past it."""
+
+    def problems(self, path: str) -> list[str]:
+        found = []
+        if self.prefix.startswith("/") or (self.prefix and not self.prefix.endswith("/")):
+            found.append(f"{path}.prefix: {self.prefix!r} must be a key prefix ending with '/' (or empty for the whole bucket)")
+        if not 1 <= self.max_receive_count <= 1000:
+            found.append(f"{path}.max_receive_count: must be between 1 and 1000 (got {self.max_receive_count})")
+        if not 60 <= self.retention_seconds <= MAX_QUEUE_RETENTION_SECONDS:
+            found.append(f"{path}.retention_seconds: must be between 60 and {MAX_QUEUE_RETENTION_SECONDS} (got {self.retention_seconds})")
+        if not 0 <= self.visibility_timeout_seconds <= MAX_VISIBILITY_TIMEOUT_SECONDS:
+            found.append(
+                f"{path}.visibility_timeout_seconds: must be between 0 and {MAX_VISIBILITY_TIMEOUT_SECONDS} (got {self.visibility_timeout_seconds})"
+            )
+        if self.held_seconds < 0:
+            found.append(f"{path}.held_seconds: must be >= 0 (got {self.held_seconds})")
+        return found
 
 
 @dataclass(frozen=True)
@@ -70,6 +120,8 @@ class DocumentStoreArgs:
     component's own (0: no access logs)."""
     replicate_to: ReplicationTarget | None = None
     """Replicate every object to this bucket in another region."""
+    events: DocumentEventsArgs | None = None
+    """Announce new documents on an SQS queue; None: no notifications."""
     access: Access = field(default_factory=Access)
     """Roles that read and write documents (the serving plane's, the ingestion job's)."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -87,6 +139,8 @@ class DocumentStoreArgs:
             found.append(f"DocumentStoreArgs.abort_multipart_days: must be between 1 and 365 (got {self.abort_multipart_days})")
         if self.replicate_to is not None and self.replicate_to.region == self.region:
             found.append(f"DocumentStoreArgs.replicate_to.region: replication goes to another region, not {self.region}")
+        if self.events is not None:
+            found += self.events.problems("DocumentStoreArgs.events")
         if found:
             raise ValueError("invalid DocumentStoreArgs:\n  " + "\n  ".join(found))
 
@@ -187,6 +241,49 @@ def replication_policy(
     )
 
 
+def event_queue_policy(queue_arn: str, bucket_arn: str, account: str) -> str:
+    """SQS queue policy: S3 sends the events of this bucket, in this account, and nobody else
+    sends anything; every request without TLS is refused."""
+    return policy_json(
+        {
+            "Sid": "S3SendsTheBucketsEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": bucket_arn}, "StringEquals": {"aws:SourceAccount": account}},
+        },
+        _deny_without_tls(queue_arn),
+    )
+
+
+def _deny_without_tls(queue_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyRequestsWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": queue_arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def dead_letter_queue_policy(queue_arn: str) -> str:
+    """SQS queue policy of the dead-letter queue: nobody but its own account's principals, and
+    only over TLS."""
+    return policy_json(_deny_without_tls(queue_arn))
+
+
+def redrive_policy(dead_letter_arn: str, max_receive_count: int) -> str:
+    """The source queue's ``RedrivePolicy`` attribute."""
+    return json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receive_count}, sort_keys=True)
+
+
+def redrive_allow_policy(source_arn: str) -> str:
+    """The dead-letter queue's ``RedriveAllowPolicy``: only the events queue may use it."""
+    return json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]}, sort_keys=True)
+
+
 def _abort_uploads(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
     return aws.s3.BucketLifecycleConfigurationRuleArgs(
         id="abort-incomplete-multipart-uploads",
@@ -194,6 +291,15 @@ def _abort_uploads(days: int) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
         filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
         abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=days),
     )
+
+
+@dataclass(frozen=True)
+class EventQueues:
+    """What :meth:`DocumentStore._events` made."""
+
+    queue: aws.sqs.Queue
+    dead_letters: aws.sqs.Queue
+    monitoring: tuple[Monitored, ...]
 
 
 class DocumentStore(pulumi.ComponentResource):
@@ -205,6 +311,10 @@ class DocumentStore(pulumi.ComponentResource):
     access_policy_arn: pulumi.Output[str]
     """IAM policy that reads and writes the documents (attached to :attr:`DocumentStoreArgs.access`)."""
     replication_role_arn: pulumi.Output[str | None]
+    events_queue_url: pulumi.Output[str | None]
+    """The queue announcing new documents (None without :attr:`DocumentStoreArgs.events`)."""
+    events_queue_arn: pulumi.Output[str | None]
+    events_dead_letter_queue_arn: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: DocumentStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -260,11 +370,19 @@ class DocumentStore(pulumi.ComponentResource):
             else None
         )
 
+        events = self._events(name, args, args.events, bucket, account) if args.events is not None else None
+
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
         self.kms_key_arn = key.arn
         self.access_policy_arn = access.arn
         self.replication_role_arn = pulumi.Output.from_input(replication_role.arn if replication_role else None)
+        self.events_queue_url = pulumi.Output.from_input(events.queue.url if events else None)
+        self.events_queue_arn = pulumi.Output.from_input(events.queue.arn if events else None)
+        self.events_dead_letter_queue_arn = pulumi.Output.from_input(events.dead_letters.arn if events else None)
+        self.monitoring: tuple[Monitored, ...] = events.monitoring if events else ()
+        """What the alerting watches here: the events queue and its dead-letter queue
+        (:mod:`components.monitoring`)."""
         self.register_outputs(
             {
                 "bucketName": self.bucket_name,
@@ -272,8 +390,67 @@ class DocumentStore(pulumi.ComponentResource):
                 "kmsKeyArn": self.kms_key_arn,
                 "accessPolicyArn": self.access_policy_arn,
                 "replicationRoleArn": self.replication_role_arn,
+                "eventsQueueUrl": self.events_queue_url,
+                "eventsQueueArn": self.events_queue_arn,
+                "eventsDeadLetterQueueArn": self.events_dead_letter_queue_arn,
             }
         )
+
+    def _events(self, name: str, args: DocumentStoreArgs, events: DocumentEventsArgs, bucket: aws.s3.Bucket, account: Account) -> EventQueues:
+        """The events queue, its dead-letter queue, their policies and the bucket's notification.
+
+        Encryption: SQS-managed keys (SSE-SQS). S3 delivers to such a queue without further
+        grants, where a customer-managed key would need its key policy to let
+        ``s3.amazonaws.com`` generate data keys, and every message would be a KMS request;
+        the messages carry object keys and sizes, never document content."""
+        child = pulumi.ResourceOptions(parent=self)
+        dead_letters = aws.sqs.Queue(
+            f"{name}-events-dlq",
+            message_retention_seconds=MAX_QUEUE_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            tags=name_tags(args.tags, f"{name}-events-dlq"),
+            opts=child,
+        )
+        queue = aws.sqs.Queue(
+            f"{name}-events",
+            message_retention_seconds=events.retention_seconds,
+            visibility_timeout_seconds=events.visibility_timeout_seconds,
+            receive_wait_time_seconds=20,
+            sqs_managed_sse_enabled=True,
+            redrive_policy=dead_letters.arn.apply(lambda arn: redrive_policy(arn, events.max_receive_count)),
+            tags=name_tags(args.tags, f"{name}-events"),
+            opts=child,
+        )
+        aws.sqs.RedriveAllowPolicy(
+            f"{name}-events-dlq", queue_url=dead_letters.url, redrive_allow_policy=queue.arn.apply(redrive_allow_policy), opts=child
+        )
+        aws.sqs.QueuePolicy(f"{name}-events-dlq", queue_url=dead_letters.url, policy=dead_letters.arn.apply(dead_letter_queue_policy), opts=child)
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-events",
+            queue_url=queue.url,
+            policy=pulumi.Output.all(queue.arn, bucket.arn, account.id).apply(lambda v: event_queue_policy(v[0], v[1], v[2])),
+            opts=child,
+        )
+        # S3 checks that it may send to the queue when the notification is configured (and
+        # sends an s3:TestEvent): the queue policy comes first.
+        aws.s3.BucketNotification(
+            f"{name}-events",
+            bucket=bucket.id,
+            queues=[
+                aws.s3.BucketNotificationQueueArgs(
+                    id="new-documents",
+                    queue_arn=queue.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix=events.prefix or None,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
+        )
+        monitoring: tuple[Monitored, ...] = (
+            Queue(key="document-events", queue_name=queue.name, consumer=events.consumer, held_seconds=events.held_seconds),
+            Queue(key="document-events-dlq", queue_name=dead_letters.name, consumer=events.consumer, dead_letter=True),
+        )
+        return EventQueues(queue=queue, dead_letters=dead_letters, monitoring=monitoring)
 
     def _controls(
         self,

@@ -15,7 +15,10 @@
   (:mod:`serving.model_store`), so replicas load from S3;
 * the load balancer (:mod:`.exposure`): an internal NLB, or a public ALB with TLS and WAF,
   bound to the Serve service by the AWS Load Balancer Controller (Helm, its own policy,
-  :mod:`.iam`) through a ``TargetGroupBinding``.
+  :mod:`.iam`) through a ``TargetGroupBinding``;
+* document ingestion: ``RayJob``\\ s of the Ray Data pipeline, started by a ``RayCronJob``
+  and/or by the ingestion trigger (a Deployment reading the bucket's S3 event queue, with
+  a role that reads that queue only and RBAC that manages ``rayjobs`` only).
 """
 
 from components.serving_plane.args import (
@@ -28,6 +31,7 @@ from components.serving_plane.args import (
     GcsArgs,
     HeadArgs,
     IngestionArgs,
+    IngestionEventsArgs,
     MigrationsArgs,
     ModelCopyArgs,
     SecretRef,
@@ -46,6 +50,7 @@ __all__ = [
     "GcsArgs",
     "HeadArgs",
     "IngestionArgs",
+    "IngestionEventsArgs",
     "MigrationsArgs",
     "ModelCopyArgs",
     "SecretRef",

@@ -305,18 +305,52 @@ class ModelCopyArgs:
 
 
 @dataclass(frozen=True)
+class IngestionEventsArgs:
+    """Ingestion started by new documents: a small Deployment (the ingestion trigger,
+    ``python -m serving.ingest.trigger``) long-polls the bucket's S3 event queue, gathers
+    events for ``debounce_seconds``, and creates one ``RayJob`` from the same spec the
+    schedule uses, after any ingest run under way has ended; it deletes the events once that
+    job exists."""
+
+    queue_url: pulumi.Input[str]
+    """The SQS queue S3 announces new documents on."""
+    queue_arn: pulumi.Input[str]
+    """Its ARN (the trigger's role may read and delete its messages, nothing else)."""
+    debounce_seconds: int = 60
+    """Seconds of events gathered into one run after the first (0 to 900)."""
+    visibility_timeout_seconds: int = 300
+    """How long a received event stays hidden while the trigger holds it (it extends the time
+    while it waits for a run to end; 30 to 43200)."""
+    history: int = 3
+    """Finished runs the trigger started that it keeps (older ones it deletes; 0 to 100)."""
+
+    def problems(self, path: str) -> list[str]:
+        found = []
+        if not 0 <= self.debounce_seconds <= 900:
+            found.append(f"{path}.debounce_seconds: must be between 0 and 900 (got {self.debounce_seconds})")
+        if not 30 <= self.visibility_timeout_seconds <= 43200:
+            found.append(f"{path}.visibility_timeout_seconds: must be between 30 and 43200 (got {self.visibility_timeout_seconds})")
+        if not 0 <= self.history <= 100:
+            found.append(f"{path}.history: must be between 0 and 100 (got {self.history})")
+        return found
+
+
+@dataclass(frozen=True)
 class IngestionArgs:
-    """Document ingestion on a schedule: a KubeRay ``RayCronJob`` that starts a ``RayJob``
-    (its own Ray cluster, deleted when the job ends) running the Ray Data ingest pipeline
-    (``python -m serving.ingest.pipeline``) over an S3 prefix into the vector store. Runs
-    are resumable and idempotent, so each run reads only what changed since the last."""
+    """Document ingestion on the cluster: each run a ``RayJob`` (its own Ray cluster, deleted
+    when the job ends) running the Ray Data ingest pipeline (``python -m
+    serving.ingest.pipeline``) over an S3 prefix into the vector store, started by a KubeRay
+    ``RayCronJob`` on a schedule, by new documents (:class:`IngestionEventsArgs`), or both.
+    Runs are resumable and idempotent, so each run reads only what changed since the last."""
 
     source_uri: pulumi.Input[str]
     """What to ingest: ``s3://<bucket>/<prefix>`` (the pods' role must read it)."""
-    schedule: str = "0 3 * * *"
-    """Cron schedule (five fields) of the runs."""
+    schedule: str | None = "0 3 * * *"
+    """Cron schedule (five fields) of the runs; None: no scheduled runs."""
     time_zone: str = "Etc/UTC"
     """IANA time zone of the schedule."""
+    events: IngestionEventsArgs | None = None
+    """Runs started by new documents; None: none."""
     actors: int = 1
     """Embedding actors of the pipeline."""
     actor_cpus: float = 1.0
@@ -332,8 +366,12 @@ class IngestionArgs:
 
     def problems(self, path: str) -> list[str]:
         found = []
-        if len(self.schedule.split()) != 5:
+        if self.schedule is None and self.events is None:
+            found.append(f"{path}: give a schedule, events, or both (nothing would start a run)")
+        if self.schedule is not None and len(self.schedule.split()) != 5:
             found.append(f"{path}.schedule: {self.schedule!r} is not a five-field cron schedule such as '0 3 * * *'")
+        if self.events is not None:
+            found += self.events.problems(f"{path}.events")
         if self.actors < 1:
             found.append(f"{path}.actors: must be >= 1")
         if self.actor_cpus <= 0:
@@ -465,7 +503,7 @@ class ServingPlaneArgs:
     exposure: ExposureArgs | None = None
     """The load balancer; None: the Serve service stays inside the cluster."""
     ingestion: IngestionArgs | None = None
-    """Scheduled document ingestion (a ``RayCronJob``); None: none."""
+    """Document ingestion (a ``RayCronJob``, the ingestion trigger, or both); None: none."""
     kuberay: Chart = versions.KUBERAY_OPERATOR
     """The KubeRay operator chart."""
     load_balancer_controller: Chart = versions.AWS_LOAD_BALANCER_CONTROLLER

@@ -15,7 +15,14 @@ from components.monitoring import LoadBalancer, Monitored
 from components.naming import TYPE_PREFIX
 from components.pod_identity import PodIdentity, pod_identity
 from components.serving_plane import iam, manifests
-from components.serving_plane.args import MigrationsArgs, ModelCopyArgs, SecretRef, ServingPlaneArgs
+from components.serving_plane.args import (
+    IngestionArgs,
+    IngestionEventsArgs,
+    MigrationsArgs,
+    ModelCopyArgs,
+    SecretRef,
+    ServingPlaneArgs,
+)
 from components.serving_plane.exposure import Exposure, expose
 from components.serving_plane.manifests import GroupSpec
 
@@ -61,6 +68,8 @@ class ServingPlane(pulumi.ComponentResource):
     endpoint: pulumi.Output[str | None]
     ingest_cron_job_name: str | None
     migrations_job_name: pulumi.Output[str | None]
+    ingest_trigger_name: str | None
+    """The ingestion trigger's Deployment (None: runs are not started by new documents)."""
 
     def __init__(self, name: str, args: ServingPlaneArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -86,13 +95,18 @@ class ServingPlane(pulumi.ComponentResource):
             release="kuberay-operator",
             chart=args.kuberay,
             namespace=args.namespace,
-            values=manifests.kuberay_values(args.head.node_selector, cron_jobs=args.ingestion is not None),
+            values=manifests.kuberay_values(
+                args.head.node_selector, cron_jobs=args.ingestion is not None and args.ingestion.schedule is not None
+            ),
             opts=self._child(in_namespace),
         )
         ray_waits: list[pulumi.Resource] = [operator, service_account]
         if role is not None:
             ray_waits.extend(role.ready)
             ray_waits.extend(self._search_access(name, args, role))
+        # What the ingestion trigger needs: the CRDs, the Ray pods' service account and role
+        # (not the model copy nor the RayService's nodes), and the store's schema.
+        ingest_waits = [*ray_waits, *in_namespace]
         if args.cpu_workers.node_pool is not None:
             pool = manifests.cpu_node_pool_manifest(args.name, args.cpu_workers.node_pool)
             ray_waits.append(
@@ -111,6 +125,7 @@ class ServingPlane(pulumi.ComponentResource):
         if args.migrations is not None:
             migrations_job, migrations_job_name = self._migrations(name, args, args.migrations, in_namespace, tags)
             ray_waits.append(migrations_job)
+            ingest_waits.append(migrations_job)
 
         refs = secret_refs(args)
         secrets_json: pulumi.Input[str | None] = _resolved_refs(refs).apply(manifests.secret_arns_document) if refs else None
@@ -135,12 +150,13 @@ class ServingPlane(pulumi.ComponentResource):
             opts=self._child(ray_waits),
         )
         ingest_job: str | None = None
+        trigger: str | None = None
         if args.ingestion is not None:
             ingestion = args.ingestion
-            cron = pulumi.Output.all(
+            job_spec = pulumi.Output.all(
                 secrets_json, args.serve_config, ingestion.source_uri, *(args.env[n] for n in env_names)
             ).apply(
-                lambda v: manifests.ingest_cron_job_manifest(
+                lambda v: manifests.ingest_job_spec(
                     args,
                     ingestion,
                     groups[0],
@@ -148,17 +164,21 @@ class ServingPlane(pulumi.ComponentResource):
                     serve_config=v[1],
                     env=dict(zip(env_names, v[3:], strict=True)),
                     secret_arns_json=v[0],
-                )["spec"]
+                )
             )
-            ingest_job = manifests.ingest_job_name(args.name)
-            k8s.apiextensions.CustomResource(
-                f"{name}-ingest",
-                api_version="ray.io/v1",
-                kind="RayCronJob",
-                metadata={"name": ingest_job, "namespace": args.namespace, "labels": {**manifests.labels(args.name), "llmops.io/job": "ingest"}},
-                spec=cron,
-                opts=self._child(ray_waits),
-            )
+            if ingestion.schedule is not None:
+                ingest_job = manifests.ingest_job_name(args.name)
+                cron = job_spec.apply(lambda spec: manifests.ingest_cron_job_manifest(args, ingestion, spec))
+                k8s.apiextensions.CustomResource(
+                    f"{name}-ingest",
+                    api_version="ray.io/v1",
+                    kind="RayCronJob",
+                    metadata={"name": ingest_job, "namespace": args.namespace, "labels": manifests.ingest_labels(args.name)},
+                    spec=cron.apply(lambda c: c["spec"]),
+                    opts=self._child(ray_waits),
+                )
+            if ingestion.events is not None:
+                trigger = self._ingest_trigger(name, args, ingestion, ingestion.events, job_spec, ingest_waits, tags)
         for budget in manifests.disruption_budgets(args.name, args.namespace, groups, args.gcs is not None):
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb-{budget['metadata']['name'].removeprefix(args.name + '-')}",
@@ -187,6 +207,7 @@ class ServingPlane(pulumi.ComponentResource):
         self.endpoint = optional(exposure.url if exposure else None)
         self.ingest_cron_job_name = ingest_job
         self.migrations_job_name = migrations_job_name
+        self.ingest_trigger_name = trigger
         self.monitoring: tuple[Monitored, ...] = (
             (
                 LoadBalancer(
@@ -219,6 +240,7 @@ class ServingPlane(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "ingestCronJobName": self.ingest_cron_job_name,
                 "migrationsJobName": self.migrations_job_name,
+                "ingestTriggerName": self.ingest_trigger_name,
             }
         )
 
@@ -303,6 +325,63 @@ class ServingPlane(pulumi.ComponentResource):
             opts=self._child([account, *role.ready]),
         )
         return resource, job.apply(lambda j: j["metadata"]["name"])
+    def _ingest_trigger(
+        self,
+        name: str,
+        args: ServingPlaneArgs,
+        ingestion: IngestionArgs,
+        events: IngestionEventsArgs,
+        job_spec: pulumi.Output[dict[str, Any]],
+        waits: Sequence[pulumi.Resource],
+        tags: Mapping[str, str],
+    ) -> str:
+        """The ingestion trigger: its service account, a Pod Identity role that reads and
+        deletes the events queue's messages only, RBAC over ``rayjobs`` only, the ConfigMap
+        holding its settings and the RayJob it creates, and the Deployment. Returns the
+        Deployment's name."""
+        prefix = f"{name}-ingest-trigger"
+        account = k8s.core.v1.ServiceAccount(
+            prefix,
+            metadata=manifests.service_account_manifest(manifests.TRIGGER_SERVICE_ACCOUNT, args.namespace, args.name)["metadata"],
+            opts=self._child(waits),
+        )
+        role = pod_identity(
+            prefix,
+            cluster_name=args.cluster_name,
+            namespace=args.namespace,
+            service_account=manifests.TRIGGER_SERVICE_ACCOUNT,
+            policies={"queue": pulumi.Output.from_input(events.queue_arn).apply(iam.ingest_trigger_policy)},
+            tags=tags,
+            opts=self._child(),
+        )
+        rbac_role, rbac_binding = manifests.trigger_rbac(args)
+        k8s_role = k8s.rbac.v1.Role(prefix, metadata=rbac_role["metadata"], rules=rbac_role["rules"], opts=self._child(waits))
+        binding = k8s.rbac.v1.RoleBinding(
+            prefix,
+            metadata=rbac_binding["metadata"],
+            role_ref=rbac_binding["roleRef"],
+            subjects=rbac_binding["subjects"],
+            opts=self._child([*waits, k8s_role]),
+        )
+        config = pulumi.Output.all(job_spec, events.queue_url).apply(
+            lambda v: manifests.trigger_config_map(
+                args, manifests.trigger_settings(args, ingestion, events, v[1]), manifests.ingest_rayjob_template(args, v[0])
+            )
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            prefix,
+            metadata=config.apply(lambda c: c["metadata"]),
+            data=config.apply(lambda c: c["data"]),
+            opts=self._child(waits),
+        )
+        deployment = config.apply(lambda c: manifests.trigger_deployment(args, manifests.config_digest(c)))
+        k8s.apps.v1.Deployment(
+            prefix,
+            metadata=deployment.apply(lambda d: d["metadata"]),
+            spec=deployment.apply(lambda d: d["spec"]),
+            opts=self._child([account, binding, config_map, *role.ready]),
+        )
+        return manifests.trigger_name(args.name)
 
     def _model_copy(
         self, name: str, args: ServingPlaneArgs, copy: ModelCopyArgs, cpu_group: GroupSpec, in_namespace: Sequence[pulumi.Resource], tags: Mapping[str, str]

@@ -9,7 +9,9 @@
   11eb202c97e4ae2ee45e0658c4cde9a4b59f33d4), ``docs/install/iam_policy.json``, sha256
   16f232c9d9f79366fe949c4550ad517a202380058a9e48d45a4e215044a20a6a, stored unmodified beside
   this module as ``aws_load_balancer_controller_iam_policy.json`` (bump it with the chart);
-  the role gets it narrowed to the cluster's region.
+  the role gets it narrowed to the cluster's region;
+* :func:`ingest_trigger_policy`: the ingestion trigger reads, holds and deletes the
+  messages of the document events queue, and nothing else.
 """
 
 from __future__ import annotations
@@ -103,3 +105,16 @@ def load_balancer_controller_policy(region: str) -> str:
         if regional:
             statements.append({**statement, "Action": regional, "Condition": {"StringEquals": {"aws:RequestedRegion": region}}})
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+INGEST_TRIGGER_QUEUE_ACTIONS = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+"""What the trigger does with the events queue (``DeleteMessageBatch`` and
+``ChangeMessageVisibilityBatch`` are authorised by the single-message actions)."""
+
+
+def ingest_trigger_policy(queue_arn: str) -> str:
+    """Receive, hold (visibility), delete messages of the queue ``queue_arn`` and read its
+    attributes: nothing else, no other queue."""
+    return policy_json(
+        {"Sid": "ReadTheDocumentEvents", "Effect": "Allow", "Action": list(INGEST_TRIGGER_QUEUE_ACTIONS), "Resource": queue_arn}
+    )

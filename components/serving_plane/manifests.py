@@ -23,6 +23,7 @@ from components.serving_plane.args import (
     CpuWorkersArgs,
     HeadArgs,
     IngestionArgs,
+    IngestionEventsArgs,
     MigrationsArgs,
     ModelCopyArgs,
     ServingPlaneArgs,
@@ -638,6 +639,8 @@ SERVE_CONFIG_ENV = "LLMOPS_SERVE_CONFIG"
 """The ingest job's copy of the Serve config (the pipeline reads its first application's
 vector store, embedding model and chunking from it)."""
 INGEST_GROUP = "ingest"
+INGEST_JOB_LABEL = "llmops.io/job"
+"""Every ingestion object carries ``llmops.io/job: ingest``."""
 
 
 def ingest_job_name(name: str) -> str:
@@ -652,7 +655,7 @@ def ingest_entrypoint(ingestion: IngestionArgs, source_uri: str) -> str:
     )
 
 
-def ingest_cron_job_manifest(
+def ingest_job_spec(
     args: ServingPlaneArgs,
     ingestion: IngestionArgs,
     cpu_group: GroupSpec,
@@ -662,9 +665,10 @@ def ingest_cron_job_manifest(
     env: Mapping[str, str],
     secret_arns_json: str | None,
 ) -> dict[str, Any]:
-    """The ``RayCronJob`` (``ray.io/v1``) that runs the ingest pipeline on schedule: each run
-    a ``RayJob`` with a cluster of its own (the serving image, service account and
-    environment; workers on the CPU group's nodes), deleted when the job ends."""
+    """The ``RayJob`` spec (``ray.io/v1``) of an ingest run, whoever starts it (the
+    ``RayCronJob``'s ``jobTemplate``, the ingestion trigger's template): a Ray cluster of its
+    own (the serving image, service account and environment; workers on the CPU group's
+    nodes) running the pipeline, deleted when the job ends."""
     ctx = PodContext(
         image=args.image,
         namespace=args.namespace,
@@ -685,8 +689,7 @@ def ingest_cron_job_manifest(
         tolerations=cpu_group.tolerations,
         ray_resources={},
     )
-    name = ingest_job_name(args.name)
-    job = {
+    return {
         "entrypoint": ingest_entrypoint(ingestion, source_uri),
         "shutdownAfterJobFinishes": True,
         "ttlSecondsAfterFinished": 600,
@@ -699,12 +702,182 @@ def ingest_cron_job_manifest(
             "workerGroupSpecs": [worker_group(ctx, workers)],
         },
     }
+
+
+def ingest_labels(name: str) -> dict[str, str]:
+    """Labels of the ingestion objects of the serving plane ``name``."""
+    return {**labels(name), INGEST_JOB_LABEL: "ingest"}
+
+
+def ingest_cron_job_manifest(args: ServingPlaneArgs, ingestion: IngestionArgs, job_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``RayCronJob`` (``ray.io/v1``) that starts a run of ``job_spec`` on schedule."""
+    assert ingestion.schedule is not None
     return {
         "apiVersion": "ray.io/v1",
         "kind": "RayCronJob",
-        "metadata": {"name": name, "namespace": args.namespace, "labels": {**labels(args.name), "llmops.io/job": "ingest"}},
-        "spec": {"schedule": ingestion.schedule, "timeZone": ingestion.time_zone, "jobTemplate": job},
+        "metadata": {"name": ingest_job_name(args.name), "namespace": args.namespace, "labels": ingest_labels(args.name)},
+        "spec": {"schedule": ingestion.schedule, "timeZone": ingestion.time_zone, "jobTemplate": dict(job_spec)},
     }
+
+
+# ----------------------------------------------------------------------------- ingestion trigger
+
+STARTED_BY_LABEL = "llmops.io/started-by"
+RAY_CRON_JOB_LABEL = "ray.io/cronjob-name"
+"""The label KubeRay's ``RayCronJob`` controller puts on the ``RayJob``\\ s it creates."""
+TRIGGER_SERVICE_ACCOUNT = "ingest-trigger"
+"""The ingestion trigger's service account (its role reads the events queue; its RBAC
+manages ``rayjobs``)."""
+TRIGGER_CONFIG_DIR = "/etc/llmops/ingest-trigger"
+TRIGGER_SETTINGS_FILE = "settings.json"
+TRIGGER_JOB_FILE = "rayjob.json"
+TRIGGER_HEARTBEAT = "/tmp/heartbeat"
+"""The trigger touches it after every poll; the liveness probe restarts a trigger that stopped."""
+TRIGGER_RESOURCES = {"requests": {"cpu": "50m", "memory": "160Mi"}, "limits": {"memory": "320Mi"}}
+MAX_RAYJOB_NAME = 47
+"""KubeRay's limit on a RayJob's name (the RayCluster name, 53, less the 6 it appends)."""
+RUN_SUFFIX_LENGTH = 19
+"""``-<yymmddHHMMSS>-<4 hex>``: what the trigger appends to its runs' name prefix."""
+
+
+def trigger_name(name: str) -> str:
+    return f"{name}-ingest-trigger"
+
+
+def trigger_run_prefix(name: str) -> str:
+    """The name prefix of the runs the trigger starts: ``<name>-ingest`` cut so that the name
+    with its suffix fits KubeRay's limit."""
+    return ingest_job_name(name)[: MAX_RAYJOB_NAME - RUN_SUFFIX_LENGTH].rstrip("-")
+
+
+def ingest_rayjob_template(args: ServingPlaneArgs, job_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``RayJob`` the trigger creates (it adds ``metadata.name``)."""
+    return {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayJob",
+        "metadata": {"namespace": args.namespace, "labels": {**ingest_labels(args.name), STARTED_BY_LABEL: "s3-events"}},
+        "spec": dict(job_spec),
+    }
+
+
+def trigger_settings(args: ServingPlaneArgs, ingestion: IngestionArgs, events: IngestionEventsArgs, queue_url: str) -> dict[str, Any]:
+    """The trigger's settings (``serving.ingest.trigger.TriggerSettings``)."""
+    ingest_runs = [ingest_labels(args.name)]
+    if ingestion.schedule is not None:
+        ingest_runs.append({RAY_CRON_JOB_LABEL: ingest_job_name(args.name)})
+    return {
+        "queueUrl": queue_url,
+        "region": args.region,
+        "namespace": args.namespace,
+        "jobNamePrefix": trigger_run_prefix(args.name),
+        "ingestRuns": ingest_runs,
+        "startedBy": {STARTED_BY_LABEL: "s3-events"},
+        "debounceSeconds": events.debounce_seconds,
+        "visibilityTimeoutSeconds": events.visibility_timeout_seconds,
+        "history": events.history,
+    }
+
+
+def trigger_config_map(args: ServingPlaneArgs, settings: Mapping[str, Any], job: Mapping[str, Any]) -> dict[str, Any]:
+    """The trigger's settings and the ``RayJob`` it creates, as files."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": trigger_name(args.name), "namespace": args.namespace, "labels": ingest_labels(args.name)},
+        "data": {
+            TRIGGER_SETTINGS_FILE: json.dumps(settings, indent=2, sort_keys=True),
+            TRIGGER_JOB_FILE: json.dumps(job, indent=2, sort_keys=True),
+        },
+    }
+
+
+def trigger_rbac(args: ServingPlaneArgs) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The Role (create, read, watch and delete ``rayjobs.ray.io`` in the serving namespace,
+    nothing else) and its binding to the trigger's service account."""
+    name, meta = trigger_name(args.name), {"namespace": args.namespace, "labels": ingest_labels(args.name)}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": name, **meta},
+        "rules": [{"apiGroups": ["ray.io"], "resources": ["rayjobs"], "verbs": ["create", "get", "list", "watch", "delete"]}],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, **meta},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": TRIGGER_SERVICE_ACCOUNT, "namespace": args.namespace}],
+    }
+    return role, binding
+
+
+def trigger_deployment(args: ServingPlaneArgs, config_digest: str) -> dict[str, Any]:
+    """The ingestion trigger: one replica (``Recreate``: never two at once) of the serving
+    image on the system nodes, non-root, read-only root filesystem, tiny requests. The pod
+    carries ``config_digest`` (of its ConfigMap) so a new job spec or setting restarts it."""
+    name = trigger_name(args.name)
+    selector = {"app.kubernetes.io/instance": args.name, "app.kubernetes.io/component": "ingest-trigger"}
+    container = {
+        "name": "trigger",
+        "image": args.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": [
+            "python", "-m", "serving.ingest.trigger",
+            "--settings", f"{TRIGGER_CONFIG_DIR}/{TRIGGER_SETTINGS_FILE}",
+            "--job", f"{TRIGGER_CONFIG_DIR}/{TRIGGER_JOB_FILE}",
+            "--heartbeat", TRIGGER_HEARTBEAT,
+        ],
+        "env": [
+            {"name": "AWS_REGION", "value": args.region},
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            {"name": "PYTHONUNBUFFERED", "value": "1"},
+        ],
+        "resources": TRIGGER_RESOURCES,
+        "securityContext": {**_security_context(), "readOnlyRootFilesystem": True, "runAsNonRoot": True},
+        "livenessProbe": {
+            "exec": {"command": ["sh", "-c", f"test $(( $(date +%s) - $(stat -c %Y {TRIGGER_HEARTBEAT}) )) -lt 300"]},
+            "initialDelaySeconds": 120,
+            "periodSeconds": 60,
+            "failureThreshold": 3,
+        },
+        "volumeMounts": [
+            {"name": "settings", "mountPath": TRIGGER_CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": args.namespace, "labels": {**ingest_labels(args.name), **selector}},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {
+                    "labels": {**ingest_labels(args.name), **selector},
+                    "annotations": {"llmops.io/config-digest": config_digest},
+                },
+                "spec": {
+                    "serviceAccountName": TRIGGER_SERVICE_ACCOUNT,
+                    "nodeSelector": dict(args.head.node_selector),
+                    "securityContext": _pod_security_context(),
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [container],
+                    "volumes": [
+                        {"name": "settings", "configMap": {"name": name}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def config_digest(config_map: Mapping[str, Any]) -> str:
+    """A short digest of a ConfigMap's data (a pod annotation: a change rolls the pods)."""
+    return hashlib.sha256(json.dumps(config_map["data"], sort_keys=True).encode()).hexdigest()[:16]
 
 
 LOAD_BALANCER_CONTROLLER_NAMESPACE = "kube-system"
