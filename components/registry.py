@@ -9,13 +9,19 @@ account and region), so it is created only when the component is told it owns it
 the account, as releases move between them by digest. In each destination region a
 repository creation template gives the replica the same guarantees: immutable tags, the
 destination's own KMS key, the same lifecycle.
+
+Stacks in other accounts (prod, say, promoted from a staging in this account) pull the very
+image they were tested with: :attr:`ContainerRegistryArgs.pull_account_ids` gives each of
+those accounts pull-only access through the repository's policy, and the replicas' policy
+(the creation templates). ECR decrypts layers with its own grant on the repository key, so
+the pulling account needs no key access.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -71,6 +77,30 @@ def template_role_policy(repository_arn_pattern: str, key_arns: list[str]) -> st
     )
 
 
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+"""What a node needs of a repository to pull an image (its credentials come from
+``ecr:GetAuthorizationToken`` in its own account)."""
+
+
+def pull_policy(partition: str, account_ids: Sequence[str]) -> str:
+    """Repository policy: the named accounts pull images (their principals still need
+    ``ecr:BatchGetImage`` and friends in their own IAM policies, as EKS nodes have)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PullFromTheReleaseAccounts",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in sorted(account_ids)]},
+                    "Action": list(PULL_ACTIONS),
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 def ecr_key_statement(account: str, region: str) -> dict[str, object]:
     """Lets the account's principals use a repository key for images, through ECR only."""
     return {
@@ -101,6 +131,9 @@ class ContainerRegistryArgs:
     """Images kept (the newest); releases pin digests, so keep enough for rollbacks."""
     force_delete: bool = False
     """Delete the repository with its images on destroy."""
+    pull_account_ids: Sequence[str] = ()
+    """Other AWS accounts whose stacks pull the image (pull only, on the repository and
+    its replicas)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tags of every child."""
 
@@ -112,6 +145,11 @@ class ContainerRegistryArgs:
             found.append(f"ContainerRegistryArgs.replicate_to: {self.region} is the repository's own region")
         if not 1 <= self.untagged_days <= 3650:
             found.append(f"ContainerRegistryArgs.untagged_days: must be between 1 and 3650 (got {self.untagged_days})")
+        for account in self.pull_account_ids:
+            if not re.fullmatch(r"\d{12}", account):
+                found.append(f"ContainerRegistryArgs.pull_account_ids: {account!r} is not a 12-digit AWS account id")
+        if len(set(self.pull_account_ids)) != len(self.pull_account_ids):
+            found.append("ContainerRegistryArgs.pull_account_ids: an account is listed twice")
         if self.keep_images < 10:
             found.append(f"ContainerRegistryArgs.keep_images: keep at least 10 images for rollbacks (got {self.keep_images})")
         if found:
@@ -125,6 +163,7 @@ class ContainerRegistry(pulumi.ComponentResource):
     repository_arn: pulumi.Output[str]
     registry_id: pulumi.Output[str]
     replica_regions: list[str]
+    pull_account_ids: list[str]
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         args.validate()
@@ -144,6 +183,10 @@ class ContainerRegistry(pulumi.ComponentResource):
             opts=child,
         )
         aws.ecr.LifecyclePolicy(name, repository=repository.name, policy=lifecycle, opts=child)
+        pulls: pulumi.Output[str] | None = None
+        if args.pull_account_ids:
+            pulls = account_of(self).partition.apply(lambda p: pull_policy(p, args.pull_account_ids))
+            aws.ecr.RepositoryPolicy(f"{name}-pulls", repository=repository.name, policy=pulls, opts=child)
         replica_keys = {
             region: self._key(f"{name}-{region}", args.repository, region, tags, pulumi.ResourceOptions(parent=self, provider=provider))
             for region, provider in sorted(args.replicate_to.items())
@@ -176,6 +219,7 @@ class ContainerRegistry(pulumi.ComponentResource):
                         aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(encryption_type="KMS", kms_key=key.arn)
                     ],
                     lifecycle_policy=lifecycle,
+                    repository_policy=pulls,
                     resource_tags=dict(tags),
                     opts=pulumi.ResourceOptions(parent=self, provider=args.replicate_to[region], depends_on=[role_policy]),
                 )
@@ -207,12 +251,14 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_arn = repository.arn
         self.registry_id = repository.registry_id
         self.replica_regions = sorted(args.replicate_to)
+        self.pull_account_ids = sorted(args.pull_account_ids)
         self.register_outputs(
             {
                 "repositoryUrl": self.repository_url,
                 "repositoryArn": self.repository_arn,
                 "registryId": self.registry_id,
                 "replicaRegions": self.replica_regions,
+                "pullAccountIds": self.pull_account_ids,
             }
         )
 

@@ -896,6 +896,23 @@ class RegistryConfig(_Model):
     """Regions the account's repository replicates into (every region any stack of the
     account serves from, besides the repository's own). A region listed here pulls the
     release image from its replica (same digest); any other pulls it as pinned."""
+    pull_account_ids: list[str] = Field(default_factory=list)
+    """With ``manage``: other accounts whose stacks run this repository's images (prod in an
+    account of its own, promoted from a staging in this one): each may pull from the
+    repository and its replicas, and nothing else. Quote the ids in YAML."""
+
+    @field_validator("pull_account_ids", mode="before")
+    @classmethod
+    def _pull_accounts(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        found = [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        for account in found:
+            if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+                raise ValueError(f"{account!r} is not an AWS account id (12 digits); quote it in YAML, e.g. '012345678901'")
+        if len(set(found)) != len(found):
+            raise ValueError("lists an account twice")
+        return found
 
     @field_validator("replica_regions")
     @classmethod
@@ -1419,7 +1436,29 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[Problem]:
         problems += _data_checks(raw.get("data"), home, regions[seen_names[home]])
     problems += _ingestion_checks(raw.get("data"), raw.get("serving"))
     problems += _budget_action_checks(raw.get("budget"), regions)
+    problems += _registry_checks(raw.get("serving"), raw.get("account"))
     return problems
+
+
+def _registry_checks(serving: Any, account: Any) -> list[Problem]:
+    """``serving.registry.pullAccountIds`` only where the stack manages the repository, and
+    never the stack's own account."""
+    registry = serving.get("registry") if isinstance(serving, Mapping) else None
+    if not isinstance(registry, Mapping) or not registry.get("pullAccountIds"):
+        return []
+    path = _format_path(("serving", "registry", "pullAccountIds"))
+    if not registry.get("manage"):
+        return [
+            Problem(
+                path,
+                "only the stack that manages the repository (registry.manage: true) grants pulls; move the list to "
+                "that stack's config",
+            )
+        ]
+    own = str(account.get("id")) if isinstance(account, Mapping) else None
+    if own in [str(a) for a in registry["pullAccountIds"]]:
+        return [Problem(path, f"{own} is this stack's own account, which pulls already; remove it")]
+    return []
 
 
 def _budget_action_checks(budget: Any, regions: list[Any]) -> list[Problem]:

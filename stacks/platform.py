@@ -601,6 +601,24 @@ def _bounded(name: str, limit: int) -> str:
     return f"{name[: limit - 7].rstrip('-')}-{digest}"
 
 
+def foreign_registry_note(config: PlatformConfig) -> str | None:
+    """What must hold for the release image in another account's ECR registry to be pulled
+    (None: the image is in the stack's own account, or not in ECR)."""
+    import re
+
+    serving = config.serving
+    if serving is None:
+        return None
+    match = re.match(r"^(\d{12})\.dkr\.ecr\.", serving.release.image)
+    if match is None or match.group(1) == config.account.id:
+        return None
+    return (
+        f"llmops:serving.release.image: the image is in account {match.group(1)}'s registry and this stack deploys "
+        f"into {config.account.id}: its nodes pull across accounts, which works once the stack that manages that "
+        f"repository lists {config.account.id} in llmops:serving.registry.pullAccountIds"
+    )
+
+
 def region_image(image: str, serving: ServingConfig, region: str) -> str:
     """The release image as ``region`` pulls it: an image of the serving repository in an
     ECR registry is pulled from the region's replica (same digest) when the repository
@@ -927,6 +945,9 @@ def build_serving(config: PlatformConfig, regions: dict[str, RegionalPlatform], 
         for name, platform in regions.items()
     }
     home = served[config.home_region].provider
+    note = foreign_registry_note(config)
+    if note is not None:
+        pulumi.log.info(note)
     if serving.registry.manage:
         ContainerRegistry(
             f"{config.home_region}-serving-image",
@@ -959,6 +980,7 @@ def registry_args(config: PlatformConfig, regions: dict[str, RegionalPlatform], 
         repository=serving.registry.repository,
         replicate_to=providers,
         force_delete=not PROFILES[config.environment].deletion_protection,
+        pull_account_ids=tuple(serving.registry.pull_account_ids),
     )
 
 
@@ -1184,6 +1206,7 @@ def build_operations(
     gap = anomaly_alerts_gap(config)
     if gap is not None:
         pulumi.log.warn(gap)
+
     budget = Budget(
         f"{config.home_region}-budget",
         budget_args(config, stack, project, operations[config.home_region].alerting.topic_arn, tags, gpu_launcher_roles(config, regions)),

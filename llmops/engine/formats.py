@@ -12,9 +12,30 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
+"""The account of a plan whose AWS provider names none (``allowedAccountIds``)."""
+_ACCOUNT: ContextVar[str] = ContextVar("llmops_engine_account", default=ACCOUNT_ID)
+
+
+def account_id() -> str:
+    """The account the resource or data source being answered lives in: its provider's only
+    ``allowedAccountIds`` entry, else :data:`ACCOUNT_ID`."""
+    return _ACCOUNT.get()
+
+
+@contextmanager
+def acting_as(account: str | None) -> Iterator[None]:
+    """Answer as ``account`` (None: the default) within the block."""
+    token = _ACCOUNT.set(account or ACCOUNT_ID)
+    try:
+        yield
+    finally:
+        _ACCOUNT.reset(token)
 DEFAULT_REGION = "us-east-1"
 CREATED_AT = "2025-01-01T00:00:00Z"
 """The creation time every offline resource reports."""
@@ -441,13 +462,13 @@ class Subject:
         if kind == "userpool":
             return f"{self.region}_{alnum(*seed, length=9, upper=True)}"
         if kind == "queueurl":
-            return f"https://sqs.{self.region}.{dns_suffix(self.region)}/{ACCOUNT_ID}/{self.name}"
+            return f"https://sqs.{self.region}.{dns_suffix(self.region)}/{account_id()}/{self.name}"
         if kind in ("family", "ssmname"):
             return self.name
         if kind == "clusterpair":
             return f"{self.inputs.get('clusterName', 'cluster')}:{self.name}"
         if kind == "accountpair":
-            return f"{ACCOUNT_ID}:{self.name}"
+            return f"{account_id()}:{self.name}"
         if kind == "rolepolicy":
             return f"{self.inputs.get('role', 'role')}-{digits(*seed, length=26)}"
         if kind == "statement":
@@ -475,7 +496,7 @@ class Subject:
         template = _ARN_FORMAT.get(self.token)
         if template is None:
             region = "" if self.module in _GLOBAL else self.region
-            account = "" if self.module == "s3" else ACCOUNT_ID
+            account = "" if self.module == "s3" else account_id()
             return f"arn:{self.partition}:{self.arn_service}:{region}:{account}:{kebab(self.kind)}/{self.id or self.name}"
         values = {f: self._arn_field(f) for f in _fields(template)}
         return template.format(**values)
@@ -483,7 +504,7 @@ class Subject:
     def _arn_field(self, field: str) -> str:
         i = self.inputs
         simple = {
-            "p": self.partition, "r": self.region, "a": ACCOUNT_ID, "name": self.name, "id": self.id,
+            "p": self.partition, "r": self.region, "a": account_id(), "name": self.name, "id": self.id,
             "h": digest(self.token, self.logical, length=16), "h8": digest(self.token, self.logical, "l", length=8),
             "h12": digest(self.token, self.logical, "e", length=12), "u": uuid_from(self.token, self.logical),
             "s6": alnum(self.token, self.logical, length=6),
@@ -523,9 +544,9 @@ class Subject:
         template = next((t for word, t in _RELATED_ARNS if word in s), None)
         if template is None:
             region = "" if self.module in _GLOBAL else self.region
-            return f"arn:{self.partition}:{self.arn_service}:{region}:{ACCOUNT_ID}:{kebab(stem)}/{name}"
+            return f"arn:{self.partition}:{self.arn_service}:{region}:{account_id()}:{kebab(stem)}/{name}"
         return template.format(
-            p=self.partition, r=self.region, a=ACCOUNT_ID, name=name, short=name[:32], lower=name.lower(),
+            p=self.partition, r=self.region, a=account_id(), name=name, short=name[:32], lower=name.lower(),
             u=uuid_from(self.token, self.logical, stem), h=digest(name, length=16), s6=alnum(name, length=6),
         )
 
@@ -607,13 +628,13 @@ def _id_for(stem: str, subject: Subject, path: str) -> Any:
     if s in prefixes:
         return f"{prefixes[s]}-{digest(*seed)}"
     if s in ("registry", "sourceaccount", "awsaccount") or "owner" in s or "account" in s:
-        return ACCOUNT_ID
+        return account_id()
     if s in ("hostedzone", "zone", "canonicalhostedzone", "regionalzone", "distributionhostedzone"):
         return _zone_id_for(subject)
     if s == "availabilityzone":
         return zone_id(availability_zones(subject.region)[0])
     if s in ("kmskey", "masterusersecretkmskey", "performanceinsightskmskey"):
-        return f"arn:{subject.partition}:kms:{subject.region}:{ACCOUNT_ID}:key/{uuid_from(*seed)}"
+        return f"arn:{subject.partition}:kms:{subject.region}:{account_id()}:key/{uuid_from(*seed)}"
     if s in ("key", "keyid"):
         return uuid_from(*seed)
     if s in ("rootresource", "resource", "restapi", "api", "apigateway"):
@@ -687,7 +708,7 @@ def _semantic_str(subject: Subject, name: str, n: str, path: str, top_level: boo
     if n == "region":
         return subject.region
     if n in ("ownerid", "accountid", "registryid", "owneraccountid"):
-        return ACCOUNT_ID
+        return account_id()
     zones = availability_zones(subject.region)
     if n == "availabilityzone":
         zone = subject.inputs.get("availabilityZone")
@@ -745,7 +766,7 @@ def _wants_ipv6(inputs: dict[str, Any]) -> bool:
 
 def _related(subject: Subject, stem: str, path: str) -> str:
     s = stem.lower()
-    p, r, a = subject.partition, subject.region, ACCOUNT_ID
+    p, r, a = subject.partition, subject.region, account_id()
     if s == "execution" and subject.module in ("apigateway", "apigatewayv2"):
         api = str(subject.inputs.get("restApi") or subject.inputs.get("apiId") or subject.id)
         return f"arn:{p}:execute-api:{r}:{a}:{api}"
@@ -785,9 +806,9 @@ def _endpoint(subject: Subject, n: str) -> str:
 def _url(subject: Subject, n: str) -> str:
     r, suffix = subject.region, dns_suffix(subject.region)
     if subject.module == "sqs":
-        return f"https://sqs.{r}.{suffix}/{ACCOUNT_ID}/{subject.name}"
+        return f"https://sqs.{r}.{suffix}/{account_id()}/{subject.name}"
     if subject.module == "ecr":
-        return f"{ACCOUNT_ID}.dkr.ecr.{r}.{suffix}/{subject.name}"
+        return f"{account_id()}.dkr.ecr.{r}.{suffix}/{subject.name}"
     if subject.module == "lambda" and "function" in n:
         return f"https://{alnum(subject.token, subject.logical, length=32)}.lambda-url.{r}.on.aws/"
     if subject.module in ("apigateway", "apigatewayv2"):

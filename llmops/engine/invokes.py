@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmops.engine.formats import (
-    ACCOUNT_ID,
+    account_id,
     availability_zones,
     digest,
     dns_suffix,
@@ -50,10 +50,10 @@ def availability_zones_answer(args: dict[str, Any], region: str) -> dict[str, An
 
 def caller_identity(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {
-        "accountId": ACCOUNT_ID,
-        "arn": f"arn:{partition(region)}:iam::{ACCOUNT_ID}:user/llmops-offline",
+        "accountId": account_id(),
+        "arn": f"arn:{partition(region)}:iam::{account_id()}:user/llmops-offline",
         "userId": "AIDAOFFLINEPLANNER00",
-        "id": ACCOUNT_ID,
+        "id": account_id(),
     }
 
 
@@ -75,12 +75,12 @@ def policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
 def ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
     name = str(args.get("name", ""))
     value = f"ami-{digest(region, name)}" if "ami" in name.lower() else f"{name.rsplit('/', 1)[-1]}-{digest(region, name, length=8)}"
-    return {"name": name, "value": value, "insecureValue": value, "type": "String", "version": 1, "id": name, "arn": f"arn:{partition(region)}:ssm:{region}:{ACCOUNT_ID}:parameter/{name.lstrip('/')}"}
+    return {"name": name, "value": value, "insecureValue": value, "type": "String", "version": 1, "id": name, "arn": f"arn:{partition(region)}:ssm:{region}:{account_id()}:parameter/{name.lstrip('/')}"}
 
 
 def ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     image = f"ami-{digest(region, json.dumps(args, sort_keys=True, default=str))}"
-    return {"id": image, "imageId": image, "architecture": "x86_64", "state": "available", "rootDeviceType": "ebs", "virtualizationType": "hvm", "ownerId": str(_as_list(args.get("owners"))[0]) if args.get("owners") else ACCOUNT_ID}
+    return {"id": image, "imageId": image, "architecture": "x86_64", "state": "available", "rootDeviceType": "ebs", "virtualizationType": "hvm", "ownerId": str(_as_list(args.get("owners"))[0]) if args.get("owners") else account_id()}
 
 
 def eks_cluster(args: dict[str, Any], region: str) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def eks_cluster(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {
         "name": name,
         "id": name,
-        "arn": f"arn:{partition(region)}:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
+        "arn": f"arn:{partition(region)}:eks:{region}:{account_id()}:cluster/{name}",
         "endpoint": f"https://{oidc}.gr7.{region}.eks.{dns_suffix(region)}",
         "certificateAuthorities": [{"data": base64.b64encode(f"ca-{name}".encode()).decode()}],
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.{dns_suffix(region)}/id/{oidc}"}]}],
@@ -122,7 +122,7 @@ def vpc(args: dict[str, Any], region: str) -> dict[str, Any]:
     cidr = str(args.get("cidrBlock") or (DEFAULT_VPC_CIDR if default else "10.0.0.0/16"))
     return {
         "id": vpc_id,
-        "arn": f"arn:{partition(region)}:ec2:{region}:{ACCOUNT_ID}:vpc/{vpc_id}",
+        "arn": f"arn:{partition(region)}:ec2:{region}:{account_id()}:vpc/{vpc_id}",
         "default": default,
         "cidrBlock": cidr,
         "cidrBlockAssociations": [{"associationId": f"vpc-cidr-assoc-{digest(vpc_id)}", "cidrBlock": cidr, "state": "associated"}],
@@ -130,7 +130,7 @@ def vpc(args: dict[str, Any], region: str) -> dict[str, Any]:
         "enableDnsHostnames": True,
         "enableDnsSupport": True,
         "instanceTenancy": "default",
-        "ownerId": ACCOUNT_ID,
+        "ownerId": account_id(),
         "mainRouteTableId": f"rtb-{digest(vpc_id, 'main')}",
         "dhcpOptionsId": f"dopt-{digest(region, 'dhcp')}",
         "tags": args.get("tags") or {},
@@ -155,7 +155,7 @@ def subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
     index = zones.index(zone) if zone in zones else 0
     return {
         "id": subnet_id,
-        "arn": f"arn:{partition(region)}:ec2:{region}:{ACCOUNT_ID}:subnet/{subnet_id}",
+        "arn": f"arn:{partition(region)}:ec2:{region}:{account_id()}:subnet/{subnet_id}",
         "vpcId": vpc_id,
         "availabilityZone": zone,
         "availabilityZoneId": zone_id(zone),
@@ -163,7 +163,7 @@ def subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
         "defaultForAz": True,
         "mapPublicIpOnLaunch": True,
         "state": "available",
-        "ownerId": ACCOUNT_ID,
+        "ownerId": account_id(),
         "availableIpAddressCount": 4091,
     }
 
@@ -171,7 +171,7 @@ def subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
 def security_group(args: dict[str, Any], region: str) -> dict[str, Any]:
     name = str(args.get("name") or (_filters(args).get("group-name") or ["default"])[0])
     group_id = str(args.get("id") or f"sg-{digest(region, name)}")
-    return {"id": group_id, "name": name, "vpcId": str(args.get("vpcId") or _vpc_of(args, region)), "arn": f"arn:{partition(region)}:ec2:{region}:{ACCOUNT_ID}:security-group/{group_id}", "description": f"{name} security group"}
+    return {"id": group_id, "name": name, "vpcId": str(args.get("vpcId") or _vpc_of(args, region)), "arn": f"arn:{partition(region)}:ec2:{region}:{account_id()}:security-group/{group_id}", "description": f"{name} security group"}
 
 
 def route53_zone(args: dict[str, Any], region: str) -> dict[str, Any]:
@@ -188,13 +188,13 @@ def route53_zone(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 def acm_certificate(args: dict[str, Any], region: str) -> dict[str, Any]:
     domain = str(args.get("domain") or "example.com")
-    arn = f"arn:{partition(region)}:acm:{region}:{ACCOUNT_ID}:certificate/{digest(domain, length=8)}-{digest(domain, 'b', length=4)}-4{digest(domain, 'c', length=3)}-8{digest(domain, 'd', length=3)}-{digest(domain, 'e', length=12)}"
+    arn = f"arn:{partition(region)}:acm:{region}:{account_id()}:certificate/{digest(domain, length=8)}-{digest(domain, 'b', length=4)}-4{digest(domain, 'c', length=3)}-8{digest(domain, 'd', length=3)}-{digest(domain, 'e', length=12)}"
     return {"arn": arn, "id": arn, "domain": domain, "status": "ISSUED", "certificate": "", "certificateChain": "", "tags": {}}
 
 
 def ecr_authorization_token(args: dict[str, Any], region: str) -> dict[str, Any]:
     password = f"offline-{digest(region, 'ecr-token', length=32)}"
-    registry = str(args.get("registryId") or ACCOUNT_ID)
+    registry = str(args.get("registryId") or account_id())
     return {
         "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
         "userName": "AWS",
@@ -206,7 +206,7 @@ def ecr_authorization_token(args: dict[str, Any], region: str) -> dict[str, Any]
 
 
 def ecr_credentials(args: dict[str, Any], region: str) -> dict[str, Any]:
-    registry = str(args.get("registryId") or ACCOUNT_ID)
+    registry = str(args.get("registryId") or account_id())
     return {
         "authorizationToken": base64.b64encode(f"AWS:offline-{digest(region, 'ecr', length=32)}".encode()).decode(),
         "proxyEndpoint": f"https://{registry}.dkr.ecr.{region}.{dns_suffix(region)}",

@@ -24,7 +24,15 @@ from pulumi.runtime import Mocks
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from llmops.engine import kubernetes
-from llmops.engine.formats import ACCOUNT_ID, DEFAULT_REGION, Subject, digest, kebab, zone_id_prefix
+from llmops.engine.formats import (
+    ACCOUNT_ID,
+    DEFAULT_REGION,
+    Subject,
+    acting_as,
+    digest,
+    kebab,
+    zone_id_prefix,
+)
 from llmops.engine.invokes import ANSWERS, UNDECLARED_DEFAULTS, policy_document_json
 from llmops.engine.rules import RULES
 from llmops.engine.schema import invoke_props, resource_props
@@ -74,6 +82,9 @@ class PlatformMocks(Mocks):
     def __init__(self, default_region: str = DEFAULT_REGION) -> None:
         self.default_region = default_region
         self.provider_regions: dict[str, str] = {}
+        self.provider_accounts: dict[str, str] = {}
+        """A provider's account, when its ``allowedAccountIds`` names exactly one: the
+        account the real provider would run in (ARNs, owner ids, caller identity)."""
         self.provider_default_tags: dict[str, dict[str, str]] = {}
         self.unmocked_calls: set[str] = set()
         """Data sources no rule answers: their result came from its declared type alone."""
@@ -89,6 +100,11 @@ class PlatformMocks(Mocks):
             return
         if inputs.get("region"):
             self.provider_regions[ref] = str(inputs["region"])
+        allowed = inputs.get("allowedAccountIds") or []
+        if isinstance(allowed, str):  # nested values arrive as JSON text
+            allowed = json.loads(allowed)
+        if isinstance(allowed, list) and len(allowed) == 1:
+            self.provider_accounts[ref] = str(allowed[0])
         default_tags = inputs.get("defaultTags") or {}
         if isinstance(default_tags, str):  # provider inputs carry nested values as JSON text
             default_tags = json.loads(default_tags)
@@ -107,7 +123,14 @@ class PlatformMocks(Mocks):
     def respond(
         self, typ: str, name: str, raw_inputs: dict[str, Any], provider: str | None = None, resource_id: str | None = None
     ) -> Response:
-        """The provider's answer for a create (``resource_id`` empty) or a read of ``resource_id``."""
+        """The provider's answer for a create (``resource_id`` empty) or a read of ``resource_id``,
+        in the provider's account."""
+        with acting_as(self.provider_accounts.get(provider or "")):
+            return self._respond(typ, name, raw_inputs, provider, resource_id)
+
+    def _respond(
+        self, typ: str, name: str, raw_inputs: dict[str, Any], provider: str | None = None, resource_id: str | None = None
+    ) -> Response:
         inputs = unwrap_secrets(raw_inputs)
         if typ.startswith("pulumi:providers:"):
             return Response(f"{digest(typ, name, length=8)}-{digest(name, length=4)}-provider", inputs)
@@ -140,7 +163,11 @@ class PlatformMocks(Mocks):
         return self.answer(args.token, args.args, args.provider), []
 
     def answer(self, token: str, raw_args: dict[str, Any], provider: str | None = None) -> dict[str, Any]:
-        """A realistic result of the data source's declared type."""
+        """A realistic result of the data source's declared type, in the provider's account."""
+        with acting_as(self.provider_accounts.get(provider or "")):
+            return self._answer(token, raw_args, provider)
+
+    def _answer(self, token: str, raw_args: dict[str, Any], provider: str | None = None) -> dict[str, Any]:
         args = unwrap_secrets(raw_args)
         region = str(args.get("region") or self.region_of(provider))
         with self._lock:

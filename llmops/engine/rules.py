@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from llmops.engine.formats import (
-    ACCOUNT_ID,
     APIGATEWAY_ZONE_IDS,
     CLOUDFRONT_ZONE_ID,
     Subject,
+    account_id,
     alnum,
     digest,
     dns_suffix,
@@ -93,9 +93,9 @@ def rds_managed_secret(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     return {
         "masterUserSecrets": [
             {
-                "secretArn": f"arn:{s.partition}:secretsmanager:{s.region}:{ACCOUNT_ID}:secret:rds!{'cluster' if 'Cluster' in s.kind else 'db'}-{uuid_from(s.token, s.name)}-{alnum(s.name, length=6)}",
+                "secretArn": f"arn:{s.partition}:secretsmanager:{s.region}:{account_id()}:secret:rds!{'cluster' if 'Cluster' in s.kind else 'db'}-{uuid_from(s.token, s.name)}-{alnum(s.name, length=6)}",
                 "secretStatus": "active",
-                "kmsKeyId": s.inputs.get("masterUserSecretKmsKeyId") or f"arn:{s.partition}:kms:{s.region}:{ACCOUNT_ID}:alias/aws/secretsmanager",
+                "kmsKeyId": s.inputs.get("masterUserSecretKmsKeyId") or f"arn:{s.partition}:kms:{s.region}:{account_id()}:alias/aws/secretsmanager",
             }
         ]
     }
@@ -137,13 +137,13 @@ def target_group(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 def apigateway_stage(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     stage = str(s.inputs.get("stageName") or s.inputs.get("name") or "")
     api = str(s.inputs.get("restApi") or s.inputs.get("apiId") or "")
-    arn = f"arn:{s.partition}:execute-api:{s.region}:{ACCOUNT_ID}:{api}/{stage}"
+    arn = f"arn:{s.partition}:execute-api:{s.region}:{account_id()}:{api}/{stage}"
     return {"executionArn": arn}
 
 
 def apigateway_deployment(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     api = str(s.inputs.get("restApi") or "")
-    return {"invokeUrl": f"https://{api}.execute-api.{s.region}.{dns_suffix(s.region)}/", "executionArn": f"arn:{s.partition}:execute-api:{s.region}:{ACCOUNT_ID}:{api}/"}
+    return {"invokeUrl": f"https://{api}.execute-api.{s.region}.{dns_suffix(s.region)}/", "executionArn": f"arn:{s.partition}:execute-api:{s.region}:{account_id()}:{api}/"}
 
 
 def apigatewayv2_domain(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def ec2_route(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     """A route has one target; AWS reports the others empty."""
     return {
         "instanceId": s.inputs.get("instanceId") or "",
-        "instanceOwnerId": ACCOUNT_ID if s.inputs.get("instanceId") else "",
+        "instanceOwnerId": account_id() if s.inputs.get("instanceId") else "",
         "origin": "CreateRoute",
         "state": "active",
     }
@@ -204,7 +204,7 @@ def kms_key(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 
 def kms_alias(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     target = str(s.inputs.get("targetKeyId") or "")
-    key_arn = target if target.startswith("arn:") else f"arn:{s.partition}:kms:{s.region}:{ACCOUNT_ID}:key/{target}"
+    key_arn = target if target.startswith("arn:") else f"arn:{s.partition}:kms:{s.region}:{account_id()}:key/{target}"
     return {"targetKeyArn": key_arn}
 
 

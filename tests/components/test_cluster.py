@@ -46,7 +46,7 @@ def test_eks_cluster_is_private_encrypted_logged_and_uses_access_entries(dev_doc
     assert inputs["encryptionConfig"]["resources"] == ["secrets"]
     key = one(dev_document, "aws:kms/key:Key", "-secrets")
     assert key["inputs"]["enableKeyRotation"] is True
-    assert inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    assert inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:us-east-1:111122223333:key/")
     assert key["urn"] in cluster["dependencies"]
     log_group = one(dev_document, "aws:cloudwatch/logGroup:LogGroup", "-control-plane")
     assert log_group["inputs"]["name"] == "/aws/eks/llmops-dev-us-east-1/cluster"
@@ -131,7 +131,7 @@ def test_karpenter_controller_interruption_queue_and_pod_identity(dev_plan: Any)
     actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if a.endswith(":*")]
     passrole = next(s for s in statements if s["Sid"] == "AllowPassingInstanceRole")
-    assert passrole["Resource"].startswith("arn:aws:iam::123456789012:role/us-east-1-karpenter-node-role")
+    assert passrole["Resource"].startswith("arn:aws:iam::111122223333:role/us-east-1-karpenter-node-role")
 
 
 def test_gpu_software_is_installed_with_gpu_tolerations(dev_document: dict[str, Any]) -> None:

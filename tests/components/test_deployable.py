@@ -292,7 +292,7 @@ def test_karpenter_launches_terminates_and_profiles_only_what_is_tagged_for_its_
         condition = found[sid]["Condition"]
         assert condition["StringEquals"][next(k for k in condition["StringEquals"] if k.endswith("topology.kubernetes.io/region"))] == "us-east-1"
         assert any(k.endswith("karpenter.k8s.aws/ec2nodeclass") for k in condition["StringLike"]), sid
-        assert found[sid]["Resource"] == "arn:aws:iam::123456789012:instance-profile/*"
+        assert found[sid]["Resource"] == "arn:aws:iam::111122223333:instance-profile/*"
     assert set(found) == {
         "AllowScopedEC2InstanceAccessActions", "AllowScopedEC2LaunchTemplateAccessActions", "AllowScopedEC2InstanceActionsWithTags",
         "AllowScopedResourceCreationTagging", "AllowScopedResourceTagging", "AllowScopedDeletion", "AllowPassingInstanceRole",

@@ -109,9 +109,9 @@ def test_prod_encrypts_every_log_group_and_every_key_has_a_policy(
         found = {s["Sid"]: s for s in json.loads(key["inputs"]["policy"])["Statement"]}
         condition = next(s["Condition"] for s in found.values() if s["Principal"] == {"Service": f"logs.{group['region']}.amazonaws.com"})
         pattern = next(iter(condition.values()))["kms:EncryptionContext:aws:logs:arn"]
-        # the offline engine answers GetCallerIdentity with its own account
-        assert pattern.startswith(f"arn:aws:logs:{group['region']}:123456789012:log-group:"), group["name"]
-        assert fnmatchcase(f"arn:aws:logs:{group['region']}:123456789012:log-group:{group['inputs']['name']}", pattern), group["name"]
+        # the offline engine answers GetCallerIdentity with the provider's account (prod's)
+        assert pattern.startswith(f"arn:aws:logs:{group['region']}:444455556666:log-group:"), group["name"]
+        assert fnmatchcase(f"arn:aws:logs:{group['region']}:444455556666:log-group:{group['inputs']['name']}", pattern), group["name"]
     for document in (dev_document, prod_document):
         for key in of_type(document, KEY):
             assert key["inputs"].get("policy"), key["name"]

@@ -129,7 +129,7 @@ def test_flow_logs_go_to_a_retained_log_group_through_a_least_privilege_role(dev
     (policy,) = [p for p in of_type(dev_document, "aws:iam/rolePolicy:RolePolicy") if p["name"].endswith("-flow-logs-write")]
     statement = json.loads(policy["inputs"]["policy"])["Statement"][0]
     assert "*" not in json.dumps(statement["Action"])
-    assert statement["Resource"][0].startswith("arn:aws:logs:us-east-1:123456789012:log-group:/llmops/vpc-flow-logs/")
+    assert statement["Resource"][0].startswith("arn:aws:logs:us-east-1:111122223333:log-group:/llmops/vpc-flow-logs/")
     (role,) = [r for r in of_type(dev_document, "aws:iam/role:Role") if r["name"].endswith("-flow-logs-role")]
     trust = json.loads(role["inputs"]["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}

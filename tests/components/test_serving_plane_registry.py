@@ -13,13 +13,13 @@ from components.registry import ContainerRegistry, ContainerRegistryArgs, lifecy
 from tests.harness import Recorded, run
 
 
-def registry(replicas: tuple[str, ...] = ("us-west-2", "eu-west-1")) -> Recorded[ContainerRegistry]:
+def registry(replicas: tuple[str, ...] = ("us-west-2", "eu-west-1"), pulls: tuple[str, ...] = ()) -> Recorded[ContainerRegistry]:
     def build() -> ContainerRegistry:
         home = aws.Provider("aws-us-east-1", region="us-east-1")
         providers = {r: aws.Provider(f"aws-{r}", region=r) for r in replicas}
         return ContainerRegistry(
             "serving-image",
-            ContainerRegistryArgs(region="us-east-1", replicate_to=providers),
+            ContainerRegistryArgs(region="us-east-1", replicate_to=providers, pull_account_ids=pulls),
             opts=pulumi.ResourceOptions(providers=[home]),
         )
 
@@ -43,6 +43,21 @@ def test_repository_keeps_tags_immutable_scans_on_push_and_encrypts_with_its_key
         ("any", "imageCountMoreThan", 300),
     ]
     assert not recorded.of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    assert not recorded.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")  # no other account pulls
+
+
+def test_other_accounts_pull_from_the_repository_and_its_replicas_and_do_nothing_else() -> None:
+    recorded = registry(("us-west-2",), pulls=("444455556666", "777788889999"))
+    repository = recorded.one("aws:ecr/repository:Repository")
+    policy = recorded.one("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    assert policy.inputs["repository"] == repository.outputs["name"]
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Principal"] == {
+        "AWS": ["arn:aws:iam::444455556666:root", "arn:aws:iam::777788889999:root"]
+    }
+    assert sorted(statement["Action"]) == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    template = recorded.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert template.inputs["repositoryPolicy"] == policy.inputs["policy"]  # replicas grant the same pulls
 
 
 def test_replication_reaches_every_replica_region_through_its_template() -> None:
@@ -71,6 +86,8 @@ def test_replication_reaches_every_replica_region_through_its_template() -> None
     [
         ({"repository": "LLMOps Serving"}, "is not an ECR repository name"),
         ({"keep_images": 3}, "keep at least 10 images"),
+        ({"pull_account_ids": ("4444",)}, "'4444' is not a 12-digit AWS account id"),
+        ({"pull_account_ids": ("444455556666", "444455556666")}, "an account is listed twice"),
     ],
 )
 def test_arguments_are_checked_first(changes: dict[str, object], message: str) -> None:

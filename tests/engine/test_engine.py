@@ -226,6 +226,24 @@ def test_outputs_the_provider_computes_are_filled_and_optional_ones_left_unset(t
     assert vpc.outputs["ipv6CidrBlock"] == ""  # no IPv6 asked for
 
 
+def test_answers_come_from_the_providers_account(tmp_path: Path) -> None:
+    """A provider limited to one account (``allowedAccountIds``) plans in that account: the
+    caller identity, ARNs and owner ids; a provider without one answers the engine's."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "prod = aws.Provider('prod', region='eu-west-1', allowed_account_ids=['444455556666'])\n"
+        "me = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=prod))\n"
+        "topic = aws.sns.Topic('alerts', opts=pulumi.ResourceOptions(provider=prod))\n"
+        "other = aws.sns.Topic('other')\n"
+        "pulumi.export('account', me.account_id)\n"
+    )
+    result = plan("test", _project(tmp_path / "p", program))
+    assert result.outputs["account"] == "444455556666"
+    topics = {r.name: r.outputs["arn"] for r in result.resources if r.type == "aws:sns/topic:Topic"}
+    assert topics["alerts"].startswith("arn:aws:sns:eu-west-1:444455556666:")
+    assert topics["other"].startswith("arn:aws:sns:us-east-1:123456789012:")
+
+
 def test_opensearch_endpoints_follow_the_service(tmp_path: Path) -> None:
     """A serverless collection reports URLs on ``aoss`` (its id is the host's first label); a
     domain reports a bare ``search-...es`` host."""

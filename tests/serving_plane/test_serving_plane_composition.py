@@ -41,7 +41,7 @@ def test_shipped_stacks_serve_in_every_region_with_the_entry_over_them(shipped: 
         r["name"].split("-serving")[0]: r["inputs"]["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]["containers"][0]["image"]
         for r in of_type(prod, "kubernetes:ray.io/v1:RayService")
     }
-    assert images["us-west-2"].startswith("123456789012.dkr.ecr.us-west-2.amazonaws.com/llmops-serving:")
+    assert images["us-west-2"].startswith("111122223333.dkr.ecr.us-west-2.amazonaws.com/llmops-serving:")
     assert images["eu-west-1"] == images["us-east-1"] and ".us-east-1." in images["eu-west-1"]
 
 
@@ -138,8 +138,8 @@ def test_the_serving_role_reads_exactly_the_regions_bucket_and_secrets(shipped: 
     assert statements["ReadNamedBuckets"]["Resource"] == [f"{bucket}/*"]
     secrets = set(statements["ReadNamedSecrets"]["Resource"])
     assert {s for s in secrets if ":secret:llmops/" in s} == {
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/openai-Q1w2E3",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:llmops/staging/client-keys-R4t5Y6",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:llmops/staging/openai-Q1w2E3",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:llmops/staging/client-keys-R4t5Y6",
     }
     assert len(secrets) == 3  # and the region's GCS token; never the database's master secret
     assert not any("vectors-master" in s for s in secrets)

@@ -229,3 +229,39 @@ def test_the_rendered_document_is_the_serve_config_llmops_serve_runs(tmp_path: A
     document = yaml.safe_load(render_serve_config_yaml(rendered))
     args = document["applications"][0]["args"]
     assert ServeConfig.model_validate({"applications": [args]}).applications[0] == rendered.applications[0]
+
+
+def test_pull_accounts_are_granted_by_the_stack_that_manages_the_repository() -> None:
+    with_serving = serving_config
+    config = with_serving(registry={"manage": True, "pullAccountIds": ["444455556666"]})
+    assert parse(config).serving.registry.pull_account_ids == ["444455556666"]  # type: ignore[union-attr]
+    for registry, message in (
+        ({"pullAccountIds": ["444455556666"]}, "only the stack that manages the repository (registry.manage: true) grants pulls"),
+        ({"manage": True, "pullAccountIds": [config["account"]["id"]]}, "is this stack's own account, which pulls already"),
+        ({"manage": True, "pullAccountIds": ["4444"]}, "'4444' is not an AWS account id (12 digits)"),
+    ):
+        with pytest.raises(ConfigError) as error:
+            parse(with_serving(registry=registry))
+        assert "llmops:serving.registry.pullAccountIds" in str(error.value) and message in str(error.value), str(error.value)
+
+
+def test_every_shipped_stack_can_pull_its_release_image() -> None:
+    """A stack's image is in its own account's repository, or in one whose managing stack
+    grants the stack's account pulls (prod runs staging's image from dev's account)."""
+    import re
+    from pathlib import Path
+
+    from llmops.engine.project import load_project, load_stack_config
+    from stacks.config import namespace_values
+
+    root = Path(__file__).resolve().parents[2]
+    project = load_project(root)
+    configs = {s: parse(namespace_values(load_stack_config(project, s).values)) for s in ("dev", "staging", "prod")}
+    grants = {c.account.id: set(c.serving.registry.pull_account_ids) for c in configs.values() if c.serving and c.serving.registry.manage}
+    for stack, config in configs.items():
+        assert config.serving is not None
+        match = re.match(r"^(\d{12})\.dkr\.ecr\.", config.serving.release.image)
+        assert match is not None, stack
+        owner = match.group(1)
+        assert owner in grants, f"{stack}: no shipped stack manages a repository in {owner}"
+        assert owner == config.account.id or config.account.id in grants[owner], f"{stack}: {owner} does not let {config.account.id} pull"
