@@ -7,8 +7,11 @@ the session's Ray and Serve (the ``serve_app`` fixture) as a second application.
 cluster provides is swapped for what this machine has, in the args and in the deployment
 options alike: GPU counts and the worker groups' placement resources go to zero (no GPU, no
 KubeRay worker groups here), CPU reservations shrink to fit two cores, the release model is the
-tiny test model, and the database, cache and client keys are the session's (on the cluster
-they come from Secrets Manager). The cluster-wide ``http_options`` and ``proxy_location`` stay
+tiny test model, and the database, cache and client keys are the session's: on the cluster the
+pods log in to Aurora and ElastiCache with IAM tokens (a cluster-mode serverless cache), which
+this machine has neither of, so the session's PostgreSQL and Redis take their place with
+password-less local logins. The schema stays the migrations' (``migrate_on_start`` off, as
+rendered): the store only checks the version the session's database already has. The cluster-wide ``http_options`` and ``proxy_location`` stay
 the session's. Everything else is the document as rendered."""
 
 from __future__ import annotations
@@ -63,8 +66,12 @@ def dev_app(serve_app: Any, shipped: Any, tiny_llm_path: Any) -> Any:
     # On the cluster the release model comes from the region's bucket (s3_uri); here, from disk.
     assert release_model["s3_uri"] is not None and release_model["s3_uri"].endswith("/models/Qwen/Qwen2.5-7B-Instruct/a09a35458c702b33eeacc393d103063234e8bc28/")
     release_model.update(model_id=str(tiny_llm_path), s3_uri=None, device="cpu", max_new_tokens=12)
-    args["vector_store"]["dsn"] = serve_app.dsn
-    args["cache"].update(url=serve_app.redis.url)
+    # Rendered for Aurora and ElastiCache Serverless: IAM logins, schema from the migrations Job.
+    store, cache = args["vector_store"], args["cache"]
+    assert (store["iam_auth"], store["migrate_on_start"], store["dsn"]) == (True, False, None)
+    assert (cache["iam_auth"], cache["cluster"], cache["url"]) == (True, True, None)
+    store.update(dsn=serve_app.dsn, iam_auth=False)
+    cache.update(url=serve_app.redis.url, iam_auth=False, cluster=False)
     args["auth"]["keys_file"] = str(serve_app.paths.keys_file)
     args.update(name=APP, route_prefix=PREFIX)
     entry.update(name=APP, route_prefix=PREFIX)
@@ -82,7 +89,9 @@ def dev_app(serve_app: Any, shipped: Any, tiny_llm_path: Any) -> Any:
             pass
         time.sleep(1.0)
     else:
-        pytest.fail("the dev stack's application did not become healthy within 300 s")
+        status = serve.status().applications.get(APP)
+        detail = (status.message or "", {n: d.message for n, d in status.deployments.items()}) if status else "not deployed"
+        pytest.fail(f"the dev stack's application did not become healthy within 300 s: {detail}")
     yield url, serve_app.key
     serve.delete(APP)
 
