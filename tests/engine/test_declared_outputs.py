@@ -15,6 +15,7 @@ import importlib
 import inspect
 import json
 import sys
+import types
 import typing
 from collections import abc
 from pathlib import Path
@@ -38,6 +39,10 @@ AWS_MODULES = (
 )
 KUBERNETES_MODULES = ("core.v1", "apps.v1", "helm.v3", "apiextensions.v1")
 MODULES = [f"pulumi_aws.{m}" for m in AWS_MODULES] + [f"pulumi_kubernetes.{m}" for m in KUBERNETES_MODULES]
+
+UNIONS = (typing.Union, types.UnionType)
+"""``Optional[X]`` and ``X | None`` alike: which spelling a hint has depends on how (and after
+what) the SDK's annotations were evaluated."""
 
 REGISTERED: list[tuple[str, pulumi.CustomResource]] = []
 """Filled by the throwaway program: (class path, resource)."""
@@ -83,7 +88,7 @@ def _unwrap(hint: Any) -> Any:
     """``Optional[Input[Union[X, XDict]]]`` -> ``X``."""
     while True:
         origin = typing.get_origin(hint)
-        if origin is typing.Union:
+        if origin in UNIONS:
             members = [a for a in typing.get_args(hint) if a is not type(None) and typing.get_origin(a) not in (abc.Awaitable,)]
             members = [a for a in members if typing.get_origin(a) is not pulumi.Output]
             hint = members[0] if members else Any
@@ -154,7 +159,7 @@ def conforms(value: Any, hint: Any, path: str, problems: list[str], depth: int =
     if typing.get_origin(hint) is pulumi.Output:
         (hint,) = typing.get_args(hint)
     optional = False
-    if typing.get_origin(hint) is typing.Union:
+    if typing.get_origin(hint) in UNIONS:
         members = [a for a in typing.get_args(hint) if a is not type(None)]
         optional = len(members) < len(typing.get_args(hint))
         hint = members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
@@ -165,7 +170,7 @@ def conforms(value: Any, hint: Any, path: str, problems: list[str], depth: int =
     origin = typing.get_origin(hint)
     if hint is typing.Any or depth > 6:
         return
-    if origin is typing.Union:
+    if origin in UNIONS:
         if not any(_is_instance(value, m) for m in typing.get_args(hint)):
             problems.append(f"{path}: {value!r} is none of {hint}")
         return
