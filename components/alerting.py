@@ -33,7 +33,7 @@ from typing import Any, Literal, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import policy_json
+from components.iam import deny_without_tls, policy_json
 from components.kms import account_key, caller_account, key_policy
 from components.monitoring import (
     AuroraCluster,
@@ -489,14 +489,7 @@ def topic_policy(topic_arn: str, account_id: str, publishers: Sequence[str]) -> 
             "Resource": topic_arn,
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
         },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "SNS:Publish",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_without_tls("SNS:Publish", topic_arn),
     )
 
 

@@ -11,6 +11,19 @@ def policy_json(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def deny_without_tls(action: str, resource: str | list[str], sid: str = "DenyInsecureTransport") -> dict[str, Any]:
+    """Statement of a resource policy: every request over plain HTTP is refused, whoever makes
+    it (``aws:SecureTransport`` false)."""
+    return {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def assume_role_policy(service: str, *, session_tags: bool = False) -> str:
     """Trust policy letting an AWS service assume the role (with ``sts:TagSession`` for
     EKS Pod Identity, which passes session tags)."""

@@ -19,7 +19,7 @@ from components.cluster.args import GpuPoolArgs
 from components.cluster.moved import child_options, former_name
 from components.cluster.nodes import SYSTEM_NODE_LABELS, gpu_node_labels, node_role
 from components.helm import helm_release
-from components.iam import policy_json
+from components.iam import deny_without_tls, policy_json
 from components.monitoring import Monitored, Queue
 from components.naming import TYPE_PREFIX, name_tags
 from components.pod_identity import pod_identity
@@ -328,14 +328,7 @@ def interruption_queue_policy(queue_arn: str) -> str:
             "Action": "sqs:SendMessage",
             "Resource": queue_arn,
         },
-        {
-            "Sid": "DenyHTTP",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sqs:*",
-            "Resource": queue_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_without_tls("sqs:*", queue_arn, sid="DenyHTTP"),
     )
 
 

@@ -39,7 +39,7 @@ from components.data.common import (
     identifier_problems,
     kms_key,
 )
-from components.iam import assume_role_policy, policy_json
+from components.iam import assume_role_policy, deny_without_tls, policy_json
 from components.monitoring import Monitored, Queue
 from components.naming import TYPE_PREFIX, name_tags
 
@@ -148,14 +148,7 @@ class DocumentStoreArgs:
 def tls_only_policy(bucket_arn: str, *extra: dict[str, Any]) -> str:
     """Bucket policy: every request without TLS is refused, whoever makes it (plus ``extra``
     statements)."""
-    deny = {
-        "Sid": "DenyRequestsWithoutTls",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    deny = deny_without_tls("s3:*", [bucket_arn, f"{bucket_arn}/*"], sid="DenyRequestsWithoutTls")
     return json.dumps({"Version": "2012-10-17", "Statement": [deny, *extra]}, sort_keys=True)
 
 
@@ -258,14 +251,7 @@ def event_queue_policy(queue_arn: str, bucket_arn: str, account: str) -> str:
 
 
 def _deny_without_tls(queue_arn: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyRequestsWithoutTls",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "sqs:*",
-        "Resource": queue_arn,
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    return deny_without_tls("sqs:*", queue_arn, sid="DenyRequestsWithoutTls")
 
 
 def dead_letter_queue_policy(queue_arn: str) -> str:

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.data.common import account_of, bucket_controls, kms_key
+from components.iam import deny_without_tls
 from components.naming import name_tags
 from components.serving_plane.args import ExposureArgs
 from components.serving_plane.manifests import SERVE_PORT
@@ -79,14 +80,7 @@ def log_bucket_policy(bucket_arn: str, region: str, account: str) -> str:
     elb_account = ELB_LOG_ACCOUNTS.get(region)
     alb_principal = {"AWS": f"arn:aws:iam::{elb_account}:root"} if elb_account else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     statements = [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_without_tls("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
         {"Sid": "ApplicationLoadBalancerLogs", "Effect": "Allow", "Principal": alb_principal, "Action": "s3:PutObject", "Resource": objects},
         {
             "Sid": "NetworkLoadBalancerLogs",
