@@ -85,7 +85,9 @@ def struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def _provider(ref: ProviderRef) -> analyzer_pb2.AnalyzerProviderResource:
-    return analyzer_pb2.AnalyzerProviderResource(type=ref.type, urn=ref.urn, name=ref.name, properties=struct(ref.properties))
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=ref.type, urn=ref.urn, name=ref.name, properties=struct(ref.properties)
+    )
 
 
 def _options(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions:
@@ -98,17 +100,25 @@ def _options(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions
     )
 
 
-def analyze_request(resource: AnalyzerResource, providers: dict[str, Any] | None = None) -> analyzer_pb2.AnalyzeRequest:
+def analyze_request(
+    resource: AnalyzerResource, providers: dict[str, Any] | None = None
+) -> analyzer_pb2.AnalyzeRequest:
     """The ``Analyze`` request for one resource (``providers`` caches provider messages)."""
     request = analyzer_pb2.AnalyzeRequest(
-        type=resource.type, urn=resource.urn, name=resource.name, properties=struct(resource.inputs), options=_options(resource)
+        type=resource.type,
+        urn=resource.urn,
+        name=resource.name,
+        properties=struct(resource.inputs),
+        options=_options(resource),
     )
     if resource.provider is not None:
         request.provider.CopyFrom(_cached_provider(resource.provider, providers))
     return request
 
 
-def stack_resource(resource: AnalyzerResource, providers: dict[str, Any] | None = None) -> analyzer_pb2.AnalyzerResource:
+def stack_resource(
+    resource: AnalyzerResource, providers: dict[str, Any] | None = None
+) -> analyzer_pb2.AnalyzerResource:
     """The ``AnalyzeStack`` entry for one resource."""
     message = analyzer_pb2.AnalyzerResource(
         type=resource.type,
@@ -126,7 +136,9 @@ def stack_resource(resource: AnalyzerResource, providers: dict[str, Any] | None 
     return message
 
 
-def _cached_provider(ref: ProviderRef, cache: dict[str, Any] | None) -> analyzer_pb2.AnalyzerProviderResource:
+def _cached_provider(
+    ref: ProviderRef, cache: dict[str, Any] | None
+) -> analyzer_pb2.AnalyzerProviderResource:
     if cache is None:
         return _provider(ref)
     message = cache.get(ref.urn)
@@ -138,11 +150,13 @@ def _cached_provider(ref: ProviderRef, cache: dict[str, Any] | None) -> analyzer
 # --------------------------------------------------------------------------- from a plan
 
 
-def _default_provider(package: str, stack: str, project: str, config: Mapping[str, str]) -> ProviderRef:
+def _default_provider(
+    package: str, stack: str, project: str, config: Mapping[str, str]
+) -> ProviderRef:
     """The default provider the engine would create for ``package``: its props are the
     stack's ``<package>:*`` config values (nested values stay JSON text)."""
     prefix = f"{package}:"
-    props = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    props = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
     return ProviderRef(
         urn=f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::default",
         type=f"pulumi:providers:{package}",
@@ -177,7 +191,9 @@ def from_plan(result: Any) -> list[AnalyzerResource]:
             package = r.type.split(":", 1)[0]
             provider = defaults.get(package)
             if provider is None:
-                provider = defaults[package] = _default_provider(package, result.stack, result.project, result.config.values)
+                provider = defaults[package] = _default_provider(
+                    package, result.stack, result.project, result.config.values
+                )
         resources.append(
             AnalyzerResource(
                 urn=r.urn,

@@ -40,7 +40,9 @@ from pulumi_policy import (
 from policies.common.policy import properties_of, resource_types_of, type_matches
 
 # The SDK's analyzer servicer: not public API, so looked up rather than imported.
-_SdkAnalyzer: Any = getattr(importlib.import_module("pulumi_policy.policy"), "_PolicyAnalyzerServicer", None)
+_SdkAnalyzer: Any = getattr(
+    importlib.import_module("pulumi_policy.policy"), "_PolicyAnalyzerServicer", None
+)
 
 _MAX_MESSAGE = 400 * 1024 * 1024  # as the SDK's own server
 _VERSION = "0.0.1"  # Python packs report this; the CLI uses PulumiPolicy.yaml's version
@@ -68,7 +70,9 @@ class RoutingAnalyzer(analyzer_pb2_grpc.AnalyzerServicer):
         self._make: Callable[[Sequence[Policy]], Any] = build
         self._policies = list(policies)
         self._everything = self._make(self._policies)
-        self._resource_policies = [p for p in self._policies if isinstance(p, ResourceValidationPolicy)]
+        self._resource_policies = [
+            p for p in self._policies if isinstance(p, ResourceValidationPolicy)
+        ]
         stack = [p for p in self._policies if isinstance(p, StackValidationPolicy)]
         self._stack_routes: list[tuple[frozenset[str] | None, frozenset[str] | None, Any]] = []
         untyped = [p for p in stack if not resource_types_of(p) and properties_of(p) is None]
@@ -148,10 +152,17 @@ class RoutingAnalyzer(analyzer_pb2_grpc.AnalyzerServicer):
             if types is None and read is None:
                 part = analyzer.AnalyzeStack(request, context)
             else:
-                resources = [r for r in request.resources if types is None or type_matches(types, r.type)]
+                resources = [
+                    r for r in request.resources if types is None or type_matches(types, r.type)
+                ]
                 if read is not None:
-                    resources = [r if type_matches(read, r.type) else _without_properties(r) for r in resources]
-                part = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources), context)
+                    resources = [
+                        r if type_matches(read, r.type) else _without_properties(r)
+                        for r in resources
+                    ]
+                part = analyzer.AnalyzeStack(
+                    analyzer_pb2.AnalyzeStackRequest(resources=resources), context
+                )
             response.diagnostics.extend(part.diagnostics)
             response.not_applicable.extend(part.not_applicable)
         return response
@@ -168,14 +179,24 @@ def _without_properties(resource: Any) -> Any:
     return slim
 
 
-def serve(name: str, description: str, policies: list[Policy], enforcement_level: EnforcementLevel) -> None:
+def serve(
+    name: str, description: str, policies: list[Policy], enforcement_level: EnforcementLevel
+) -> None:
     """Serves the pack's analyzer on a free local port, prints the port (what the engine
     reads) and blocks, as ``PolicyPack`` does."""
     if _SdkAnalyzer is None:  # pragma: no cover - depends on the installed SDK
-        PolicyPack(name=name, description=description, policies=policies, enforcement_level=enforcement_level)
+        PolicyPack(
+            name=name,
+            description=description,
+            policies=policies,
+            enforcement_level=enforcement_level,
+        )
         return
     servicer = RoutingAnalyzer(name, policies, enforcement_level, description)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[("grpc.max_receive_message_length", _MAX_MESSAGE)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[("grpc.max_receive_message_length", _MAX_MESSAGE)],
+    )
     analyzer_pb2_grpc.add_AnalyzerServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
