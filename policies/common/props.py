@@ -64,7 +64,11 @@ def get(value: Any, *path: str | int, default: Any = None) -> Any:
     for step in path:
         current = decode(current)
         if isinstance(step, int):
-            if isinstance(current, Sequence) and not isinstance(current, str | bytes) and -len(current) <= step < len(current):
+            if (
+                isinstance(current, Sequence)
+                and not isinstance(current, str | bytes)
+                and -len(current) <= step < len(current)
+            ):
                 current = current[step]
                 continue
             return default
