@@ -40,7 +40,7 @@ from llmops.engine import PlanResult, ResourceRecord, plan  # noqa: E402
 from llmops.policy import PackSession, default_packs, from_plan, run_packs, run_policies  # noqa: E402
 from llmops.policy.config import load_config_file  # noqa: E402
 from llmops.policy.runner import config_file_for  # noqa: E402
-from llmops.policy.wire import analyze_request, stack_resource  # noqa: E402
+from llmops.policy.wire import messages  # noqa: E402
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -174,9 +174,7 @@ def lean(base: PlanResult, size: int, regions: int = 10) -> PlanResult:
 def analyzers_only(result: PlanResult, repeat: int) -> tuple[float, int]:
     """Median seconds for both running packs to analyze the prebuilt messages in parallel."""
     resources = from_plan(result)
-    providers: dict[str, Any] = {}
-    requests = [analyze_request(r, providers) for r in resources]
-    stack = [stack_resource(r, providers) for r in resources]
+    requests, stack = messages(resources)
     environment = result.config.values.get("llmops:environment", result.stack)
     sessions = [
         PackSession(

@@ -30,7 +30,7 @@ from llmops.policy.report import (
     sort_not_checked,
     sort_violations,
 )
-from llmops.policy.wire import AnalyzerResource, analyze_request, from_plan, stack_resource
+from llmops.policy.wire import AnalyzerResource, from_plan, messages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKS_DIR = REPO_ROOT / "policies"
@@ -185,9 +185,7 @@ class PackSession:
         """Configures the pack with ``document`` and checks ``resources``: the violations and
         what the policies could not check."""
         self.configure(document, source)
-        providers: dict[str, Any] = {}
-        requests = [analyze_request(r, providers) for r in resources]
-        stack = [stack_resource(r, providers) for r in resources]
+        requests, stack = messages(resources)
         found = self.run(requests, stack)
         return Findings(sort_violations(found.violations), sort_not_checked(found.not_checked))
 
@@ -247,7 +245,7 @@ def run_packs(
         check_environment(
             [p for p in pack_dirs if p not in explicit], environment, environment_source
         )
-    messages: dict[str, list[Any]] = {}
+    built_messages: dict[str, list[Any]] = {}
     built = threading.Event()
     runs: dict[Path, PackRun] = {}
     found: dict[Path, Findings] = {}
@@ -276,9 +274,9 @@ def run_packs(
                     document, str(config_file) if config_file else f"(defaults of {session.name})"
                 )
                 built.wait()  # the messages are built while the packs start
-                if "requests" not in messages:
+                if "requests" not in built_messages:
                     return
-                found[pack_dir] = session.run(messages["requests"], messages["stack"])
+                found[pack_dir] = session.run(built_messages["requests"], built_messages["stack"])
                 runs[pack_dir] = PackRun(
                     name=session.name,
                     version=session.info.version,
@@ -296,9 +294,7 @@ def run_packs(
     for t in threads:
         t.start()
     try:
-        providers: dict[str, Any] = {}
-        messages["requests"] = [analyze_request(r, providers) for r in resources]
-        messages["stack"] = [stack_resource(r, providers) for r in resources]
+        built_messages["requests"], built_messages["stack"] = messages(resources)
     finally:
         built.set()
         for t in threads:
