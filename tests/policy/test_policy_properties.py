@@ -250,3 +250,42 @@ def test_plain_values_under_plain_names_pass(name: str, value: str) -> None:
         credentials.plaintext_secret_problems("aws:lambda/function:Function", props, WORDS, [])
         == []
     )
+
+
+# One value per alternative of SECRET_VALUE: each must pass the marker pre-check.
+SHAPED = [
+    "AKIA" + "A" * 16,
+    "ASIA" + "B" * 16,
+    "-----BEGIN RSA PRIVATE KEY-----",
+    *(f"gh{c}_" + "a" * 30 for c in "pousr"),
+    "github_pat_" + "a" * 30,
+    "glpat-" + "a" * 20,
+    "hf_" + "a" * 30,
+    "sk-" + "a" * 20,
+    "sk-ant-" + "a" * 20,
+    "sk_live_" + "a" * 16,
+    "rk_live_" + "a" * 16,
+    "AIza" + "a" * 35,
+    "xoxb-" + "a" * 10,
+    "npm_" + "a" * 36,
+    "eyJ" + "a" * 8 + ".eyJ" + "b" * 8 + "." + "c" * 8,
+    "amqp://user:pass@broker",
+    "AccountKey=" + "a" * 20,
+]
+fragments = st.sampled_from(
+    [*SHAPED, *credentials.SECRET_MARKERS, "://", "@", ":", " ", "\n", "=", "-", "_", "a", "Z", "9"]
+)
+
+
+def test_every_kind_of_credential_passes_the_pre_check() -> None:
+    for value in SHAPED:
+        assert credentials.SECRET_VALUE.search(value), value
+        assert credentials.secret_shaped(value), value
+        assert credentials.secret_shaped(f"export X={value} # in a longer script\n" * 3), value
+
+
+@relaxed
+@given(st.lists(st.one_of(fragments, st.text(max_size=8)), max_size=12))
+def test_the_pre_check_never_changes_the_answer(parts: list[str]) -> None:
+    value = "".join(parts)
+    assert credentials.secret_shaped(value) == bool(credentials.SECRET_VALUE.search(value))
