@@ -266,8 +266,9 @@ def _env_lists(value: Any, depth: int = 0) -> Iterator[Sequence[Any]]:
 def _yaml(text: str) -> Any:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, where PyYAML has it
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError:
         return None
 

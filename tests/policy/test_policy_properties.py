@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+from typing import Any
 
+import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -289,3 +291,16 @@ def test_every_kind_of_credential_passes_the_pre_check() -> None:
 def test_the_pre_check_never_changes_the_answer(parts: list[str]) -> None:
     value = "".join(parts)
     assert credentials.secret_shaped(value) == bool(credentials.SECRET_VALUE.search(value))
+
+
+def test_serve_configs_read_as_pyyaml_safe_load_reads_them(prod_plan: Any) -> None:
+    texts = [
+        r.inputs["spec"]["serveConfigV2"]
+        for r in prod_plan.resources
+        if r.type == "kubernetes:ray.io/v1:RayService"
+    ]
+    assert texts
+    texts.append('applications: [{name: a, runtime_env: {env_vars: {X: "1", Y: [1, 2.5, null]}}}]')
+    for text in texts:
+        assert credentials._yaml(text) == yaml.safe_load(text)
+    assert credentials._yaml("applications: [unclosed") is None  # not YAML: nothing to read
