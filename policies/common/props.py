@@ -104,6 +104,8 @@ def number(value: Any) -> float | None:
 
 def plain(value: Any) -> Any:
     """A deep copy of ``value`` made of plain ``dict``/``list`` (proxies unwrapped)."""
+    if value is None or isinstance(value, str | bytes | bool | int | float):
+        return value  # the leaves, without the slower abstract-class checks below
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):

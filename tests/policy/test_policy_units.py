@@ -46,6 +46,20 @@ def test_props_decode_and_get_handle_json_text_and_proxies() -> None:
     assert props.number("2.5") == 2.5 and props.number(True) is None
 
 
+def test_plain_copies_proxies_into_dicts_and_lists_and_still_meets_unknowns() -> None:
+    value = {"a": {"b": [1.0, {"c": "d", "e": None, "f": True}], "g": b"x"}, "h": [], "i": {}}
+    copied = props.plain(resource_args("x:y:Z", value).props)
+    assert copied == value
+    assert (
+        type(copied) is dict
+        and type(copied["a"]["b"]) is list
+        and type(copied["a"]["b"][1]) is dict
+    )
+    unknown = resource_args("x:y:Z", {"a": {"b": [1, UNKNOWN_STRING_VALUE]}})
+    with pytest.raises(UnknownValueError):
+        props.plain(unknown.props)
+
+
 def test_unknown_values_raise_the_sdk_error_for_the_analyzer_to_report() -> None:
     args = resource_args(
         "aws:eks/cluster:Cluster", {"enabledClusterLogTypes": UNKNOWN_STRING_VALUE}
