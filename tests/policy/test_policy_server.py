@@ -129,6 +129,7 @@ def test_routing_answers_only_the_policies_of_a_type() -> None:
         security_pack.NAME, security_pack.policies(), EnforcementLevel.MANDATORY
     )
     subset = routed._for_type("aws:sqs/queue:Queue")
+    assert subset is not None
     names = {p.name for p in subset._PolicyAnalyzerServicer__policies}
     assert names == {"kms-encryption-at-rest", "no-public-resource-policies"}
     assert routed._for_type("aws:ec2/routeTableAssociation:RouteTableAssociation") is None

@@ -29,7 +29,7 @@ from tests.policy.test_policy_reference import PROGRAM
 def _reference(properties: dict[Any, Any]) -> bytes:
     message = struct_pb2.Struct()
     message.update(to_wire(dict(properties)))
-    return message.SerializeToString(deterministic=True)
+    return _bytes(message)
 
 
 def _bytes(message: Any) -> bytes:
