@@ -40,14 +40,17 @@ from llmops.engine import PlanResult, ResourceRecord, plan  # noqa: E402
 from llmops.policy import PackSession, default_packs, from_plan, run_packs, run_policies  # noqa: E402
 from llmops.policy.config import load_config_file  # noqa: E402
 from llmops.policy.runner import config_file_for  # noqa: E402
-from llmops.policy.wire import analyze_request, stack_resource  # noqa: E402
+from llmops.policy.wire import messages  # noqa: E402
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def _cpu() -> float:
     """CPU seconds of this process and its finished children (the pack processes)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
@@ -92,7 +95,9 @@ def synthetic(base: PlanResult, size: int) -> PlanResult:
                     provider=rename(r.provider),
                     providers={k: rename(v) or v for k, v in r.providers.items()},
                     dependencies=[rename(d) or d for d in r.dependencies],
-                    property_dependencies={k: [rename(d) or d for d in v] for k, v in r.property_dependencies.items()},
+                    property_dependencies={
+                        k: [rename(d) or d for d in v] for k, v in r.property_dependencies.items()
+                    },
                 )
             )
         copy += 1
@@ -106,7 +111,14 @@ LEAN_SHAPES: list[tuple[str, dict[str, Any]]] = [
     ("aws:ec2/securityGroup:SecurityGroup", {"vpcId": "vpc-1", "description": "nodes"}),
     ("aws:iam/role:Role", {"assumeRolePolicy": '{"Statement": []}'}),
     ("aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 30}),
-    ("aws:eks/nodeGroup:NodeGroup", {"instanceTypes": ["g6e.xlarge"], "capacityType": "SPOT", "scalingConfig": {"minSize": 0, "maxSize": 2}}),
+    (
+        "aws:eks/nodeGroup:NodeGroup",
+        {
+            "instanceTypes": ["g6e.xlarge"],
+            "capacityType": "SPOT",
+            "scalingConfig": {"minSize": 0, "maxSize": 2},
+        },
+    ),
     ("aws:kms/key:Key", {"enableKeyRotation": True}),
 ]
 
@@ -122,15 +134,39 @@ def lean(base: PlanResult, size: int, regions: int = 10) -> PlanResult:
         region = names[i % len(names)]
         urn = f"urn:pulumi:prod::llmops-platform::pulumi:providers:aws::aws-{i}"
         providers.append(urn)
-        records.append(ResourceRecord(urn=urn, type="pulumi:providers:aws", name=f"aws-{i}", custom=True, parent=stack.urn, provider=None,
-                                      providers={}, dependencies=[], property_dependencies={}, inputs={"region": region, "defaultTags": tags}))
+        records.append(
+            ResourceRecord(
+                urn=urn,
+                type="pulumi:providers:aws",
+                name=f"aws-{i}",
+                custom=True,
+                parent=stack.urn,
+                provider=None,
+                providers={},
+                dependencies=[],
+                property_dependencies={},
+                inputs={"region": region, "defaultTags": tags},
+            )
+        )
     i = 0
     while len(records) < size:
         type_, inputs = LEAN_SHAPES[i % len(LEAN_SHAPES)]
         name = f"r{i}"
-        records.append(ResourceRecord(urn=f"urn:pulumi:prod::llmops-platform::{type_}::{name}", type=type_, name=name, custom=True,
-                                      parent=stack.urn, provider=providers[i % regions], providers={}, dependencies=[],
-                                      property_dependencies={}, inputs=dict(inputs), outputs=dict(inputs)))
+        records.append(
+            ResourceRecord(
+                urn=f"urn:pulumi:prod::llmops-platform::{type_}::{name}",
+                type=type_,
+                name=name,
+                custom=True,
+                parent=stack.urn,
+                provider=providers[i % regions],
+                providers={},
+                dependencies=[],
+                property_dependencies={},
+                inputs=dict(inputs),
+                outputs=dict(inputs),
+            )
+        )
         i += 1
     return dataclasses.replace(base, resources=records)
 
@@ -138,11 +174,14 @@ def lean(base: PlanResult, size: int, regions: int = 10) -> PlanResult:
 def analyzers_only(result: PlanResult, repeat: int) -> tuple[float, int]:
     """Median seconds for both running packs to analyze the prebuilt messages in parallel."""
     resources = from_plan(result)
-    providers: dict[str, Any] = {}
-    requests = [analyze_request(r, providers) for r in resources]
-    stack = [stack_resource(r, providers) for r in resources]
+    requests, stack = messages(resources)
     environment = result.config.values.get("llmops:environment", result.stack)
-    sessions = [PackSession(p, stack=result.stack, project=result.project, config_values=result.config.values) for p in default_packs()]
+    sessions = [
+        PackSession(
+            p, stack=result.stack, project=result.project, config_values=result.config.values
+        )
+        for p in default_packs()
+    ]
     try:
         for session in sessions:
             config = config_file_for(session.pack_dir, environment)
@@ -150,7 +189,12 @@ def analyzers_only(result: PlanResult, repeat: int) -> tuple[float, int]:
 
         def both() -> int:
             counts: list[int] = []
-            threads = [threading.Thread(target=lambda s=s: counts.append(len(s.run(requests, stack).violations))) for s in sessions]
+            threads = [
+                threading.Thread(
+                    target=lambda s=s: counts.append(len(s.run(requests, stack).violations))
+                )
+                for s in sessions
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -166,45 +210,73 @@ def analyzers_only(result: PlanResult, repeat: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per figure (median reported)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per figure (median reported)"
+    )
     parser.add_argument("--resources", type=int, default=5000, help="size of the synthetic stack")
     args = parser.parse_args()
 
     prod = plan("prod", ROOT)
     big = synthetic(prod, args.resources)
-    print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; median of {args.repeat} run(s) after a warm-up")
+    print(
+        f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}; median of {args.repeat} run(s) after a warm-up"
+    )
 
     resources = from_plan(big)
     load = os.getloadavg()[0]
     end_to_end, report = _median(
-        lambda: run_packs(resources, stack=big.stack, project=big.project, environment="prod", config_values=big.config.values),
+        lambda: run_packs(
+            resources,
+            stack=big.stack,
+            project=big.project,
+            environment="prod",
+            config_values=big.config.values,
+        ),
         args.repeat,
         "big",
     )
     n = len(big.resources)
-    print(f"load average {load:.1f} on {os.cpu_count()} CPU(s) when the runs started (other work slows the wall-clock figures, not the CPU ones)")
-    print(f"synthetic stack, {n} resources, both packs ({', '.join(f'{p.name}: {p.policies} policies' for p in report.packs)}):")
-    print(f"  end to end (start packs, Analyze x{n}, AnalyzeStack): {end_to_end:.2f} s  ({n / end_to_end:,.0f} resources/s)  "
-          f"[target < 5 s: {'met' if end_to_end < 5 else 'missed'}]; CPU {CPU['big']:.2f} s (runner and both packs)")
+    print(
+        f"load average {load:.1f} on {os.cpu_count()} CPU(s) when the runs started (other work slows the wall-clock figures, not the CPU ones)"
+    )
+    print(
+        f"synthetic stack, {n} resources, both packs ({', '.join(f'{p.name}: {p.policies} policies' for p in report.packs)}):"
+    )
+    print(
+        f"  end to end (start packs, Analyze x{n}, AnalyzeStack): {end_to_end:.2f} s  ({n / end_to_end:,.0f} resources/s)  "
+        f"[target < 5 s: {'met' if end_to_end < 5 else 'missed'}]; CPU {CPU['big']:.2f} s (runner and both packs)"
+    )
     only, violations = analyzers_only(big, args.repeat)
-    print(f"  analyzers only (packs running, messages built):       {only:.2f} s  ({n / only:,.0f} resources/s)  {violations} violation(s)")
+    print(
+        f"  analyzers only (packs running, messages built):       {only:.2f} s  ({n / only:,.0f} resources/s)  {violations} violation(s)"
+    )
     small = lean(prod, args.resources)
     small_resources = from_plan(small)
     lean_seconds, _ = _median(
-        lambda: run_packs(small_resources, stack=small.stack, project=small.project, environment="prod", config_values=small.config.values),
+        lambda: run_packs(
+            small_resources,
+            stack=small.stack,
+            project=small.project,
+            environment="prod",
+            config_values=small.config.values,
+        ),
         args.repeat,
         "lean",
     )
     lean_only, _ = analyzers_only(small, args.repeat)
     print(f"lean synthetic stack, {len(small.resources)} one-line resources, both packs:")
-    print(f"  end to end: {lean_seconds:.2f} s  ({len(small.resources) / lean_seconds:,.0f} resources/s)  "
-          f"[target < 5 s: {'met' if lean_seconds < 5 else 'missed'}]; CPU {CPU['lean']:.2f} s; analyzers only: {lean_only:.2f} s")
+    print(
+        f"  end to end: {lean_seconds:.2f} s  ({len(small.resources) / lean_seconds:,.0f} resources/s)  "
+        f"[target < 5 s: {'met' if lean_seconds < 5 else 'missed'}]; CPU {CPU['lean']:.2f} s; analyzers only: {lean_only:.2f} s"
+    )
 
     plan_only, _ = _median(lambda: plan("prod", ROOT), args.repeat)
     with_policy, prod_report = _median(lambda: run_policies(plan("prod", ROOT)), args.repeat)
     print(f"llmops plan --stack prod ({len(prod.resources)} resources):")
-    print(f"  plan alone {plan_only:.2f} s; plan + policy {with_policy:.2f} s; policy adds {with_policy - plan_only:.2f} s "
-          f"({prod_report.mandatory_count} mandatory, {prod_report.advisory_count} advisory violation(s))")
+    print(
+        f"  plan alone {plan_only:.2f} s; plan + policy {with_policy:.2f} s; policy adds {with_policy - plan_only:.2f} s "
+        f"({prod_report.mandatory_count} mandatory, {prod_report.advisory_count} advisory violation(s))"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from llmops.policy.report import (
     sort_not_checked,
     sort_violations,
 )
-from llmops.policy.wire import AnalyzerResource, analyze_request, from_plan, stack_resource
+from llmops.policy.wire import AnalyzerResource, from_plan, messages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKS_DIR = REPO_ROOT / "policies"
@@ -50,7 +50,9 @@ def configured_environment(config_values: Mapping[str, str]) -> str | None:
     """``llmops:environment`` (or any ``<ns>:environment``) in a stack's config, if set."""
     value = config_values.get("llmops:environment")
     if value is None:
-        value = next((v for k, v in sorted(config_values.items()) if k.endswith(":environment")), None)
+        value = next(
+            (v for k, v in sorted(config_values.items()) if k.endswith(":environment")), None
+        )
     if isinstance(value, str) and value.strip():
         return value.strip().strip('"').lower()
     return None
@@ -67,7 +69,13 @@ def environments_of(pack_dir: Path) -> list[str]:
     directory = pack_dir / CONFIG_DIR
     if not directory.is_dir():
         return []
-    return sorted({p.stem for p in directory.iterdir() if p.suffix in (".json", ".yaml", ".yml") and p.is_file()})
+    return sorted(
+        {
+            p.stem
+            for p in directory.iterdir()
+            if p.suffix in (".json", ".yaml", ".yml") and p.is_file()
+        }
+    )
 
 
 def check_environment(pack_dirs: Sequence[Path], environment: str, where: str) -> None:
@@ -146,13 +154,18 @@ class PackSession:
     def name(self) -> str:
         return self.info.name
 
-    def configure(self, document: Mapping[str, Any] | None = None, source: str = "(pack defaults)") -> None:
+    def configure(
+        self, document: Mapping[str, Any] | None = None, source: str = "(pack defaults)"
+    ) -> None:
         """Validates ``document`` against the pack's schemas and sends it (defaults applied)."""
         self.analyzer.configure(resolve_config(self.info, document or {}, source))
 
     def run(self, requests: Sequence[Any], stack_resources: Sequence[Any]) -> Findings:
         """``Analyze`` each prepared request, then ``AnalyzeStack`` over all resources."""
-        return to_findings(self.analyzer.analyze(requests) + self.analyzer.analyze_stack(stack_resources), self.info)
+        return to_findings(
+            self.analyzer.analyze(requests) + self.analyzer.analyze_stack(stack_resources),
+            self.info,
+        )
 
     def check(
         self,
@@ -172,9 +185,7 @@ class PackSession:
         """Configures the pack with ``document`` and checks ``resources``: the violations and
         what the policies could not check."""
         self.configure(document, source)
-        providers: dict[str, Any] = {}
-        requests = [analyze_request(r, providers) for r in resources]
-        stack = [stack_resource(r, providers) for r in resources]
+        requests, stack = messages(resources)
         found = self.run(requests, stack)
         return Findings(sort_violations(found.violations), sort_not_checked(found.not_checked))
 
@@ -188,7 +199,9 @@ class PackSession:
         self.close()
 
 
-def _override_for(overrides: ConfigOverrides | None, pack_dir: Path, name: str) -> Mapping[str, Any]:
+def _override_for(
+    overrides: ConfigOverrides | None, pack_dir: Path, name: str
+) -> Mapping[str, Any]:
     if not overrides:
         return {}
     for key in (name, str(pack_dir), pack_dir.name):
@@ -221,11 +234,18 @@ def run_packs(
     pack_dirs = [Path(p).resolve() for p in (packs if packs is not None else default_packs())]
     for pack_dir in pack_dirs:
         if not (pack_dir / "PulumiPolicy.yaml").is_file():
-            raise UsageError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --pack with a pack directory")
-    explicit = {Path(k).resolve(): (Path(v) if v is not None else None) for k, v in (config_files or {}).items()}
+            raise UsageError(
+                f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --pack with a pack directory"
+            )
+    explicit = {
+        Path(k).resolve(): (Path(v) if v is not None else None)
+        for k, v in (config_files or {}).items()
+    }
     if environment and environment_source:
-        check_environment([p for p in pack_dirs if p not in explicit], environment, environment_source)
-    messages: dict[str, list[Any]] = {}
+        check_environment(
+            [p for p in pack_dirs if p not in explicit], environment, environment_source
+        )
+    built_messages: dict[str, list[Any]] = {}
     built = threading.Event()
     runs: dict[Path, PackRun] = {}
     found: dict[Path, Findings] = {}
@@ -234,15 +254,29 @@ def run_packs(
     def run_one(pack_dir: Path) -> None:
         started = time.perf_counter()
         try:
-            config_file = explicit[pack_dir] if pack_dir in explicit else config_file_for(pack_dir, environment)
+            config_file = (
+                explicit[pack_dir]
+                if pack_dir in explicit
+                else config_file_for(pack_dir, environment)
+            )
             document: Mapping[str, Any] = load_config_file(config_file) if config_file else {}
-            with PackSession(pack_dir, stack=stack, project=project, config_values=config_values, secret_keys=secret_keys) as session:
-                document = merge_documents(document, _override_for(overrides, pack_dir, session.name))
-                session.configure(document, str(config_file) if config_file else f"(defaults of {session.name})")
+            with PackSession(
+                pack_dir,
+                stack=stack,
+                project=project,
+                config_values=config_values,
+                secret_keys=secret_keys,
+            ) as session:
+                document = merge_documents(
+                    document, _override_for(overrides, pack_dir, session.name)
+                )
+                session.configure(
+                    document, str(config_file) if config_file else f"(defaults of {session.name})"
+                )
                 built.wait()  # the messages are built while the packs start
-                if "requests" not in messages:
+                if "requests" not in built_messages:
                     return
-                found[pack_dir] = session.run(messages["requests"], messages["stack"])
+                found[pack_dir] = session.run(built_messages["requests"], built_messages["stack"])
                 runs[pack_dir] = PackRun(
                     name=session.name,
                     version=session.info.version,
@@ -254,13 +288,13 @@ def run_packs(
         except BaseException as exc:  # re-raised in the calling thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run_one, args=(p,), name=f"policy-{p.name}") for p in pack_dirs]
+    threads = [
+        threading.Thread(target=run_one, args=(p,), name=f"policy-{p.name}") for p in pack_dirs
+    ]
     for t in threads:
         t.start()
     try:
-        providers: dict[str, Any] = {}
-        messages["requests"] = [analyze_request(r, providers) for r in resources]
-        messages["stack"] = [stack_resource(r, providers) for r in resources]
+        built_messages["requests"], built_messages["stack"] = messages(resources)
     finally:
         built.set()
         for t in threads:
@@ -295,7 +329,11 @@ def run_policies(
     values = dict(result.config.values)
     configured = configured_environment(values)
     env = environment or configured or result.stack
-    source = "--environment" if environment else (f"the stack config of '{result.stack}'" if configured else None)
+    source = (
+        "--environment"
+        if environment
+        else (f"the stack config of '{result.stack}'" if configured else None)
+    )
     return run_packs(
         from_plan(result),
         packs,

@@ -3,7 +3,8 @@
 :class:`AnalyzerResource` is the engine-neutral description of one resource (the same
 fields the engine's ``AnalyzeRequest`` / ``AnalyzerResource`` messages carry);
 :func:`from_plan` builds them from a :class:`~llmops.engine.PlanResult` and
-:func:`analyze_request` / :func:`stack_resource` turn them into the protobuf messages.
+:func:`analyze_request` / :func:`stack_resource` turn them into the protobuf messages
+(:func:`messages`: both for every resource of a stack, each provider built once).
 Values are marshalled as the engine marshals them: secrets keep their signature wrapper,
 unknowns become the engine's unknown sentinel, assets their signature objects, and nested
 provider config stays JSON text.
@@ -54,11 +55,22 @@ class AnalyzerResource:
     delete_before_replace: bool | None = None
 
 
-def to_wire(value: Any) -> Any:
-    """A deserialized SDK value -> the JSON-compatible form the engine puts in a ``Struct``."""
+def _special(value: Any) -> Any:
+    """A value that is not JSON data (unknowns, assets, resources) as the engine marshals it."""
     from pulumi import Archive, Asset, Resource
     from pulumi.runtime import rpc
 
+    if value is rpc.UNKNOWN or isinstance(value, Resource):
+        return UNKNOWN_STRING
+    if isinstance(value, Asset | Archive):
+        from pulumi_policy.deserialize import serialize_properties
+
+        return serialize_properties({"v": value})["v"]
+    return str(value)
+
+
+def to_wire(value: Any) -> Any:
+    """A deserialized SDK value -> the JSON-compatible form the engine puts in a ``Struct``."""
     if isinstance(value, dict):
         return {str(k): to_wire(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -67,25 +79,51 @@ def to_wire(value: Any) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
-    if value is rpc.UNKNOWN:
-        return UNKNOWN_STRING
-    if isinstance(value, Asset | Archive):
-        from pulumi_policy.deserialize import serialize_properties
+    return _special(value)
 
-        return serialize_properties({"v": value})["v"]
-    if isinstance(value, Resource):
-        return UNKNOWN_STRING
-    return str(value)
+
+def _fill(target: struct_pb2.Value, value: Any) -> None:
+    """Sets ``target`` to ``value`` as ``Struct.update(to_wire(...))`` would, in one pass."""
+    if isinstance(value, dict):
+        target.struct_value.Clear()  # present even when empty
+        fields = target.struct_value.fields
+        for k, v in value.items():
+            _fill(fields[str(k)], v)
+    elif isinstance(value, list | tuple):
+        target.list_value.Clear()
+        values = target.list_value.values
+        for v in value:
+            _fill(values.add(), v)
+    elif value is None:
+        target.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, int | float):
+        target.number_value = float(value)
+    else:
+        special = _special(value)
+        if isinstance(special, str):
+            target.string_value = special
+        else:  # an asset or archive: its signature object, as the SDK serializes it
+            target.struct_value.Clear()
+            target.struct_value.update(special)
 
 
 def struct(properties: Mapping[str, Any]) -> struct_pb2.Struct:
+    """``properties`` as the ``Struct`` the engine sends (see :func:`to_wire`)."""
     message = struct_pb2.Struct()
-    message.update(to_wire(dict(properties)))
+    fields = message.fields
+    for key, value in properties.items():
+        _fill(fields[str(key)], value)
     return message
 
 
 def _provider(ref: ProviderRef) -> analyzer_pb2.AnalyzerProviderResource:
-    return analyzer_pb2.AnalyzerProviderResource(type=ref.type, urn=ref.urn, name=ref.name, properties=struct(ref.properties))
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=ref.type, urn=ref.urn, name=ref.name, properties=struct(ref.properties)
+    )
 
 
 def _options(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions:
@@ -98,24 +136,41 @@ def _options(resource: AnalyzerResource) -> analyzer_pb2.AnalyzerResourceOptions
     )
 
 
-def analyze_request(resource: AnalyzerResource, providers: dict[str, Any] | None = None) -> analyzer_pb2.AnalyzeRequest:
-    """The ``Analyze`` request for one resource (``providers`` caches provider messages)."""
+def analyze_request(
+    resource: AnalyzerResource,
+    providers: dict[str, Any] | None = None,
+    *,
+    properties: struct_pb2.Struct | None = None,
+    options: analyzer_pb2.AnalyzerResourceOptions | None = None,
+) -> analyzer_pb2.AnalyzeRequest:
+    """The ``Analyze`` request for one resource (``providers`` caches provider messages;
+    ``properties`` and ``options``, when given, are the resource's already built)."""
     request = analyzer_pb2.AnalyzeRequest(
-        type=resource.type, urn=resource.urn, name=resource.name, properties=struct(resource.inputs), options=_options(resource)
+        type=resource.type,
+        urn=resource.urn,
+        name=resource.name,
+        properties=properties if properties is not None else struct(resource.inputs),
+        options=options if options is not None else _options(resource),
     )
     if resource.provider is not None:
         request.provider.CopyFrom(_cached_provider(resource.provider, providers))
     return request
 
 
-def stack_resource(resource: AnalyzerResource, providers: dict[str, Any] | None = None) -> analyzer_pb2.AnalyzerResource:
-    """The ``AnalyzeStack`` entry for one resource."""
+def stack_resource(
+    resource: AnalyzerResource,
+    providers: dict[str, Any] | None = None,
+    *,
+    properties: struct_pb2.Struct | None = None,
+    options: analyzer_pb2.AnalyzerResourceOptions | None = None,
+) -> analyzer_pb2.AnalyzerResource:
+    """The ``AnalyzeStack`` entry for one resource (arguments as :func:`analyze_request`)."""
     message = analyzer_pb2.AnalyzerResource(
         type=resource.type,
         urn=resource.urn,
         name=resource.name,
-        properties=struct(resource.state),
-        options=_options(resource),
+        properties=properties if properties is not None else struct(resource.state),
+        options=options if options is not None else _options(resource),
         parent=resource.parent or "",
         dependencies=list(resource.dependencies),
     )
@@ -126,7 +181,27 @@ def stack_resource(resource: AnalyzerResource, providers: dict[str, Any] | None 
     return message
 
 
-def _cached_provider(ref: ProviderRef, cache: dict[str, Any] | None) -> analyzer_pb2.AnalyzerProviderResource:
+def messages(
+    resources: Sequence[AnalyzerResource],
+) -> tuple[list[analyzer_pb2.AnalyzeRequest], list[analyzer_pb2.AnalyzerResource]]:
+    """The ``Analyze`` request of each resource and the ``AnalyzeStack`` entries, built
+    together: each provider once, each resource's options once, and its properties once
+    when its state is its inputs (a resource without recorded outputs)."""
+    providers: dict[str, Any] = {}
+    requests: list[analyzer_pb2.AnalyzeRequest] = []
+    stack: list[analyzer_pb2.AnalyzerResource] = []
+    for resource in resources:
+        options = _options(resource)
+        inputs = struct(resource.inputs)
+        state = inputs if resource.state is resource.inputs else struct(resource.state)
+        requests.append(analyze_request(resource, providers, properties=inputs, options=options))
+        stack.append(stack_resource(resource, providers, properties=state, options=options))
+    return requests, stack
+
+
+def _cached_provider(
+    ref: ProviderRef, cache: dict[str, Any] | None
+) -> analyzer_pb2.AnalyzerProviderResource:
     if cache is None:
         return _provider(ref)
     message = cache.get(ref.urn)
@@ -138,11 +213,13 @@ def _cached_provider(ref: ProviderRef, cache: dict[str, Any] | None) -> analyzer
 # --------------------------------------------------------------------------- from a plan
 
 
-def _default_provider(package: str, stack: str, project: str, config: Mapping[str, str]) -> ProviderRef:
+def _default_provider(
+    package: str, stack: str, project: str, config: Mapping[str, str]
+) -> ProviderRef:
     """The default provider the engine would create for ``package``: its props are the
     stack's ``<package>:*`` config values (nested values stay JSON text)."""
     prefix = f"{package}:"
-    props = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+    props = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
     return ProviderRef(
         urn=f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::default",
         type=f"pulumi:providers:{package}",
@@ -177,7 +254,9 @@ def from_plan(result: Any) -> list[AnalyzerResource]:
             package = r.type.split(":", 1)[0]
             provider = defaults.get(package)
             if provider is None:
-                provider = defaults[package] = _default_provider(package, result.stack, result.project, result.config.values)
+                provider = defaults[package] = _default_provider(
+                    package, result.stack, result.project, result.config.values
+                )
         resources.append(
             AnalyzerResource(
                 urn=r.urn,

@@ -64,7 +64,11 @@ def get(value: Any, *path: str | int, default: Any = None) -> Any:
     for step in path:
         current = decode(current)
         if isinstance(step, int):
-            if isinstance(current, Sequence) and not isinstance(current, str | bytes) and -len(current) <= step < len(current):
+            if (
+                isinstance(current, Sequence)
+                and not isinstance(current, str | bytes)
+                and -len(current) <= step < len(current)
+            ):
                 current = current[step]
                 continue
             return default
@@ -100,6 +104,8 @@ def number(value: Any) -> float | None:
 
 def plain(value: Any) -> Any:
     """A deep copy of ``value`` made of plain ``dict``/``list`` (proxies unwrapped)."""
+    if value is None or isinstance(value, str | bytes | bool | int | float):
+        return value  # the leaves, without the slower abstract-class checks below
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):

@@ -41,8 +41,22 @@ SECRET_WORDS = Setting(
     "secretWords",
     {"type": "array", "items": {"type": "string"}},
     [
-        "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "auth", "apikey", "api-key",
-        "access-key", "secret-key", "private-key", "client-secret", "credential", "credentials",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "secret",
+        "token",
+        "auth",
+        "apikey",
+        "api-key",
+        "access-key",
+        "secret-key",
+        "private-key",
+        "client-secret",
+        "credential",
+        "credentials",
     ],
     "Words that mark a name as a secret; 'a-b' means the words a and b next to each other (API_KEY, apiKey).",
 )
@@ -70,21 +84,119 @@ SECRET_VALUE = re.compile(
     r"|\b[a-z][a-z0-9+.\-]*://[^\s:/@]+:[^\s:/@]+@[^\s/]+"  # URLs with user:password (postgres://, redis://, amqp://)
     r"|\bAccountKey=[A-Za-z0-9+/=]{20,}"  # Azure storage connection strings
 )
-REFERENCE_SUFFIXES = frozenset({"arn", "name", "path", "file", "ref", "url", "uri", "dir", "id", "ids", "key-id", "secret-id", "location", "endpoint", "host", "user", "username"})
+# Text that every match of SECRET_VALUE contains, one entry per alternative above (the URL
+# one needs "://" and "@", checked apart): a value with none of them cannot match, and
+# looking for them is far cheaper than the pattern on long values (Grafana dashboards in
+# ConfigMaps, user data scripts). Keep in step with SECRET_VALUE.
+SECRET_MARKERS = (
+    "AKIA",
+    "ASIA",
+    "PRIVATE KEY-----",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "hf_",
+    "sk-",
+    "k_live_",
+    "AIza",
+    "xox",
+    "npm_",
+    "eyJ",
+    "AccountKey=",
+)
+REFERENCE_SUFFIXES = frozenset(
+    {
+        "arn",
+        "name",
+        "path",
+        "file",
+        "ref",
+        "url",
+        "uri",
+        "dir",
+        "id",
+        "ids",
+        "key-id",
+        "secret-id",
+        "location",
+        "endpoint",
+        "host",
+        "user",
+        "username",
+    }
+)
 SETTING_SUFFIXES = frozenset(
     {
-        "limit", "limits", "length", "len", "ttl", "seconds", "secs", "ms", "minutes", "hours", "days", "size", "count",
-        "max", "min", "timeout", "enabled", "disabled", "enable", "disable", "required", "policy", "type", "mode",
-        "budget", "version", "rotation", "expiry", "expires", "duration", "interval", "format", "header", "prefix",
-        "suffix", "source", "provider", "kind", "strategy", "algorithm", "encoding", "method", "scheme", "scope",
-        "scopes", "audience", "issuer", "regex", "pattern", "rules", "level", "store", "backend", "lifetime", "age",
+        "limit",
+        "limits",
+        "length",
+        "len",
+        "ttl",
+        "seconds",
+        "secs",
+        "ms",
+        "minutes",
+        "hours",
+        "days",
+        "size",
+        "count",
+        "max",
+        "min",
+        "timeout",
+        "enabled",
+        "disabled",
+        "enable",
+        "disable",
+        "required",
+        "policy",
+        "type",
+        "mode",
+        "budget",
+        "version",
+        "rotation",
+        "expiry",
+        "expires",
+        "duration",
+        "interval",
+        "format",
+        "header",
+        "prefix",
+        "suffix",
+        "source",
+        "provider",
+        "kind",
+        "strategy",
+        "algorithm",
+        "encoding",
+        "method",
+        "scheme",
+        "scope",
+        "scopes",
+        "audience",
+        "issuer",
+        "regex",
+        "pattern",
+        "rules",
+        "level",
+        "store",
+        "backend",
+        "lifetime",
+        "age",
     }
 )
 _COMPOUND_WORDS = ("password", "passwd", "secret", "apikey", "privatekey")
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_PLAIN_SETTING = re.compile(r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?[a-z]*)$", re.IGNORECASE)
+_PLAIN_SETTING = re.compile(
+    r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?[a-z]*)$", re.IGNORECASE
+)
 _PATH = re.compile(r"^(/[\w.@-]+)+/?$")  # /run/secrets/db, /app: where a secret is, not the secret
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+|set\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+_ASSIGNMENT = re.compile(
+    r"^\s*(?:export\s+|set\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*['\"]?([^'\"\s#]+)", re.MULTILINE
+)
 
 
 def name_words(name: str) -> list[str]:
@@ -102,17 +214,29 @@ def looks_secret(name: str, words: Sequence[str], allowed: Sequence[str]) -> boo
     if not parts:
         return False
     last_two = "-".join(parts[-2:])
-    if parts[-1] in REFERENCE_SUFFIXES or last_two in REFERENCE_SUFFIXES or parts[-1] in SETTING_SUFFIXES:
+    if (
+        parts[-1] in REFERENCE_SUFFIXES
+        or last_two in REFERENCE_SUFFIXES
+        or parts[-1] in SETTING_SUFFIXES
+    ):
         return False  # DB_SECRET_ARN, TOKEN_FILE, PASSWORD_MIN_LENGTH, AUTH_TOKEN_TTL_SECONDS
-    joined = {"".join(parts[i : i + 2]) for i in range(len(parts))} | {"-".join(parts[i : i + 2]) for i in range(len(parts) - 1)}
+    joined = {"".join(parts[i : i + 2]) for i in range(len(parts))} | {
+        "-".join(parts[i : i + 2]) for i in range(len(parts) - 1)
+    }
     wanted = {w.lower() for w in words}
     if any(w in parts or w in joined for w in wanted):
         return True
-    return any(p.endswith(c) and c in {w.replace("-", "") for w in wanted} for p in parts for c in _COMPOUND_WORDS)
+    return any(
+        p.endswith(c) and c in {w.replace("-", "") for w in wanted}
+        for p in parts
+        for c in _COMPOUND_WORDS
+    )
 
 
 def secret_shaped(value: str) -> bool:
     """Whether ``value`` contains something shaped like a credential."""
+    if not (any(marker in value for marker in SECRET_MARKERS) or ("://" in value and "@" in value)):
+        return False
     return bool(SECRET_VALUE.search(value))
 
 
@@ -142,8 +266,9 @@ def _env_lists(value: Any, depth: int = 0) -> Iterator[Sequence[Any]]:
 def _yaml(text: str) -> Any:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, where PyYAML has it
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError:
         return None
 
@@ -164,7 +289,11 @@ def _user_data(resource_type: str, props: Mapping[str, Any]) -> str:
     if resource_type == "aws:ec2/launchTemplate:LaunchTemplate":
         return user_data_text(props.get("userData"), encoded=True)
     if resource_type == "aws:ec2/instance:Instance":
-        return user_data_text(props.get("userData"), encoded=False) + "\n" + user_data_text(props.get("userDataBase64"), encoded=True)
+        return (
+            user_data_text(props.get("userData"), encoded=False)
+            + "\n"
+            + user_data_text(props.get("userDataBase64"), encoded=True)
+        )
     if resource_type == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass":
         return user_data_text(get(props, "spec", "userData"), encoded=False)
     return ""
@@ -173,31 +302,58 @@ def _user_data(resource_type: str, props: Mapping[str, Any]) -> str:
 _USER_DATA_FIX = "fetch it at boot from Secrets Manager or SSM SecureString with the node role, never bake it into user data (readable by anyone with ec2:DescribeInstanceAttribute)"
 
 
-def _named_values(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[str, str, Any, str]]:
+def _named_values(
+    resource_type: str, props: Mapping[str, Any]
+) -> Iterator[tuple[str, str, Any, str]]:
     """(kind, name, value, fix) for each plain named value the resource carries."""
     if resource_type == "kubernetes:core/v1:ConfigMap":
         for key, value in mapping(props.get("data")).items():
-            yield "ConfigMap key", str(key), value, "move it to a Kubernetes Secret (or External Secrets) and mount that"
+            yield (
+                "ConfigMap key",
+                str(key),
+                value,
+                "move it to a Kubernetes Secret (or External Secrets) and mount that",
+            )
     elif resource_type == "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass":
         yield from _user_data_values(_user_data(resource_type, props))
     elif resource_type.startswith("kubernetes:") and resource_type != "kubernetes:core/v1:Secret":
         for env in _env_lists(props):
             for var in env:
                 if isinstance(var, Mapping) and "value" in var:
-                    yield "environment variable", str(var.get("name", "")), var.get("value"), "use valueFrom.secretKeyRef pointing at a Kubernetes Secret"
+                    yield (
+                        "environment variable",
+                        str(var.get("name", "")),
+                        var.get("value"),
+                        "use valueFrom.secretKeyRef pointing at a Kubernetes Secret",
+                    )
         serve_config = get(props, "spec", "serveConfigV2")
         if isinstance(serve_config, str):  # a RayService's Serve config (YAML text)
             for app in items(get(_yaml(serve_config), "applications")):
                 for key, value in mapping(get(app, "runtime_env", "env_vars")).items():
-                    yield "Serve runtime_env variable", str(key), value, "read it in the deployment from a mounted Kubernetes Secret or from Secrets Manager"
+                    yield (
+                        "Serve runtime_env variable",
+                        str(key),
+                        value,
+                        "read it in the deployment from a mounted Kubernetes Secret or from Secrets Manager",
+                    )
     elif resource_type == "aws:lambda/function:Function":
         for key, value in mapping(get(props, "environment", "variables")).items():
-            yield "environment variable", str(key), value, "read it from Secrets Manager or SSM SecureString at runtime"
+            yield (
+                "environment variable",
+                str(key),
+                value,
+                "read it from Secrets Manager or SSM SecureString at runtime",
+            )
     elif resource_type == "aws:ecs/taskDefinition:TaskDefinition":
         for container in items(decode(props.get("containerDefinitions"))):
             for var in items(get(container, "environment")):
                 if isinstance(var, Mapping):
-                    yield "environment variable", str(var.get("name", "")), var.get("value"), "use the container definition's 'secrets' with a Secrets Manager ARN"
+                    yield (
+                        "environment variable",
+                        str(var.get("name", "")),
+                        var.get("value"),
+                        "use the container definition's 'secrets' with a Secrets Manager ARN",
+                    )
     elif resource_type in ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance"):
         yield from _user_data_values(_user_data(resource_type, props))
 
@@ -214,8 +370,14 @@ def _user_data_values(text: str) -> Iterator[tuple[str, str, Any, str]]:
 # Properties that hold a password or token in plain configuration; each lands in the
 # Pulumi state and the stack config.
 PASSWORD_PROPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "aws:rds/cluster:Cluster": (("masterPassword",), "set manage_master_user_password=True so RDS keeps the password in Secrets Manager"),
-    "aws:rds/instance:Instance": (("password",), "set manage_master_user_password=True so RDS keeps the password in Secrets Manager"),
+    "aws:rds/cluster:Cluster": (
+        ("masterPassword",),
+        "set manage_master_user_password=True so RDS keeps the password in Secrets Manager",
+    ),
+    "aws:rds/instance:Instance": (
+        ("password",),
+        "set manage_master_user_password=True so RDS keeps the password in Secrets Manager",
+    ),
     "aws:elasticache/replicationGroup:ReplicationGroup": (
         ("authToken",),
         "authenticate with user_group_ids (ElastiCache RBAC, IAM users), or pass the token as auth_token_wo, which Pulumi does not store",
@@ -238,20 +400,28 @@ _AWS_TYPES = frozenset(
 )
 
 
-def plaintext_secret_problems(resource_type: str, props: Mapping[str, Any], words: Sequence[str], allowed: Sequence[str]) -> list[str]:
+def plaintext_secret_problems(
+    resource_type: str, props: Mapping[str, Any], words: Sequence[str], allowed: Sequence[str]
+) -> list[str]:
     """What is secret and in plain sight in one resource, each with its fix."""
     problems: list[str] = []
     if resource_type in PASSWORD_PROPS:
         path, fix = PASSWORD_PROPS[resource_type]
         if get(props, *path):
-            problems.append(f"sets {'.'.join(path)}, which lands in the Pulumi state and the stack config; {fix}")
+            problems.append(
+                f"sets {'.'.join(path)}, which lands in the Pulumi state and the stack config; {fix}"
+            )
         return problems
     if resource_type == "aws:ssm/parameter:Parameter":
         name = str(props.get("name") or "")
         if props.get("type") in ("String", "StringList"):
             value = props.get("value")
-            if looks_secret(name.rsplit("/", 1)[-1], words, allowed) or (isinstance(value, str) and secret_shaped(value)):
-                problems.append(f"SSM parameter '{name}' looks like a secret but is stored as {props.get('type')}; use type='SecureString'")
+            if looks_secret(name.rsplit("/", 1)[-1], words, allowed) or (
+                isinstance(value, str) and secret_shaped(value)
+            ):
+                problems.append(
+                    f"SSM parameter '{name}' looks like a secret but is stored as {props.get('type')}; use type='SecureString'"
+                )
         return problems
     seen: set[tuple[str, str]] = set()
     for kind, name, value, fix in _named_values(resource_type, props):
@@ -259,20 +429,30 @@ def plaintext_secret_problems(resource_type: str, props: Mapping[str, Any], word
             continue
         if value.startswith(("arn:", "$(", "${", "{{resolve:")):
             continue  # a reference, resolved at runtime
-        if (looks_secret(name, words, allowed) and not plain_setting(value)) or secret_shaped(value):
+        if (looks_secret(name, words, allowed) and not plain_setting(value)) or secret_shaped(
+            value
+        ):
             seen.add((kind, name))
-            what = f"the {kind} '{name}'" if kind != "user data" else "user data with a credential in it"
+            what = (
+                f"the {kind} '{name}'"
+                if kind != "user data"
+                else "user data with a credential in it"
+            )
             problems.append(f"has {what} with a plain value; {fix}")
     return problems
 
 
-def validate_no_plaintext_secrets(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_no_plaintext_secrets(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
     """No credential in plain configuration, environment values, user data or password properties."""
     t = args.resource_type
     if not (t.startswith("kubernetes:") or t in _AWS_TYPES):
         return
     settings = resolve(args, SECRET_WORDS, ALLOWED_NAMES)
-    for problem in plaintext_secret_problems(t, args.props, settings[SECRET_WORDS.name], settings[ALLOWED_NAMES.name]):
+    for problem in plaintext_secret_problems(
+        t, args.props, settings[SECRET_WORDS.name], settings[ALLOWED_NAMES.name]
+    ):
         subject = "" if problem.startswith("SSM parameter") else f"'{args.name}' "
         report_violation(f"{subject}{problem}.", None)
 
@@ -352,7 +532,10 @@ def validate_secrets_rotation(args: StackValidationArgs, report_violation: Repor
             continue
         for rotation in found:
             if flag(rotation.props.get("rotationEnabled")) is False:
-                report_violation(f"secret '{secret.name}': {short_type(rotation.resource_type)} '{rotation.name}' turns rotation off; remove rotation_enabled=False.", rotation.urn)
+                report_violation(
+                    f"secret '{secret.name}': {short_type(rotation.resource_type)} '{rotation.name}' turns rotation off; remove rotation_enabled=False.",
+                    rotation.urn,
+                )
                 continue
             days = _interval_days(rotation)
             if days is not None and days > limit:
