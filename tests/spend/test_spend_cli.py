@@ -62,8 +62,9 @@ def test_an_account_with_no_data_says_why(ce: FakeAws) -> None:
 
 
 def test_throttling_after_every_retry_is_one_clean_error(ce: FakeAws) -> None:
+    # A mid-month day: on the 1st there is no month-to-date period, so no cost-and-usage call.
     ce.faults.append(Fault("GetCostAndUsage", "LimitExceededException", times=20))
-    result = run("--stack", "dev", "--no-estimate", "--endpoint-url", ce.url)
+    result = run("--stack", "dev", "--no-estimate", "--today", "2026-11-20", "--endpoint-url", ce.url)
     assert result.returncode == 1
     assert "error: Cost Explorer kept throttling the requests (LimitExceededException, 5 attempts)" in result.stderr
     assert "Traceback" not in result.stderr
