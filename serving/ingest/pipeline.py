@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.config import AppConfig, EmbeddingsConfig, VectorStoreConfig
+from serving.config import AppConfig, EmbeddingsConfig, VectorStoreConfig, rendered_applications
 from serving.ingest.embedders import EmbedderSpec, HashingSpec, ModelSpec
 from serving.ingest.records import IngestSummary, Skipped, SourceFile, StoredDocument
 from serving.ingest.sources import Location, read_document
@@ -510,7 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.serve_config_env:
-            app = app_from_serve_config(os.environ.get(args.serve_config_env, ""), args.app)
+            app = app_from_serve_config(
+                os.environ.get(args.serve_config_env, ""), args.app, f"${args.serve_config_env}"
+            )
         else:
             config = load_serve_config(args.config) if args.config else None
             first = config.applications[0] if config else AppConfig()
@@ -538,21 +540,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 4 if summary.skipped else 0
 
 
-def app_from_serve_config(text: str, name: str | None = None) -> AppConfig:
-    """An application's config out of a rendered Ray Serve config (``serveConfigV2``: each
-    application's ``args`` is its :class:`AppConfig`)."""
-    import yaml
-
-    from serving.config import parse_app_config
-
-    doc = yaml.safe_load(text) if text.strip() else None
-    apps = doc.get("applications") if isinstance(doc, dict) else None
-    if not isinstance(apps, list) or not apps:
-        raise IngestError("the Serve config is empty or has no applications")
-    chosen = next((a for a in apps if a.get("name") == name), None) if name else apps[0]
-    if chosen is None:
-        raise IngestError(f"no application {name!r} in the Serve config")
-    return parse_app_config(chosen.get("args") or {}, source="serveConfigV2")
+def app_from_serve_config(
+    text: str, name: str | None = None, source: str = "serveConfigV2"
+) -> AppConfig:
+    """An application's config out of a rendered Ray Serve config (``serveConfigV2``, read by
+    :func:`serving.config.rendered_applications`): the one named ``name``, else the first.
+    ``source`` names where the text came from in error messages."""
+    apps = rendered_applications(text, source)
+    if name is None:
+        return apps[0]
+    for app in apps:
+        if app.name == name:
+            return app
+    raise IngestError(
+        f"no application {name!r} in the Serve config; it has "
+        f"{', '.join(repr(a.name) for a in apps)}: pass one of them with --app"
+    )
 
 
 def _log_progress(summary: IngestSummary, done: list[StoredDocument | Skipped]) -> None:
