@@ -222,10 +222,8 @@ def test_a_run_killed_halfway_and_restarted_ends_with_exactly_the_expected_chunk
     assert f'"unchanged": {progress}' in resumed.stdout
 
 
-def test_llmops_ingest_direct_with_the_real_model(
-    ray_session: str, pg_dsn: str, tmp_path: Path
-) -> None:
-    """``llmops ingest --direct`` as a user runs it: the serve config's model (MiniLM) in the
+def test_llmops_ingest_with_the_real_model(ray_session: str, pg_dsn: str, tmp_path: Path) -> None:
+    """``llmops ingest`` as a user runs it: the serve config's model (MiniLM) in the
     embedding actors, on the Ray already running here, a bad file reported."""
     import json
 
@@ -244,7 +242,6 @@ def test_llmops_ingest_direct_with_the_real_model(
     args = [
         "ingest",
         str(corpus),
-        "--direct",
         "--config",
         str(config),
         "--json",
@@ -253,9 +250,10 @@ def test_llmops_ingest_direct_with_the_real_model(
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 4, result.output  # finished, with a skipped file
-    summary = json.loads(result.output[result.output.index("{") :])
-    assert summary["counts"] == {"created": 20, "skipped": 1}
+    summary = json.loads(result.stdout)  # the summary alone: what is said goes to stderr
+    assert summary["counts"] == {"created": 20, "skipped": 1} and "documents" not in summary
     assert summary["skipped"][0]["code"] == "binary"
+    assert "on the Ray this process runs into the pgvector store of application 'docs'" in result.stderr
     with psycopg.connect(pg_dsn) as conn:
         row = conn.execute("SELECT vector_dims(embedding) FROM ing_cli_chunks LIMIT 1").fetchone()
     assert row is not None and row[0] == 384
