@@ -1,37 +1,19 @@
-"""A small client of the RAG API used by ``llmops ingest``, ``llmops stats`` and
-``llmops ask`` (httpx only).
+"""A small client of the RAG API used by ``llmops stats`` and ``llmops ask`` (httpx only).
 
-Ingestion runs the client-side stages (:mod:`serving.ingest`: discover, read and decode,
-with a reason for every file skipped) and sends documents in batches; a document the server
-refuses is skipped with the server's reason and the rest of its batch is sent again, so one
-bad file never stops a run.
-"""
+``llmops ingest`` does not go through the API: it runs the ingest pipeline
+(:mod:`serving.ingest.pipeline`) on the running server's Ray, into its store."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import time
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from serving.ingest.records import Document, IngestSummary, Skipped, SourceFile, StoredDocument
-from serving.ingest.sources import TEXT_SUFFIXES, SourceError, discover_files, read_document
-from serving.local import DEFAULT_PORT, LocalPaths
+from serving.local import DEFAULT_PORT, LocalPaths, running_server
 
-__all__ = ["TEXT_SUFFIXES", "ClientError", "IngestLimits", "RagClient", "resolve_key", "resolve_url"]
-
-#: Characters per ``POST /v1/documents`` request (keeps requests and their memory small).
-BATCH_CHARS = 2_000_000
-#: Documents per request.
-BATCH_DOCS = 64
-
-_DOC_PARAM = re.compile(r"^documents\.(\d+)(\..*)?$")
+__all__ = ["ClientError", "RagClient", "resolve_key", "resolve_url"]
 
 
 class ClientError(RuntimeError):
@@ -48,26 +30,15 @@ class HttpError(ClientError):
         self.param = param
 
 
-@dataclass(frozen=True)
-class IngestLimits:
-    """The server's limits on documents (``GET /v1/documents/stats``)."""
-
-    max_document_chars: int = 2_000_000
-    max_documents_per_request: int = 1000
-    max_request_bytes: int = 64 * 1024 * 1024
-
-
 def resolve_url(url: str | None, paths: LocalPaths) -> str:
     """``url``, else ``$LLMOPS_URL``, else the running local server's URL, else localhost."""
     if url:
         return url.rstrip("/")
     if os.environ.get("LLMOPS_URL"):
         return os.environ["LLMOPS_URL"].rstrip("/")
-    if paths.server_file.exists():
-        try:
-            return str(json.loads(paths.server_file.read_text())["url"]).rstrip("/")
-        except (ValueError, KeyError):
-            pass
+    server = running_server(paths)
+    if server is not None:
+        return server.url.rstrip("/")
     return f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
@@ -83,32 +54,6 @@ def resolve_key(api_key: str | None, paths: LocalPaths) -> str:
         f"no API key: start the server once with `llmops serve` (it writes "
         f"{paths.local_key_file}), or pass --api-key / set LLMOPS_API_KEY"
     )
-
-
-def _discover(path: Path) -> list[SourceFile]:
-    try:
-        return discover_files(path)
-    except SourceError as exc:
-        raise ClientError(str(exc)) from None
-
-
-def _batches(docs: Iterable[Document], limits: IngestLimits) -> Iterator[list[Document]]:
-    batch: list[Document] = []
-    size = 0
-    max_docs = min(BATCH_DOCS, limits.max_documents_per_request)
-    max_chars = min(BATCH_CHARS, limits.max_request_bytes // 8)
-    for d in docs:
-        if batch and (size + len(d.text) > max_chars or len(batch) >= max_docs):
-            yield batch
-            batch, size = [], 0
-        batch.append(d)
-        size += len(d.text)
-    if batch:
-        yield batch
-
-
-#: Called after each file or batch with the running summary and what just finished.
-ProgressHook = Callable[[IngestSummary, list[StoredDocument | Skipped]], None]
 
 
 @dataclass
@@ -156,75 +101,6 @@ class RagClient:
     def stats(self, sources: bool = True) -> dict[str, Any]:
         """What the server's vector store holds (``GET /v1/documents/stats``)."""
         return self._request("GET", f"/v1/documents/stats?sources={str(sources).lower()}")
-
-    def limits(self) -> IngestLimits:
-        try:
-            raw = self.stats(sources=False).get("limits") or {}
-        except HttpError as exc:
-            if exc.status == 404:  # a server without the stats route: its defaults
-                return IngestLimits()
-            raise
-        return IngestLimits(**{k: int(v) for k, v in raw.items() if k in IngestLimits.__dataclass_fields__})
-
-    def _send(self, batch: list[Document]) -> list[StoredDocument | Skipped]:
-        """Store a batch; a document the server refuses (4xx naming ``documents.<i>``) is
-        skipped with the server's reason and the others are sent again."""
-        out: list[StoredDocument | Skipped] = []
-        rest = list(batch)
-        while rest:
-            body = {
-                "documents": [
-                    {"source": d.source, "text": d.text, "title": d.title, "metadata": d.metadata}
-                    for d in rest
-                ]
-            }
-            try:
-                data = self._request("POST", "/v1/documents", body)
-            except HttpError as exc:
-                m = _DOC_PARAM.match(exc.param or "")
-                if 400 <= exc.status < 500 and m and int(m.group(1)) < len(rest):
-                    bad = rest.pop(int(m.group(1)))
-                    out.append(Skipped(bad.source, "rejected", f"the server refused it: {exc.message}"))
-                    continue
-                raise
-            out.extend(
-                StoredDocument(
-                    r["source"], int(r["document_id"]), r["status"], r.get("chunks"), r["content_hash"]
-                )
-                for r in data["data"]
-            )
-            break
-        return out
-
-    def ingest_files(self, path: Path, on_progress: ProgressHook | None = None) -> IngestSummary:
-        """Ingest every Markdown/text file under ``path``: files that cannot be read or that
-        the server refuses are skipped with the reason; the rest are stored."""
-        files = _discover(path)
-        if not files:
-            raise ClientError(f"no Markdown/text files ({', '.join(TEXT_SUFFIXES)}) under {path}")
-        limits = self.limits()
-        summary = IngestSummary(files=len(files))
-        hook = on_progress or (lambda _s, _d: None)
-
-        def documents() -> Iterator[Document]:
-            for f in files:
-                doc = read_document(f, limits.max_document_chars)
-                if isinstance(doc, Skipped):
-                    summary.add_skipped(doc)
-                    hook(summary, [doc])
-                else:
-                    yield doc
-
-        for batch in _batches(documents(), limits):
-            done = self._send(batch)
-            for item in done:
-                if isinstance(item, Skipped):
-                    summary.add_skipped(item)
-                else:
-                    summary.add_stored(item)
-            hook(summary, done)
-        summary.finished = time.monotonic()
-        return summary
 
     def ask(
         self,

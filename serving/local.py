@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -43,7 +44,7 @@ from serving.config import (
     TransformersBackend,
     load_serve_config,
 )
-from serving.loopback import ray_on_loopback
+from serving.loopback import SINGLE_NODE_ENV, ray_on_loopback
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class LocalPaths:
 
     @property
     def server_file(self) -> Path:
-        """Where a running ``llmops serve`` records its URL for the CLI."""
+        """Where a running ``llmops serve`` records itself for the CLI (:class:`RunningServer`)."""
         return self.home / "server.json"
 
 
@@ -91,6 +92,157 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+#: Ray's switch for token authentication, and the file its token is in when not Ray's
+#: default (``~/.ray/auth_token``).
+RAY_AUTH_MODE_ENV = "RAY_AUTH_MODE"
+RAY_AUTH_TOKEN_PATH_ENV = "RAY_AUTH_TOKEN_PATH"
+
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+
+
+@dataclass(frozen=True)
+class RayAccess:
+    """How another process on this machine joins a running Ray as a driver: the GCS address;
+    whether that Ray runs in single-node mode on loopback (a process joining it must be in
+    that mode too, else Ray looks for the GCS at the machine's external address and waits
+    for minutes); and its authentication (Ray turns token authentication on for a new local
+    Ray, and a process that joins by address is refused unless its environment says so).
+    The token itself is never recorded: ``token_path`` names its file when it is not Ray's
+    default; ``None`` fields leave this process's environment as it is."""
+
+    address: str
+    loopback: bool = False
+    auth_mode: str | None = None
+    token_path: str | None = None
+
+    @classmethod
+    def of_this_process(cls) -> RayAccess:
+        """How to join the Ray this process is connected to (after ``ray.init``)."""
+        import ray
+
+        return cls(
+            str(ray.get_runtime_context().gcs_address),
+            os.environ.get(SINGLE_NODE_ENV) == "0",
+            os.environ.get(RAY_AUTH_MODE_ENV),
+            os.environ.get(RAY_AUTH_TOKEN_PATH_ENV),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "loopback": self.loopback,
+            "auth_mode": self.auth_mode,
+            "token_path": self.token_path,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RayAccess:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if value else None
+
+        return cls(str(data["address"]), bool(data.get("loopback")), text("auth_mode"), text("token_path"))
+
+    def join(self, connect_timeout_s: float = 5.0) -> None:
+        """Connect this process to that Ray as a driver. Refuses (:class:`LocalRuntimeError`,
+        naming the fix) at once when nothing listens at the address, and when the Ray
+        refuses this process, instead of waiting."""
+        import ray
+
+        m = _HOST_PORT.match(self.address)
+        if m is not None:  # host:port (not "auto", ray://, ...): is anything there?
+            try:
+                socket.create_connection(
+                    (m["host"].strip("[]"), int(m["port"])), timeout=connect_timeout_s
+                ).close()
+            except OSError as exc:
+                raise LocalRuntimeError(
+                    f"nothing answers at {self.address} ({exc.strerror or exc}): the Ray there "
+                    "is not running"
+                ) from None
+        if self.loopback:
+            ray_on_loopback()
+        if self.auth_mode:
+            os.environ[RAY_AUTH_MODE_ENV] = self.auth_mode
+        if self.token_path:
+            os.environ[RAY_AUTH_TOKEN_PATH_ENV] = self.token_path
+        _reload_ray_config()
+        try:
+            ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
+        except Exception as exc:
+            raise LocalRuntimeError(
+                f"cannot join the Ray at {self.address} ({type(exc).__name__}: {exc}); if it "
+                f"uses token authentication (Ray's default for a local Ray), set "
+                f"{RAY_AUTH_MODE_ENV}=token, and {RAY_AUTH_TOKEN_PATH_ENV} when the token is "
+                "not in ~/.ray/auth_token"
+            ) from None
+
+
+def _reload_ray_config() -> None:
+    """Make Ray read its settings from the environment again: the authentication mode is
+    read once, when Ray is first imported (what Ray's own test helpers call, Ray 2.60)."""
+    from ray import _raylet
+
+    _raylet.Config.initialize("")  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """What a running ``llmops serve`` records in its server file (mode 0600) for the CLI:
+    its URL (``stats``, ``ask``), its process, how to join its Ray (``llmops ingest`` runs
+    its pipeline there instead of starting a second Ray on the same cores) and its
+    application's config (the vector store ingest writes into, and the embedding model and
+    chunking it must use). Secrets are not in it: the config names the environment
+    variables that hold them, and Ray's token stays in its own file."""
+
+    url: str
+    pid: int
+    ray: RayAccess | None = None
+    app: AppConfig | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "url": self.url,
+                "pid": self.pid,
+                "ray": self.ray.to_json() if self.ray is not None else None,
+                "app": self.app.model_dump(mode="json") if self.app is not None else None,
+            }
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def running_server(paths: LocalPaths) -> RunningServer | None:
+    """The ``llmops serve`` recorded in the server file, or None when there is none, the file
+    is unreadable, or its process is gone (a server killed without cleaning up)."""
+    try:
+        data = json.loads(paths.server_file.read_text(encoding="utf-8"))
+        url, pid = str(data["url"]), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _alive(pid):
+        log.warning("ignoring %s: its server (process %d) is gone", paths.server_file, pid)
+        return None
+    app = ray = None
+    try:  # written by another version: what can be read still serves
+        if isinstance(data.get("app"), dict):
+            app = AppConfig.model_validate(data["app"])
+        if isinstance(data.get("ray"), dict):
+            ray = RayAccess.from_json(data["ray"])
+    except (ValueError, KeyError):
+        pass
+    return RunningServer(url, pid, ray, app)
 
 
 def load_keys(paths: LocalPaths) -> KeyStore:
@@ -572,12 +724,9 @@ def start_local(
                 f"(last: {last}); is port {port} taken by another program?"
             )
         time.sleep(0.5)
-    # the Ray address lets `llmops ingest --direct` run its pipeline on this Ray
-    ray_address = str(ray.get_runtime_context().gcs_address)
-    _write_private(
-        paths.server_file,
-        json.dumps({"url": url, "pid": os.getpid(), "ray_address": ray_address}),
-    )
+    # `llmops ingest` runs its pipeline on this Ray, into this app's store
+    server = RunningServer(url, os.getpid(), RayAccess.of_this_process(), app)
+    _write_private(paths.server_file, server.to_json())
     return LocalStack(url=url, api_key=key, config=app, key_created=created)
 
 

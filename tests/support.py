@@ -140,3 +140,62 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+class DriverMemory:
+    """How far this process's memory rose while a block ran: at its peak, for Python's own
+    allocations (``tracemalloc``: every object the process keeps, in every thread) and for
+    the resident set (sampled every few milliseconds: Arrow buffers and anything else
+    outside Python's allocator); and what Python still holds at the end (``python_end``:
+    what the block kept). Used on the ingest pipeline's driver."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        self.interval_s = interval_s
+        self.python_peak = 0
+        self.python_end = 0
+        self.rss_peak = 0
+
+    def _rss(self) -> int:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._rss_max = max(self._rss_max, self._rss())
+
+    def __enter__(self) -> DriverMemory:
+        import threading
+        import tracemalloc
+
+        self._started = not tracemalloc.is_tracing()
+        if self._started:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        self._python_start = tracemalloc.get_traced_memory()[0]
+        self._rss_start = self._rss_max = self._rss()
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+        import tracemalloc
+
+        self._stop.set()
+        self._sampler.join()
+        peak = tracemalloc.get_traced_memory()[1]
+        gc.collect()  # what is still held, not garbage waiting for the cycle collector
+        current = tracemalloc.get_traced_memory()[0]
+        self.python_peak = peak - self._python_start
+        self.python_end = current - self._python_start
+        self.rss_peak = max(self._rss_max, self._rss()) - self._rss_start
+        if self._started:
+            tracemalloc.stop()
+
+    def __repr__(self) -> str:
+        return (
+            f"DriverMemory(python_peak={self.python_peak / 2**20:.2f} MiB, "
+            f"python_end={self.python_end / 2**20:.2f} MiB, rss_peak={self.rss_peak / 2**20:.1f} MiB)"
+        )

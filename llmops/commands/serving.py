@@ -23,8 +23,9 @@ from core.errors import LlmopsError, UsageError
 
 if TYPE_CHECKING:
     from serving.client import RagClient
+    from serving.config import AppConfig
     from serving.ingest.records import IngestSummary, Skipped, StoredDocument
-    from serving.local import LocalPaths
+    from serving.local import EmbeddedPostgres, LocalPaths, RunningServer
 
 #: Exit code of ``llmops ingest`` when it finished but skipped some files (1 is a failed
 #: run, 2 bad command-line input, 3 a policy violation).
@@ -174,7 +175,7 @@ def serve(
 
 def _rate(summary: IngestSummary) -> str:
     return (
-        f"{summary.done}/{summary.files} files, {summary.chunks_written} chunks, "
+        f"{summary.done} files, {summary.chunks_written} chunks, "
         f"{summary.chunks_written / summary.seconds:.1f} chunks/s"
     )
 
@@ -182,47 +183,51 @@ def _rate(summary: IngestSummary) -> str:
 def ingest(
     path: Annotated[
         str,
-        typer.Argument(
-            help="A folder of Markdown/text files (or one file); with --direct also s3://bucket/prefix/."
-        ),
+        typer.Argument(help="A folder of Markdown/text files (or one file), or s3://bucket/prefix/."),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary instead of progress lines.")
     ] = False,
-    direct: Annotated[
-        bool,
-        typer.Option(
-            "--direct",
-            help=(
-                "Run the Ray Data pipeline here, straight into the vector store (resumable; "
-                "on the running `llmops serve`'s Ray when there is one), instead of sending "
-                "the documents to the server."
-            ),
-        ),
-    ] = False,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="With --direct: the serve config (its first application)."),
+        typer.Option(
+            "--config",
+            "-c",
+            help=(
+                "Serve config (YAML): its first application's store, embedding model and "
+                "chunking. Default: the running `llmops serve`'s, else the local defaults."
+            ),
+        ),
     ] = None,
-    actors: Annotated[int, typer.Option(help="With --direct: embedding actors.", min=1)] = 1,
+    actors: Annotated[
+        int, typer.Option(help="Embedding actors (each loads the model once).", min=1)
+    ] = 1,
     actor_cpus: Annotated[
-        float, typer.Option(help="With --direct: CPUs each embedding actor reserves.", min=0.1)
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="CPUs each embedding actor reserves. Default: what Ray has free beside the other stages, at most 1.",
+            min=0.05,
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None,
-        typer.Option(help="With --direct: the Ray to run on. Default: the running server's, else a new local one."),
+        typer.Option(
+            help="The Ray to run on. Default: the running `llmops serve`'s, else a new local one sized to this machine."
+        ),
     ] = None,
     stall_timeout: Annotated[
-        float, typer.Option(help="With --direct: stop when nothing finishes for this many seconds.")
+        float, typer.Option(help="Stop with an error when nothing finishes for this many seconds.")
     ] = 300.0,
-    url: UrlOpt = None,
-    api_key: KeyOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Chunk, embed and store documents (idempotent: unchanged files are skipped).
+    """Chunk, embed and store documents with the ingest pipeline (Ray Data).
 
-    A file that cannot be ingested (binary, not UTF-8, empty, too large, refused by the
-    server) is skipped with the reason and the run goes on; the exit code is then 4.
+    With `llmops serve` running, the pipeline runs on the server's Ray and writes into its
+    store; otherwise on a Ray of its own, into the embedded PostgreSQL. Idempotent and
+    resumable: files already stored are not read again, and a run stopped at any point goes
+    on where it stopped. A file that cannot be ingested (binary, not UTF-8, empty, too
+    large, unreadable) is skipped with the reason and the run goes on; the exit code is
+    then 4.
     """
     from rich.progress import (
         BarColumn,
@@ -232,10 +237,8 @@ def ingest(
         TimeElapsedColumn,
     )
 
-    from serving.client import ClientError
     from serving.ingest.records import StoredDocument, describe
 
-    client = None if direct else _client(url, api_key, home)
     interactive = console.is_terminal and not as_json
     progress: Progress | None = None
     task: Any = None
@@ -249,7 +252,6 @@ def ingest(
             console=console,
         )
         task = progress.add_task("ingest", total=None, chunks=0, rate="0.0")
-        progress.start()
 
     def on_progress(summary: IngestSummary, done: list[StoredDocument | Skipped]) -> None:
         if as_json:
@@ -261,24 +263,19 @@ def ingest(
         if progress is not None:
             progress.update(
                 task,
-                total=summary.files,
                 completed=summary.done,
                 chunks=summary.chunks_written,
                 rate=f"{summary.chunks_written / summary.seconds:.1f}",
             )
-        elif summary.done < summary.files and any(isinstance(i, StoredDocument) for i in done):
+        elif any(isinstance(i, StoredDocument) for i in done):
             console.print(f"progress: {_rate(summary)}", highlight=False)  # after each batch
 
+    # with --json, stdout holds the summary only: what is said along the way goes to stderr
+    say = Console(stderr=True, soft_wrap=True) if as_json else console
     try:
-        if direct:
-            summary = _ingest_direct(
-                path, config, actors, actor_cpus, ray_address, stall_timeout, home, on_progress
-            )
-        else:
-            assert client is not None
-            summary = client.ingest_files(Path(path), on_progress)
-    except ClientError as exc:
-        raise LlmopsError(str(exc)) from None
+        summary = _run_ingest(
+            path, config, actors, actor_cpus, ray_address, stall_timeout, home, on_progress, say, progress
+        )
     finally:
         if progress is not None:
             progress.stop()
@@ -291,26 +288,56 @@ def ingest(
             f"{summary.seconds:.1f}s)",
             highlight=False,
         )
-    if summary.skipped:
+    if summary.skipped_count:
         if not as_json:
             console.print(
-                f"{len(summary.skipped)} file(s) skipped; see the reasons above", highlight=False
+                f"{summary.skipped_count} file(s) skipped; see the reasons above", highlight=False
             )
         raise typer.Exit(INGEST_SKIPPED_EXIT_CODE)
 
 
-def _ingest_direct(
+def _ingest_app(
+    paths: LocalPaths, config: Path | None, server: RunningServer | None
+) -> tuple[AppConfig, EmbeddedPostgres | None]:
+    """The application ingest writes for: ``--config``'s first one, else the running
+    server's; with no DSN for a pgvector store, the running server's embedded PostgreSQL,
+    else one started here (returned, to be stopped after the run)."""
+    from serving.config import AppConfig
+    from serving.local import load_base_config, local_app_config, start_postgres
+
+    base = load_base_config(str(config) if config else None)
+    if base is None and server is not None and server.app is not None:
+        return server.app, None
+    store = (base or AppConfig()).vector_store
+    dsn = store.dsn or (os.environ.get(store.dsn_env) if store.dsn_env else None)
+    pg = None
+    if not dsn and store.engine == "pgvector":
+        running = server.app.vector_store if server is not None and server.app is not None else None
+        if running is not None and running.engine == "pgvector" and running.dsn:
+            dsn = running.dsn  # the running server's embedded PostgreSQL
+        else:
+            pg = start_postgres(paths.pgdata)
+            dsn = pg.dsn
+    app = base if base is not None and not dsn else local_app_config(paths, dsn or "", None, base=base)
+    return app, pg
+
+
+def _run_ingest(
     source: str,
     config: Path | None,
     actors: int,
-    actor_cpus: float,
+    actor_cpus: float | None,
     ray_address: str | None,
     stall_timeout: float,
     home: Path | None,
     on_progress: Any,
+    say: Console,
+    progress: Any,
 ) -> IngestSummary:
-    """``llmops ingest --direct``: the Ray Data pipeline on a local Ray, into the store of
-    the serve config (default: the embedded PostgreSQL of ``llmops serve``)."""
+    """``llmops ingest``: the Ray Data pipeline (``serving/ingest/pipeline.py``) on the running
+    server's Ray, into its store; with no server, on a local Ray sized to this machine."""
+    from dataclasses import replace
+
     from serving.config import ConfigError
     from serving.ingest.pipeline import (
         IngestError,
@@ -318,34 +345,46 @@ def _ingest_direct(
         StoreSpec,
         connect_ray,
         embedder_spec,
+        fit_embed_cpus,
+        free_cpus,
         run_pipeline,
     )
-    from serving.ingest.sources import Location, SourceError
-    from serving.local import LocalRuntimeError, load_base_config, local_app_config, start_postgres
+    from serving.ingest.sources import TEXT_SUFFIXES, Location, SourceError
+    from serving.local import LocalRuntimeError, running_server
 
     paths = _paths(home)
-    server: dict[str, Any] = {}
-    if paths.server_file.exists():
-        try:
-            server = json.loads(paths.server_file.read_text())
-        except ValueError:
-            server = {}
     pg = None
+    server = None
     try:
         location = Location.parse(source, os.environ.get("AWS_ENDPOINT_URL_S3"))
-        base = load_base_config(str(config) if config else None)
-        dsn = (base.vector_store.dsn if base else None) or os.environ.get("LLMOPS_PG_DSN")
-        if not dsn and (base is None or base.vector_store.engine == "pgvector"):
-            pg = start_postgres(paths.pgdata)  # the server's, when it runs
-            dsn = pg.dsn
-        app = base if base is not None and not dsn else local_app_config(paths, dsn or "", None, base=base)
+        if location.kind == "dir" and next(location.list(), None) is None:
+            raise LlmopsError(
+                f"no Markdown/text files ({', '.join(TEXT_SUFFIXES)}) under {location}"
+            )
+        server = running_server(paths)
+        app, pg = _ingest_app(paths, config, server)
+        joined = server.ray if server is not None else None
+        if joined is not None and ray_address in (None, joined.address):
+            connect_ray(joined)
+            where = f"the running `llmops serve`'s Ray ({joined.address})"
+        else:
+            where = connect_ray(ray_address)
         settings = PipelineSettings.from_app(
-            app, embed_actors=actors, embed_cpus=actor_cpus, stall_timeout_s=stall_timeout
+            app, embed_actors=actors, stall_timeout_s=stall_timeout
         )
-        address = ray_address or server.get("ray_address")
-        where = connect_ray(address)
-        console.print(f"ingesting {location} on {where}", highlight=False)
-        return run_pipeline(
+        if actor_cpus is None:
+            settings = fit_embed_cpus(settings, free_cpus())
+        else:
+            settings = replace(settings, embed_cpus=actor_cpus)
+        say.print(
+            f"ingesting {location} on {where} into the {app.vector_store.engine} store of "
+            f"application {app.name!r} ({actors} embedding actor(s) x {settings.embed_cpus:g} CPU)",
+            highlight=False,
+            markup=False,
+        )
+        if progress is not None:
+            progress.start()
+        summary = run_pipeline(
             location,
             StoreSpec(app.vector_store, app.embeddings.dimensions),
             embedder_spec(app.embeddings),
@@ -355,8 +394,13 @@ def _ingest_direct(
     except (ConfigError, IngestError, LocalRuntimeError, SourceError, RuntimeError) as exc:
         raise LlmopsError(str(exc)) from None
     finally:
-        if pg is not None and not server:
+        if pg is not None and server is None:
             pg.stop()  # started here; a running server keeps its own
+    if summary.files == 0:
+        raise LlmopsError(
+            f"no Markdown/text files ({', '.join(TEXT_SUFFIXES)}) under {location}: check the path"
+        )
+    return summary
 
 
 def stats(

@@ -16,11 +16,13 @@ vector store, built from the ingest stages (:mod:`serving.ingest.sources`,
 - Bad files (binary, empty, not UTF-8, too large, unreadable) are skipped with a reason and
   the run goes on.
 - It never hangs silently: the Ray it runs on must have the CPUs the stages ask for (else
-  :class:`IngestError` says what is missing), and a run that makes no progress for
-  ``stall_timeout_s`` stops with an error.
+  :class:`IngestError` says what is missing; :func:`fit_embed_cpus` sizes the embedding
+  actors to what is free), and a run that makes no progress for ``stall_timeout_s`` stops
+  with an error naming the fix.
 
-The same code runs from ``llmops ingest --direct`` on a local Ray and as a KubeRay
-``RayJob`` on the cluster (``python -m serving.ingest.pipeline``).
+The same code runs from ``llmops ingest`` (on the running ``llmops serve``'s Ray, into its
+store, or on a local Ray of its own) and as a KubeRay ``RayJob`` on the cluster
+(``python -m serving.ingest.pipeline``).
 """
 
 from __future__ import annotations
@@ -29,21 +31,25 @@ import _thread
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from serving.config import AppConfig, EmbeddingsConfig, VectorStoreConfig
+from serving.config import AppConfig, EmbeddingsConfig, VectorStoreConfig, rendered_applications
 from serving.ingest.embedders import EmbedderSpec, HashingSpec, ModelSpec
 from serving.ingest.records import IngestSummary, Skipped, SourceFile, StoredDocument
 from serving.ingest.sources import Location, read_document
 from serving.ingest.stages import chunk_document
+
+if TYPE_CHECKING:
+    from serving.local import RayAccess
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +94,22 @@ class PipelineSettings:
     """Documents per embedding call."""
     write_batch_docs: int = 128
     """Documents per store transaction."""
+    block_bytes: int = 1 << 20
+    """Target size of the blocks passed between stages (Ray Data's default is 128 MiB, which
+    would put a whole listing shard, or thousands of documents, in one block that every
+    stage and the driver hold whole). Ray Data keeps a little bookkeeping in the driver for
+    each block a run makes, so much smaller blocks would make that grow faster with the
+    corpus."""
     io_cpus: float = 0.25
     """CPUs of each listing task and of the prepare and write actors (mostly I/O)."""
     list_shards: int = 4
     """Listing tasks (each walks the whole root and keeps its share of the names)."""
     stall_timeout_s: float = 300.0
     """Stop with an error when no document finishes for this long."""
+    queued_blocks: int = 8
+    """Blocks that may wait between two stages: the driver keeps a record of each block in
+    flight, so this bounds what listing far ahead of embedding would otherwise make it hold
+    (see :mod:`serving.ingest.backpressure`)."""
 
     @classmethod
     def from_app(cls, app: AppConfig, **overrides: Any) -> PipelineSettings:
@@ -160,24 +176,38 @@ def _schema() -> Any:
     )
 
 
-def _table(rows: list[dict[str, Any]]) -> Any:
+#: What the last stage passes to the driver: each source's outcome, nothing of its text.
+OUTCOME_COLUMNS = (
+    "source",
+    "state",
+    "code",
+    "reason",
+    "content_hash",
+    "document_id",
+    "stored_chunks",
+)
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> Any:
     import pyarrow as pa
 
-    return pa.Table.from_pylist(rows, schema=_schema())
+    schema = _schema()
+    if columns is not COLUMNS:
+        schema = pa.schema([schema.field(c) for c in columns])
+    return pa.Table.from_pylist([{c: r[c] for c in columns} for r in rows], schema=schema)
 
 
 @dataclass(frozen=True)
 class ListShard:
-    """Lists one shard of the location's files (a Ray Data ``flat_map`` over shard ids)."""
+    """Lists one shard of the location's files (a Ray Data ``flat_map`` over shard ids),
+    streamed: rows leave in blocks as the listing goes, never as one list."""
 
     location: Location
     shards: int
 
-    def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            {"source": f.source, "uri": f.uri, "size": f.size, "fingerprint": f.fingerprint}
-            for f in self.location.list(int(row["id"]), self.shards)
-        ]
+    def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for f in self.location.list(int(row["id"]), self.shards):
+            yield {"source": f.source, "uri": f.uri, "size": f.size, "fingerprint": f.fingerprint}
 
 
 class Prepare:
@@ -187,14 +217,7 @@ class Prepare:
     def __init__(self, store: StoreSpec, location: Location, settings: PipelineSettings) -> None:
         self.store = store.open()
         self.settings = settings
-        self.s3 = location.s3_client() if location.kind == "s3" else None
-
-    def _load(self, f: SourceFile) -> bytes:
-        if self.s3 is None:
-            with open(f.uri, "rb") as fh:
-                return fh.read()
-        bucket, _, key = f.uri.removeprefix("s3://").partition("/")
-        return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        self.load = location.loader()
 
     def __call__(self, batch: Any) -> Any:
         files = batch.to_pylist()
@@ -214,7 +237,7 @@ class Prepare:
                 )
                 continue
             file = SourceFile(f["source"], f["uri"], int(f["size"]), f["fingerprint"])
-            doc = read_document(file, s.max_document_chars, self._load)
+            doc = read_document(file, s.max_document_chars, self.load)
             if isinstance(doc, Skipped):
                 out.append(_row(**f, state="skipped", code=doc.code, reason=doc.reason))
                 continue
@@ -260,7 +283,7 @@ class Embed:
 
 class Write:
     """Stores pending documents in batches, each batch one transaction with the progress
-    records of its sources; passes the other rows on."""
+    records of its sources; passes every source's outcome on (:data:`OUTCOME_COLUMNS`)."""
 
     def __init__(self, store: StoreSpec) -> None:
         self.store = store.open()
@@ -295,10 +318,8 @@ class Write:
                 code=res.status,
                 document_id=res.document_id,
                 stored_chunks=res.chunks,
-                chunks=None,
-                vectors=None,
             )
-        return _table(rows)
+        return _table(rows, OUTCOME_COLUMNS)
 
     def __del__(self) -> None:
         store = getattr(self, "store", None)
@@ -307,6 +328,21 @@ class Write:
 
 
 # ------------------------------------------------------------------------------ driver
+
+
+#: The least CPU :func:`fit_embed_cpus` gives an embedding actor.
+MIN_EMBED_CPUS = 0.1
+
+
+def fit_embed_cpus(settings: PipelineSettings, free_cpus: float, most: float = 1.0) -> PipelineSettings:
+    """``settings`` with each embedding actor's CPU reservation fitted to ``free_cpus``: what
+    the listing, reading and writing stages leave, shared by the actors, at most ``most``
+    each, rounded down to 0.05 CPU. Beside a running server on a small machine the actors
+    then take what is free instead of waiting for CPUs the server holds. Never below
+    :data:`MIN_EMBED_CPUS`: when even that does not fit, :func:`check_resources` refuses."""
+    spare = (free_cpus - 3 * settings.io_cpus) / max(1, settings.embed_actors)
+    fitted = math.floor(spare * 20 + 1e-9) / 20
+    return replace(settings, embed_cpus=max(MIN_EMBED_CPUS, min(most, fitted)))
 
 
 def check_resources(settings: PipelineSettings, free_cpus: float, where: str) -> None:
@@ -387,12 +423,16 @@ def run_pipeline(
     from serving.stores.factory import open_store
 
     open_store(store.config, store.dimensions, pool_min_size=0, pool_max_size=1).close()
-    free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
-    check_resources(settings, float(free.get("CPU", 0.0)), "Ray")
+    check_resources(settings, free_cpus(), "Ray")
+    from serving.ingest import backpressure
+
+    s = settings
+    # the Dataset takes a copy of the current DataContext when it is made
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
-    s = settings
+    ctx.target_max_block_size = s.block_bytes
+    backpressure.enable(ctx, s.queued_blocks)
     shards = max(1, s.list_shards)
     threads = max(1, int(s.embed_cpus)) if s.embed_gpus == 0 else None
     env: dict[str, Any] = {"runtime_env": {"env_vars": dict(worker_env)}} if worker_env else {}
@@ -405,7 +445,7 @@ def run_pipeline(
             fn_constructor_args=(store, location, s),
             batch_size=s.embed_batch_docs,
             batch_format="pyarrow",
-            concurrency=1,
+            compute=ray.data.ActorPoolStrategy(size=1),
             num_cpus=s.io_cpus,
             **env,
         )
@@ -414,7 +454,7 @@ def run_pipeline(
             fn_constructor_args=(embedder, threads),
             batch_size=s.embed_batch_docs,
             batch_format="pyarrow",
-            concurrency=s.embed_actors,
+            compute=ray.data.ActorPoolStrategy(size=s.embed_actors),
             num_cpus=s.embed_cpus,
             num_gpus=s.embed_gpus or None,
         )
@@ -423,11 +463,8 @@ def run_pipeline(
             fn_constructor_args=(store,),
             batch_size=s.write_batch_docs,
             batch_format="pyarrow",
-            concurrency=1,
+            compute=ray.data.ActorPoolStrategy(size=1),
             num_cpus=s.io_cpus,
-        )
-        .select_columns(
-            ["source", "state", "code", "reason", "content_hash", "document_id", "stored_chunks"]
         )
     )
     summary = IngestSummary(keep_documents=keep_documents)
@@ -435,7 +472,8 @@ def run_pipeline(
     watchdog = _Watchdog(s.stall_timeout_s)
     try:
         with watchdog:
-            batches: Any = ds.iter_batches(batch_format="pyarrow", batch_size=None)
+            # outcomes a bounded number of rows at a time, however large a block is
+            batches: Any = ds.iter_batches(batch_format="pyarrow", batch_size=s.write_batch_docs)
             for batch in batches:
                 done = [_outcome(r) for r in batch.to_pylist()]
                 summary.files += len(done)
@@ -447,36 +485,49 @@ def run_pipeline(
         if not watchdog.fired:
             raise
         now_free = ray.available_resources()  # type: ignore[no-untyped-call]
+        cpus = float(now_free.get("CPU", 0.0))
         raise IngestError(
             f"the ingest pipeline made no progress for {s.stall_timeout_s:g} s and was stopped "
-            f"after {summary.done} documents; Ray's free resources: "
-            f"{now_free}; rerun to go on (what was stored stays)"
+            f"after {summary.done} documents (what was stored stays; a rerun goes on from "
+            f"there). Ray has {cpus:g} CPUs free now: if something else took them, stop it or "
+            "rerun with fewer actors or less CPU per actor (--actors 1 --actor-cpus "
+            f"{MIN_EMBED_CPUS:g}); if single documents take this long, raise --stall-timeout"
         ) from None
     summary.finished = time.monotonic()
     return summary
 
 
-def connect_ray(address: str | None = None, num_cpus: int | None = None) -> str:
-    """Connect to the Ray at ``address`` (a running ``llmops serve``'s, or a cluster's),
-    else start a local one with ``num_cpus`` (default: this machine's cores). Returns
-    where it runs."""
+def connect_ray(address: str | RayAccess | None = None, num_cpus: int | None = None) -> str:
+    """Join the Ray at ``address`` (a running ``llmops serve``'s, with what its server file
+    says about joining it, or a cluster's), else start a local one with ``num_cpus``
+    (default: this machine's cores). Returns where it runs."""
     import ray
+
+    from serving.local import LocalRuntimeError, RayAccess, _init_ray
 
     if ray.is_initialized():
         return "the Ray this process runs"
     if address:
+        access = address if isinstance(address, RayAccess) else RayAccess(address)
         try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-        except Exception as exc:
+            access.join()
+        except LocalRuntimeError as exc:
             raise IngestError(
-                f"cannot connect to Ray at {address} ({type(exc).__name__}: {exc}); is the "
-                "server still running? Leave out --ray-address to start a Ray of its own"
+                f"{exc}. Is the server still running? Leave out --ray-address to start a Ray "
+                "of its own"
             ) from None
-        return f"the Ray at {address}"
-    from serving.local import _init_ray
+        return f"the Ray at {access.address}"
+    cpus = num_cpus or os.cpu_count() or 2
+    _init_ray(cpus)
+    return f"a local Ray ({cpus} CPUs)"
 
-    _init_ray(num_cpus or os.cpu_count() or 2)
-    return "a local Ray"
+
+def free_cpus() -> float:
+    """CPUs the Ray this process is connected to has free now."""
+    import ray
+
+    free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
+    return float(free.get("CPU", 0.0))
 
 
 def embedder_spec(embeddings: EmbeddingsConfig, hashing: bool = False) -> EmbedderSpec:
@@ -510,7 +561,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.serve_config_env:
-            app = app_from_serve_config(os.environ.get(args.serve_config_env, ""), args.app)
+            app = app_from_serve_config(
+                os.environ.get(args.serve_config_env, ""), args.app, f"${args.serve_config_env}"
+            )
         else:
             config = load_serve_config(args.config) if args.config else None
             first = config.applications[0] if config else AppConfig()
@@ -535,24 +588,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ingest failed: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(summary.to_json(), sort_keys=True))
-    return 4 if summary.skipped else 0
+    return 4 if summary.skipped_count else 0
 
 
-def app_from_serve_config(text: str, name: str | None = None) -> AppConfig:
-    """An application's config out of a rendered Ray Serve config (``serveConfigV2``: each
-    application's ``args`` is its :class:`AppConfig`)."""
-    import yaml
-
-    from serving.config import parse_app_config
-
-    doc = yaml.safe_load(text) if text.strip() else None
-    apps = doc.get("applications") if isinstance(doc, dict) else None
-    if not isinstance(apps, list) or not apps:
-        raise IngestError("the Serve config is empty or has no applications")
-    chosen = next((a for a in apps if a.get("name") == name), None) if name else apps[0]
-    if chosen is None:
-        raise IngestError(f"no application {name!r} in the Serve config")
-    return parse_app_config(chosen.get("args") or {}, source="serveConfigV2")
+def app_from_serve_config(
+    text: str, name: str | None = None, source: str = "serveConfigV2"
+) -> AppConfig:
+    """An application's config out of a rendered Ray Serve config (``serveConfigV2``, read by
+    :func:`serving.config.rendered_applications`): the one named ``name``, else the first.
+    ``source`` names where the text came from in error messages."""
+    apps = rendered_applications(text, source)
+    if name is None:
+        return apps[0]
+    for app in apps:
+        if app.name == name:
+            return app
+    raise IngestError(
+        f"no application {name!r} in the Serve config; it has "
+        f"{', '.join(repr(a.name) for a in apps)}: pass one of them with --app"
+    )
 
 
 def _log_progress(summary: IngestSummary, done: list[StoredDocument | Skipped]) -> None:

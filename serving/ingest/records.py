@@ -13,9 +13,12 @@ import numpy as np
 
 from serving.chunking import Chunk
 
-#: Why a document was not ingested. ``rejected`` is the server's refusal (its message says
-#: why); the others are decided while reading the file.
-SkipCode = Literal["binary", "empty", "not_utf8", "too_large", "unreadable", "rejected"]
+#: Why a document was not ingested (decided while reading the file).
+SkipCode = Literal["binary", "empty", "not_utf8", "too_large", "unreadable"]
+
+#: Skipped files an :class:`IngestSummary` lists (each is reported as it is found; beyond
+#: this many only the count grows, so a corpus of bad files cannot fill the driver's memory).
+MAX_SKIPPED_LISTED = 1000
 
 #: What storing a document did: ``created``, ``updated`` (new text under a known source),
 #: ``unchanged`` (same text, same source) or ``duplicate`` (same text stored under another
@@ -103,17 +106,18 @@ class StoredDocument:
 class IngestSummary:
     """Running totals of one ingest run (what the progress display and ``--json`` show).
 
-    Counts always; the per-document results only with ``keep_documents`` (``--json`` lists
-    them), so a run over millions of files keeps a summary of constant size. Skipped files
-    are always kept: they are the report."""
+    Counts always; the per-document results only with ``keep_documents``, so a run over
+    millions of files keeps a summary of constant size. Skipped files are the report: the
+    first :data:`MAX_SKIPPED_LISTED` are kept with their reasons, the rest only counted."""
 
     files: int = 0
     stored: list[StoredDocument] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    skipped_count: int = 0
     chunks_written: int = 0
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
-    keep_documents: bool = True
+    keep_documents: bool = False
     statuses: Counter[str] = field(default_factory=Counter)
 
     def add_stored(self, result: StoredDocument) -> None:
@@ -124,7 +128,9 @@ class IngestSummary:
             self.chunks_written += result.chunks
 
     def add_skipped(self, skip: Skipped) -> None:
-        self.skipped.append(skip)
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append(skip)
 
     def add(self, item: StoredDocument | Skipped) -> None:
         """Count one finished source."""
@@ -136,7 +142,7 @@ class IngestSummary:
     @property
     def done(self) -> int:
         """Sources handled so far (stored or skipped)."""
-        return sum(self.statuses.values()) + len(self.skipped)
+        return sum(self.statuses.values()) + self.skipped_count
 
     @property
     def seconds(self) -> float:
@@ -146,21 +152,28 @@ class IngestSummary:
     def counts(self) -> dict[str, int]:
         """Sources by outcome (store statuses plus ``skipped``), zero counts omitted."""
         c: Counter[str] = Counter({k: v for k, v in self.statuses.items() if v})
-        if self.skipped:
-            c["skipped"] = len(self.skipped)
+        if self.skipped_count:
+            c["skipped"] = self.skipped_count
         return dict(sorted(c.items()))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """``files``, ``counts``, ``chunks_written``, ``seconds``, ``skipped`` (each with
+        ``source``, ``code``, ``reason``; ``skipped_not_listed`` counts those beyond the
+        list), and ``documents`` when they were kept."""
+        out: dict[str, Any] = {
             "files": self.files,
             "counts": self.counts(),
             "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 3),
-            "documents": [r.to_json() for r in self.stored],
             "skipped": [
                 {"source": s.source, "code": s.code, "reason": s.reason} for s in self.skipped
             ],
         }
+        if self.skipped_count > len(self.skipped):
+            out["skipped_not_listed"] = self.skipped_count - len(self.skipped)
+        if self.keep_documents:
+            out["documents"] = [r.to_json() for r in self.stored]
+        return out
 
 
 def describe(item: StoredDocument | Skipped) -> str:

@@ -145,17 +145,6 @@ def _local(path: Path, source: str) -> SourceFile:
     return SourceFile(source, str(path), st.st_size, f"file:{st.st_size}:{st.st_mtime_ns}")
 
 
-def discover_files(root: Path, suffixes: tuple[str, ...] = TEXT_SUFFIXES) -> list[SourceFile]:
-    """Files with one of ``suffixes`` under ``root`` (or ``root`` itself when it is a file),
-    sorted by source name; hidden files and folders are left out."""
-    if not root.exists():
-        raise SourceError(
-            f"{root} does not exist: pass a folder of Markdown/text files or a file"
-        )
-    location = Location("dir", str(root.resolve()), suffixes=suffixes)
-    return sorted(location.list(), key=lambda f: f.source)
-
-
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 

@@ -655,6 +655,14 @@ def test_key_revocation_takes_effect(serve_app: Any) -> None:
 
 
 def test_cli_ingest_and_ask(serve_app: Any, tmp_path: Path) -> None:
+    """``llmops ingest`` in a terminal of its own next to the running server: it finds the
+    server through its server file, joins the server's Ray (loopback only, token auth, as
+    the file says; nothing in its environment tells it) and writes into the server's store,
+    where ``llmops ask`` finds the documents."""
+    import os
+    import subprocess
+    import sys
+
     from typer.testing import CliRunner
 
     from llmops.cli import app
@@ -668,14 +676,22 @@ def test_cli_ingest_and_ask(serve_app: Any, tmp_path: Path) -> None:
         "The on-call rotation changes every Monday at 09:00 UTC.\n"
     )
     (folder / "image.png").write_bytes(b"\x89PNG")
+    home = ["--home", str(serve_app.paths.home)]
+    ray_env = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    env = {k: v for k, v in os.environ.items() if k not in ray_env}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    cmd = [sys.executable, "-m", "llmops.cli", "ingest", str(folder), *home]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "on the running `llmops serve`'s Ray (127.0.0.1:" in out
+    assert "into the pgvector store of application 'llmops'" in out
+    assert "created   deploy.md" in out and "created   sub/oncall.txt" in out
+    assert "ingested 2 files: 2 created" in out
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "ingested 2 files: 2 unchanged" in r.stdout, r.stdout + r.stderr
     runner = CliRunner()
-    common = ["--url", serve_app.url, "--home", str(serve_app.paths.home)]
-    r = runner.invoke(app, ["ingest", str(folder), *common])
-    assert r.exit_code == 0, r.output
-    assert "created   deploy.md" in r.output and "created   sub/oncall.txt" in r.output
-    assert "ingested 2 files: 2 created" in r.output
-    r = runner.invoke(app, ["ingest", str(folder), *common])
-    assert "ingested 2 files: 2 unchanged" in r.output
+    common = ["--url", serve_app.url, *home]
     r = runner.invoke(
         app, ["ask", "When does the on-call rotation change?", "--model", "extractive", *common]
     )
@@ -930,7 +946,7 @@ def test_cli_ingest_skips_bad_files_and_goes_on(serve_app: Any, tmp_path: Path) 
         f.truncate(50_000_000)
     (folder / "f-later.md").write_text("# Later\n\nRestores are tested every quarter.\n")
     runner = CliRunner()
-    common = ["--url", serve_app.url, "--home", str(serve_app.paths.home)]
+    common = ["--home", str(serve_app.paths.home)]
     r = runner.invoke(app, ["ingest", str(folder), *common])
     assert r.exit_code == INGEST_SKIPPED_EXIT_CODE, r.output
     out = r.output
@@ -951,22 +967,11 @@ def test_cli_ingest_skips_bad_files_and_goes_on(serve_app: Any, tmp_path: Path) 
         "d-latin1.txt": "not_utf8",
         "e-huge.md": "too_large",
     }
+    common = ["--url", serve_app.url, *common]
     st = runner.invoke(app, ["stats", *common])
     assert st.exit_code == 0 and "a-good.md" in st.output and " documents, " in st.output
     st_json = json.loads(runner.invoke(app, ["stats", "--json", *common]).stdout)
     assert "f-later.md" in {r["source"] for r in st_json["sources"]}
-
-
-def test_client_skips_a_document_the_server_refuses(serve_app: Any) -> None:
-    from serving.client import RagClient
-    from serving.ingest import make_document
-
-    rc = RagClient(serve_app.url, serve_app.key)
-    ok = make_document("refusal/ok.md", "Snapshots are kept for 35 days.")
-    bad = make_document("refusal/bad.md", "text", title="t" * 600)  # the server caps titles
-    out = rc._send([bad, ok])
-    assert [type(o).__name__ for o in out] == ["Skipped", "StoredDocument"]
-    assert out[0].source == "refusal/bad.md" and "documents.0.title" in out[0].reason
 
 
 # --------------------------------------------------- local runtime: fail loudly, bind locally

@@ -4,7 +4,11 @@ key creation, Redis discovery, LLM selection from the environment, error message
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,14 +19,19 @@ from typer.testing import CliRunner
 from core.errors import LlmopsError
 from llmops.cli import app
 from serving.auth import hash_key
+from serving.client import resolve_url
 from serving.config import OpenAIBackend, TransformersBackend
 from serving.local import (
     LocalPaths,
+    LocalRuntimeError,
+    RayAccess,
+    RunningServer,
     discover_redis,
     ensure_local_key,
     llm_from_env,
     load_keys,
     local_app_config,
+    running_server,
 )
 
 runner = CliRunner()
@@ -127,10 +136,54 @@ def test_ask_and_ingest_errors_are_clean(tmp_path: Path) -> None:
     r = runner.invoke(app, ["ask", "hi", "--home", str(tmp_path)], env={"LLMOPS_API_KEY": ""})
     assert isinstance(r.exception, LlmopsError) and "llmops serve" in str(r.exception)
     url = f"http://127.0.0.1:{free_port()}"
-    r = runner.invoke(app, ["ingest", str(tmp_path / "missing"), "--url", url, "--api-key", "k"])
-    assert "does not exist" in str(r.exception)
+    home = ["--home", str(tmp_path / "home")]
+    r = runner.invoke(app, ["ingest", str(tmp_path / "missing"), *home])
+    assert isinstance(r.exception, LlmopsError) and "does not exist" in str(r.exception)
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "cat.png").write_bytes(b"\x89PNG")
+    r = runner.invoke(app, ["ingest", str(pictures), *home])
+    assert str(r.exception) == f"no Markdown/text files (.md, .markdown, .txt, .rst) under {pictures}"
+    r = runner.invoke(app, ["ingest", "s3://Not_A_Bucket/docs/", *home])
+    assert "is not an S3 location: write s3://bucket/prefix/" in str(r.exception)
+    # one ingest path: the pipeline; nothing is sent to the server's API
+    r = runner.invoke(app, ["ingest", str(pictures), "--url", url, *home])
+    assert r.exit_code == 2 and "No such option: --url" in r.output
+    assert not (tmp_path / "home" / "pgdata").exists()  # refused before anything started
     r = runner.invoke(app, ["ask", "hi", "--url", url, "--api-key", "k"])
     assert f"cannot reach {url}" in str(r.exception)
+
+
+def test_the_server_file_says_how_to_reach_the_server_and_a_stale_one_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LLMOPS_URL", raising=False)
+    paths = LocalPaths(tmp_path)
+    cfg = local_app_config(paths, "postgresql://postgres:@/postgres?host=/tmp/pg", None)
+    ray = RayAccess("127.0.0.1:6379", loopback=True, auth_mode="token")
+    _write = paths.server_file.write_text
+    _write(RunningServer("http://127.0.0.1:8123", os.getpid(), ray, cfg).to_json())
+    assert running_server(paths) == RunningServer("http://127.0.0.1:8123", os.getpid(), ray, cfg)
+    assert resolve_url(None, paths) == "http://127.0.0.1:8123"
+    assert "sk-llmops" not in paths.server_file.read_text()  # no key, no token in it
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    _write(RunningServer("http://127.0.0.1:8123", int(gone.stdout), ray, cfg).to_json())
+    assert running_server(paths) is None  # its server was killed without cleaning up
+    assert resolve_url(None, paths) == "http://127.0.0.1:8000"
+    _write("{not json")
+    assert running_server(paths) is None
+
+
+def test_joining_a_ray_that_is_gone_fails_at_once() -> None:
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(
+        LocalRuntimeError, match=rf"nothing answers at 127.0.0.1:{port} .*the Ray there is not running"
+    ):
+        RayAccess(f"127.0.0.1:{port}", loopback=True, auth_mode="token").join()
+    assert time.monotonic() - started < 10
 
 
 def test_local_key_is_created_once_and_reused(tmp_path: Path) -> None:

@@ -129,6 +129,27 @@ def test_yaml_is_the_same_document_and_has_no_deprecated_fields() -> None:
         assert old not in text
 
 
+def test_the_ingest_job_reads_its_application_from_the_rendered_config() -> None:
+    from serving.ingest.pipeline import IngestError, app_from_serve_config
+
+    cfg = parse_serve_config(TWO_APPS)
+    text = render_serve_config_yaml(cfg)
+    assert app_from_serve_config(text) == cfg.applications[0]
+    assert app_from_serve_config(text, "search") == cfg.applications[1]
+    with pytest.raises(
+        IngestError, match=r"no application 'nope'.*'rag', 'search': pass one of them with --app"
+    ):
+        app_from_serve_config(text, "nope")
+    with pytest.raises(
+        ConfigError, match=r"(?s)in \$LLMOPS_SERVE_CONFIG .*applications: the Serve config is empty"
+    ):
+        app_from_serve_config("", source="$LLMOPS_SERVE_CONFIG")
+    with pytest.raises(
+        ConfigError, match=r"applications\[0\]\.args:rag\.chunk_size_chars: must be >= 100"
+    ):
+        app_from_serve_config("applications: [{name: x, args: {rag: {chunk_size_chars: -1}}}]")
+
+
 def test_config_module_imports_without_heavy_dependencies() -> None:
     code = (
         "import sys; import serving.config as c; c.render_serve_config_yaml(c.ServeConfig()); "
@@ -254,7 +275,9 @@ def test_config_module_imports_without_heavy_dependencies() -> None:
         ({"unknown_field": 1}, "unknown_field", "unknown key; remove it"),
         (
             {
-                "models": [{"name": "m", "aliases": ["shared"], "backends": [{"kind": "extractive"}]}],
+                "models": [
+                    {"name": "m", "aliases": ["shared"], "backends": [{"kind": "extractive"}]}
+                ],
                 "embeddings": {"aliases": ["shared"]},
             },
             "(root)",
@@ -292,7 +315,8 @@ def test_load_serve_config_reports_file_and_field(tmp_path: Path) -> None:
     p = tmp_path / "serve.yaml"
     p.write_text("applications:\n  - name: a\n    request_timeout_s: -1\n")
     with pytest.raises(
-        ConfigError, match=rf"invalid serve config in {p} \(1 problem\(s\)\):\n  applications\[0\]\.request_timeout_s: must be > 0"
+        ConfigError,
+        match=rf"invalid serve config in {p} \(1 problem\(s\)\):\n  applications\[0\]\.request_timeout_s: must be > 0",
     ):
         load_serve_config(p)
     p.write_text("applications: [\n")
