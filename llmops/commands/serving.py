@@ -384,12 +384,16 @@ def _run_ingest(
         )
         if progress is not None:
             progress.start()
+        # the stages that read S3 run in Ray's workers (the server's, when it runs): they get
+        # this shell's AWS settings, as the listing and reading here would
+        aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
         summary = run_pipeline(
             location,
             StoreSpec(app.vector_store, app.embeddings.dimensions),
             embedder_spec(app.embeddings),
             settings,
             on_progress=on_progress,
+            worker_env=aws if location.kind == "s3" and aws else None,
         )
     except (ConfigError, IngestError, LocalRuntimeError, SourceError, RuntimeError) as exc:
         raise LlmopsError(str(exc)) from None

@@ -259,6 +259,45 @@ def test_llmops_ingest_with_the_real_model(ray_session: str, pg_dsn: str, tmp_pa
     assert row is not None and row[0] == 384
 
 
+def test_llmops_ingest_from_s3_with_this_shells_credentials(
+    ray_session: str, pg_dsn: str, moto_url: str, tmp_path: Path
+) -> None:
+    """The stages that read S3 run in Ray's workers, started before the credentials were in
+    this process's environment: ``llmops ingest`` hands them its AWS settings."""
+    import json
+
+    import boto3
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": moto_url,
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="cli-docs")
+    for i in range(5):
+        s3.put_object(Bucket="cli-docs", Key=f"notes/doc{i:05d}.md", Body=doc_text(i).encode())
+    config = tmp_path / "serve.yaml"
+    config.write_text(
+        f"applications:\n  - name: docs\n    vector_store: {{dsn: '{pg_dsn}', table_prefix: ing_cli_s3}}\n",
+        encoding="utf-8",
+    )
+    args = ["ingest", "s3://cli-docs/notes/", "--config", str(config), "--json"]
+    result = CliRunner().invoke(app, [*args, "--home", str(tmp_path / "home")], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == {"created": 5}
+
+
 def test_a_pipeline_that_cannot_fit_or_mismatches_the_store_is_refused(
     ray_session: str, pg_dsn: str, tmp_path: Path
 ) -> None:
