@@ -340,7 +340,9 @@ RESOURCE_WAIT_S = 10.0
 MIN_EMBED_CPUS = 0.1
 
 
-def fit_embed_cpus(settings: PipelineSettings, free_cpus: float, most: float = 1.0) -> PipelineSettings:
+def fit_embed_cpus(
+    settings: PipelineSettings, free_cpus: float, most: float = 1.0
+) -> PipelineSettings:
     """``settings`` with each embedding actor's CPU reservation fitted to ``free_cpus``: what
     the listing, reading and writing stages leave, shared by the actors, at most ``most``
     each, rounded down to 0.05 CPU. Beside a running server on a small machine the actors

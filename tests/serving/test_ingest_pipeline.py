@@ -253,7 +253,10 @@ def test_llmops_ingest_with_the_real_model(ray_session: str, pg_dsn: str, tmp_pa
     summary = json.loads(result.stdout)  # the summary alone: what is said goes to stderr
     assert summary["counts"] == {"created": 20, "skipped": 1} and "documents" not in summary
     assert summary["skipped"][0]["code"] == "binary"
-    assert "on the Ray this process runs into the pgvector store of application 'docs'" in result.stderr
+    assert (
+        "on the Ray this process runs into the pgvector store of application 'docs'"
+        in result.stderr
+    )
     with psycopg.connect(pg_dsn) as conn:
         row = conn.execute("SELECT vector_dims(embedding) FROM ing_cli_chunks LIMIT 1").fetchone()
     assert row is not None and row[0] == 384
