@@ -23,7 +23,9 @@ class ClientError(RuntimeError):
 class HttpError(ClientError):
     """The server answered with an error status (``param`` names the field it blames)."""
 
-    def __init__(self, path: str, status: int, message: str, param: str | None, hint: str = "") -> None:
+    def __init__(
+        self, path: str, status: int, message: str, param: str | None, hint: str = ""
+    ) -> None:
         super().__init__(f"{path}: HTTP {status}: {message}{hint}")
         self.status = status
         self.message = message
@@ -71,7 +73,9 @@ class RagClient:
             timeout=self.timeout_s,
         )
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
             with self._client() as c:
                 r = c.request(method, path, json=body)
@@ -118,4 +122,3 @@ class RagClient:
         elif top_k:
             body["retrieval"] = {"enabled": True, "top_k": top_k}
         return self._request("POST", "/v1/chat/completions", body)
-

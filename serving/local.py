@@ -143,7 +143,9 @@ class RayAccess:
             value = data.get(key)
             return str(value) if value else None
 
-        return cls(str(data["address"]), bool(data.get("loopback")), text("auth_mode"), text("token_path"))
+        return cls(
+            str(data["address"]), bool(data.get("loopback")), text("auth_mode"), text("token_path")
+        )
 
     def join(self, connect_timeout_s: float = 5.0) -> None:
         """Connect this process to that Ray as a driver. Refuses (:class:`LocalRuntimeError`,
@@ -478,14 +480,19 @@ def resource_needs(app: AppConfig, root: str = "applications[0]") -> list[Deploy
     """Each deployment's replicas at start (at least one: a deployment scaled to zero
     still needs room for its first replica) and the Ray resources each replica reserves.
     ``path`` is where the config sets them."""
-    paths = {INGRESS_DEPLOYMENT: f"{root}.ingress", EMBEDDER_DEPLOYMENT: f"{root}.embeddings.deployment"}
+    paths = {
+        INGRESS_DEPLOYMENT: f"{root}.ingress",
+        EMBEDDER_DEPLOYMENT: f"{root}.embeddings.deployment",
+    }
     for i, m in enumerate(app.models):
         paths[m.deployment_name] = f"{root}.models[{i}].deployment"
     out = []
     for name, d in app.deployment_settings().items():
         if d.autoscaling is not None:
             a = d.autoscaling
-            replicas = max(1, a.initial_replicas if a.initial_replicas is not None else a.min_replicas)
+            replicas = max(
+                1, a.initial_replicas if a.initial_replicas is not None else a.min_replicas
+            )
         else:
             replicas = d.num_replicas or 1
         r = d.resources
@@ -519,7 +526,8 @@ def resource_shortfall(app: AppConfig, available: Mapping[str, float]) -> list[s
         if total <= have + 1e-9 or total == 0:
             continue
         users = sorted(
-            (n for n in needs if n.per_replica.get(res)), key=lambda n: -n.per_replica[res] * n.replicas
+            (n for n in needs if n.per_replica.get(res)),
+            key=lambda n: -n.per_replica[res] * n.replicas,
         )
         parts = ", ".join(
             f"{n.name} {_fmt(n.per_replica[res])}" + (f" x{n.replicas}" if n.replicas > 1 else "")

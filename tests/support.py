@@ -44,9 +44,17 @@ def valid_config() -> dict[str, Any]:
                     "cidr": "10.10.0.0/16",
                     "azCount": 2,
                     "natGateways": "single",
-                    "cluster": {"access": {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]}},
+                    "cluster": {
+                        "access": {"mode": "publicRestricted", "deployerCidrs": ["203.0.113.0/24"]}
+                    },
                     "gpuPools": [
-                        {"name": "a10g", "instanceTypes": ["g5.xlarge"], "capacityType": "spot", "minNodes": 0, "maxNodes": 2}
+                        {
+                            "name": "a10g",
+                            "instanceTypes": ["g5.xlarge"],
+                            "capacityType": "spot",
+                            "minNodes": 0,
+                            "maxNodes": 2,
+                        }
                     ],
                 },
                 {
@@ -55,7 +63,13 @@ def valid_config() -> dict[str, Any]:
                     "azCount": 3,
                     "cluster": {"access": {"mode": "private", "deployFrom": "ssmTunnel"}},
                     "gpuPools": [
-                        {"name": "l4", "instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "on-demand", "minNodes": 1, "maxNodes": 3}
+                        {
+                            "name": "l4",
+                            "instanceTypes": ["g6.xlarge", "g6.2xlarge"],
+                            "capacityType": "on-demand",
+                            "minNodes": 1,
+                            "maxNodes": 3,
+                        }
                     ],
                 },
             ],
@@ -82,22 +96,34 @@ def write_project(
     else:
         (root / "__main__.py").write_text(program, encoding="utf-8")
     (root / "Pulumi.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
-    values: dict[str, Any] = {"pulumi:disable-default-providers": ["aws", "kubernetes"]} if program is None else {}
+    values: dict[str, Any] = (
+        {"pulumi:disable-default-providers": ["aws", "kubernetes"]} if program is None else {}
+    )
     values.update({f"llmops:{k}": v for k, v in (config or {}).items()})
     values.update(extra_config or {})
     (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": values}), encoding="utf-8")
     return root
 
 
-def of_type(document: dict[str, Any], type_: str, region: str | None = None) -> list[dict[str, Any]]:
+def of_type(
+    document: dict[str, Any], type_: str, region: str | None = None
+) -> list[dict[str, Any]]:
     """The resources of a plan document of ``type_`` (in ``region``, when given)."""
-    return [r for r in document["resources"] if r["type"] == type_ and (region is None or r["region"] == region)]
+    return [
+        r
+        for r in document["resources"]
+        if r["type"] == type_ and (region is None or r["region"] == region)
+    ]
 
 
-def one(document: dict[str, Any], type_: str, name_suffix: str = "", region: str | None = None) -> dict[str, Any]:
+def one(
+    document: dict[str, Any], type_: str, name_suffix: str = "", region: str | None = None
+) -> dict[str, Any]:
     """The one resource of ``type_`` whose name ends with ``name_suffix``."""
     found = [r for r in of_type(document, type_, region) if r["name"].endswith(name_suffix)]
-    assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r['urn'] for r in found]}"
+    assert len(found) == 1, (
+        f"expected one {type_} named *{name_suffix}, found {[r['urn'] for r in found]}"
+    )
     return found[0]
 
 
@@ -112,14 +138,18 @@ def dumps(value: Any) -> str:
 def component_children(recorded: Any, name: str) -> list[Any]:
     """The registrations whose parent is the ``llmops:`` component named ``name``, in a
     :func:`tests.harness.run` result."""
-    (root,) = [r for r in recorded.resources.values() if r.type.startswith("llmops:") and r.name == name]
+    (root,) = [
+        r for r in recorded.resources.values() if r.type.startswith("llmops:") and r.name == name
+    ]
     return [r for r in recorded.resources.values() if r.parent == root.urn]
 
 
 def only(registrations: list[Any], type_: str, name_suffix: str = "") -> Any:
     """The one registration of ``type_`` whose name ends with ``name_suffix``."""
     found = [r for r in registrations if r.type == type_ and r.name.endswith(name_suffix)]
-    assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r.urn for r in found]}"
+    assert len(found) == 1, (
+        f"expected one {type_} named *{name_suffix}, found {[r.urn for r in found]}"
+    )
     return found[0]
 
 

@@ -83,13 +83,18 @@ def serve(
         ),
     ] = None,
     host: Annotated[
-        str, typer.Option(help="Address to listen on (with 127.0.0.1, Ray itself listens on loopback only).")
+        str,
+        typer.Option(
+            help="Address to listen on (with 127.0.0.1, Ray itself listens on loopback only)."
+        ),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
     num_cpus: Annotated[int | None, typer.Option(help="CPUs Ray may use. Default: all.")] = None,
     start_timeout: Annotated[
         float,
-        typer.Option(help="Seconds the app may take to start once Ray runs; then it stops with the reason."),
+        typer.Option(
+            help="Seconds the app may take to start once Ray runs; then it stops with the reason."
+        ),
     ] = 300.0,
     home: HomeOpt = None,
 ) -> None:
@@ -141,23 +146,34 @@ def serve(
         )
         console.print(
             "models: "
-            + ", ".join(f"{m.name} ({'/'.join(b.kind for b in m.backends)})" for m in app_cfg.models)
+            + ", ".join(
+                f"{m.name} ({'/'.join(b.kind for b in m.backends)})" for m in app_cfg.models
+            )
         )
         console.print(
             "starting Ray Serve (first start loads the models; this takes a little while) ..."
         )
         try:
             stack = start_local(
-                app_cfg, paths, host=host, port=port, num_cpus=num_cpus, ready_timeout_s=start_timeout
+                app_cfg,
+                paths,
+                host=host,
+                port=port,
+                num_cpus=num_cpus,
+                ready_timeout_s=start_timeout,
             )
         except LocalRuntimeError as exc:
             console.print("stopping ...")
             stop_local(paths)
             raise LlmopsError(str(exc)) from None
         if stack.key_created:
-            console.print(f"created a local API key, saved to {paths.local_key_file} (the CLI uses it)")
+            console.print(
+                f"created a local API key, saved to {paths.local_key_file} (the CLI uses it)"
+            )
         console.print(f"[bold green]ready[/] at {stack.url}  (OpenAI-compatible: {stack.url}/v1)")
-        console.print('next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.')
+        console.print(
+            'next: `llmops ingest ./docs`, then `llmops ask "..."`. Ctrl-C stops the server.'
+        )
         done = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C, or a supervisor stopping us
             signal.signal(sig, lambda *_: done.set())
@@ -183,7 +199,9 @@ def _rate(summary: IngestSummary) -> str:
 def ingest(
     path: Annotated[
         str,
-        typer.Argument(help="A folder of Markdown/text files (or one file), or s3://bucket/prefix/."),
+        typer.Argument(
+            help="A folder of Markdown/text files (or one file), or s3://bucket/prefix/."
+        ),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON summary instead of progress lines.")
@@ -274,7 +292,16 @@ def ingest(
     say = Console(stderr=True, soft_wrap=True) if as_json else console
     try:
         summary = _run_ingest(
-            path, config, actors, actor_cpus, ray_address, stall_timeout, home, on_progress, say, progress
+            path,
+            config,
+            actors,
+            actor_cpus,
+            ray_address,
+            stall_timeout,
+            home,
+            on_progress,
+            say,
+            progress,
         )
     finally:
         if progress is not None:
@@ -318,7 +345,11 @@ def _ingest_app(
         else:
             pg = start_postgres(paths.pgdata)
             dsn = pg.dsn
-    app = base if base is not None and not dsn else local_app_config(paths, dsn or "", None, base=base)
+    app = (
+        base
+        if base is not None and not dsn
+        else local_app_config(paths, dsn or "", None, base=base)
+    )
     return app, pg
 
 
@@ -384,12 +415,16 @@ def _run_ingest(
         )
         if progress is not None:
             progress.start()
+        # the stages that read S3 run in Ray's workers (the server's, when it runs): they get
+        # this shell's AWS settings, as the listing and reading here would
+        aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
         summary = run_pipeline(
             location,
             StoreSpec(app.vector_store, app.embeddings.dimensions),
             embedder_spec(app.embeddings),
             settings,
             on_progress=on_progress,
+            worker_env=aws if location.kind == "s3" and aws else None,
         )
     except (ConfigError, IngestError, LocalRuntimeError, SourceError, RuntimeError) as exc:
         raise LlmopsError(str(exc)) from None

@@ -63,6 +63,4 @@ def enable(context: Any, max_blocks: int) -> None:
         ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, ENABLED_BACKPRESSURE_POLICIES
     )
     if QueuedBlocksCap not in policies:
-        context.set_config(
-            ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, [*policies, QueuedBlocksCap]
-        )
+        context.set_config(ENABLED_BACKPRESSURE_POLICIES_CONFIG_KEY, [*policies, QueuedBlocksCap])

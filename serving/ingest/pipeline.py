@@ -11,8 +11,11 @@ vector store, built from the ingest stages (:mod:`serving.ingest.sources`,
   size and mtime, or the S3 ETag) is written in the same transaction as its document, so a
   run killed at any point loses nothing and duplicates nothing, and the next run reads only
   the files it has no record of.
-- **Streaming**: Ray Data moves bounded blocks between the stages; the driver only counts
-  outcomes (with ``keep_documents=False``), so its memory does not grow with the corpus.
+- **Streaming**: the listing streams out of sharded tasks, blocks of at most
+  ``block_bytes`` pass between the stages, at most ``queued_blocks`` of them wait between
+  two stages (:mod:`serving.ingest.backpressure`), and the driver receives only outcomes,
+  a write batch at a time, and counts them (with ``keep_documents=False``): its memory
+  does not grow with the corpus.
 - Bad files (binary, empty, not UTF-8, too large, unreadable) are skipped with a reason and
   the run goes on.
 - It never hangs silently: the Ray it runs on must have the CPUs the stages ask for (else
@@ -94,7 +97,7 @@ class PipelineSettings:
     """Documents per embedding call."""
     write_batch_docs: int = 128
     """Documents per store transaction."""
-    block_bytes: int = 1 << 20
+    block_bytes: int = 256 << 10
     """Target size of the blocks passed between stages (Ray Data's default is 128 MiB, which
     would put a whole listing shard, or thousands of documents, in one block that every
     stage and the driver hold whole). Ray Data keeps a little bookkeeping in the driver for
@@ -330,11 +333,16 @@ class Write:
 # ------------------------------------------------------------------------------ driver
 
 
+#: How long a run waits for the CPUs it needs before it is refused.
+RESOURCE_WAIT_S = 10.0
+
 #: The least CPU :func:`fit_embed_cpus` gives an embedding actor.
 MIN_EMBED_CPUS = 0.1
 
 
-def fit_embed_cpus(settings: PipelineSettings, free_cpus: float, most: float = 1.0) -> PipelineSettings:
+def fit_embed_cpus(
+    settings: PipelineSettings, free_cpus: float, most: float = 1.0
+) -> PipelineSettings:
     """``settings`` with each embedding actor's CPU reservation fitted to ``free_cpus``: what
     the listing, reading and writing stages leave, shared by the actors, at most ``most``
     each, rounded down to 0.05 CPU. Beside a running server on a small machine the actors
@@ -423,7 +431,7 @@ def run_pipeline(
     from serving.stores.factory import open_store
 
     open_store(store.config, store.dimensions, pool_min_size=0, pool_max_size=1).close()
-    check_resources(settings, free_cpus(), "Ray")
+    check_resources(settings, free_cpus(settings.cpus_needed(), RESOURCE_WAIT_S), "Ray")
     from serving.ingest import backpressure
 
     s = settings
@@ -522,12 +530,18 @@ def connect_ray(address: str | RayAccess | None = None, num_cpus: int | None = N
     return f"a local Ray ({cpus} CPUs)"
 
 
-def free_cpus() -> float:
-    """CPUs the Ray this process is connected to has free now."""
+def free_cpus(at_least: float = 0.0, wait_s: float = 0.0) -> float:
+    """CPUs the Ray this process is connected to has free, waiting up to ``wait_s`` for
+    ``at_least`` (the actors of a run that just ended take a moment to give theirs back)."""
     import ray
 
-    free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
-    return float(free.get("CPU", 0.0))
+    deadline = time.monotonic() + wait_s
+    while True:
+        free: dict[str, float] = ray.available_resources()  # type: ignore[no-untyped-call]
+        cpus = float(free.get("CPU", 0.0))
+        if cpus + 1e-9 >= at_least or time.monotonic() >= deadline:
+            return cpus
+        time.sleep(0.2)
 
 
 def embedder_spec(embeddings: EmbeddingsConfig, hashing: bool = False) -> EmbedderSpec:

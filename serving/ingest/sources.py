@@ -116,10 +116,17 @@ class Location:
                     if in_shard(rel, shard, shards):
                         etag = str(obj.get("ETag", "")).strip('"')
                         yield SourceFile(
-                            rel, f"s3://{self.root}/{key}", int(obj["Size"]), f"etag:{etag}:{obj['Size']}"
+                            rel,
+                            f"s3://{self.root}/{key}",
+                            int(obj["Size"]),
+                            f"etag:{etag}:{obj['Size']}",
                         )
         except Exception as exc:
-            if type(exc).__name__ in ("ClientError", "NoCredentialsError", "EndpointConnectionError"):
+            if type(exc).__name__ in (
+                "ClientError",
+                "NoCredentialsError",
+                "EndpointConnectionError",
+            ):
                 raise SourceError(
                     f"cannot list {self} ({type(exc).__name__}: {exc}); check the bucket name and "
                     "that the credentials may s3:ListBucket on it"
@@ -167,7 +174,9 @@ def read_document(
     except OSError as exc:
         return Skipped(file.source, "unreadable", f"cannot read the file: {exc.strerror}")
     except Exception as exc:  # an S3 error for this one object (gone, denied)
-        return Skipped(file.source, "unreadable", f"cannot read the object: {type(exc).__name__}: {exc}")
+        return Skipped(
+            file.source, "unreadable", f"cannot read the object: {type(exc).__name__}: {exc}"
+        )
     if b"\x00" in raw[:_SNIFF_BYTES] or b"\x00" in raw:
         return Skipped(
             file.source, "binary", "binary file (contains NUL bytes); only text is ingested"

@@ -253,10 +253,52 @@ def test_llmops_ingest_with_the_real_model(ray_session: str, pg_dsn: str, tmp_pa
     summary = json.loads(result.stdout)  # the summary alone: what is said goes to stderr
     assert summary["counts"] == {"created": 20, "skipped": 1} and "documents" not in summary
     assert summary["skipped"][0]["code"] == "binary"
-    assert "on the Ray this process runs into the pgvector store of application 'docs'" in result.stderr
+    assert (
+        "on the Ray this process runs into the pgvector store of application 'docs'"
+        in result.stderr
+    )
     with psycopg.connect(pg_dsn) as conn:
         row = conn.execute("SELECT vector_dims(embedding) FROM ing_cli_chunks LIMIT 1").fetchone()
     assert row is not None and row[0] == 384
+
+
+def test_llmops_ingest_from_s3_with_this_shells_credentials(
+    ray_session: str, pg_dsn: str, moto_url: str, tmp_path: Path
+) -> None:
+    """The stages that read S3 run in Ray's workers, started before the credentials were in
+    this process's environment: ``llmops ingest`` hands them its AWS settings."""
+    import json
+
+    import boto3
+    from typer.testing import CliRunner
+
+    from llmops.cli import app
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": moto_url,
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket="cli-docs")
+    for i in range(5):
+        s3.put_object(Bucket="cli-docs", Key=f"notes/doc{i:05d}.md", Body=doc_text(i).encode())
+    config = tmp_path / "serve.yaml"
+    config.write_text(
+        f"applications:\n  - name: docs\n    vector_store: {{dsn: '{pg_dsn}', table_prefix: ing_cli_s3}}\n",
+        encoding="utf-8",
+    )
+    args = ["ingest", "s3://cli-docs/notes/", "--config", str(config), "--json"]
+    result = CliRunner().invoke(app, [*args, "--home", str(tmp_path / "home")], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"] == {"created": 5}
 
 
 def test_a_pipeline_that_cannot_fit_or_mismatches_the_store_is_refused(

@@ -505,7 +505,11 @@ def test_streaming_tiny_and_hosted(serve_app: Any, ingested: dict[str, Any]) -> 
         ),
         (
             "/v1/chat/completions",
-            {"model": "tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}},
+            {
+                "model": "tiny",
+                "messages": [{"role": "user", "content": "x"}],
+                "response_format": {"type": "json_object"},
+            },
             400,
             "response_format",
             "unsupported_parameter",
@@ -553,7 +557,11 @@ def test_per_key_model_permissions_and_team_attribution(serve_app: Any) -> None:
     with client(serve_app, key=serve_app.team_b_key, feature="search") as c:
         listed = [m["id"] for m in c.get("/v1/models").json()["data"]]
         # the chat models this key may use, and the embedding model (and its alias)
-        assert listed == ["extractive", "sentence-transformers/all-MiniLM-L6-v2", "text-embedding-3-small"]
+        assert listed == [
+            "extractive",
+            "sentence-transformers/all-MiniLM-L6-v2",
+            "text-embedding-3-small",
+        ]
         denied = chat(c, "x", model="tiny")
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "model_not_allowed"
         ok = chat(c, "What is pgvector?", model="extractive", cache=False)
@@ -677,7 +685,12 @@ def test_cli_ingest_and_ask(serve_app: Any, tmp_path: Path) -> None:
     )
     (folder / "image.png").write_bytes(b"\x89PNG")
     home = ["--home", str(serve_app.paths.home)]
-    ray_env = ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    ray_env = (
+        "RAY_ADDRESS",
+        "RAY_AUTH_MODE",
+        "RAY_AUTH_TOKEN_PATH",
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+    )
     env = {k: v for k, v in os.environ.items() if k not in ray_env}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     cmd = [sys.executable, "-m", "llmops.cli", "ingest", str(folder), *home]
@@ -728,12 +741,16 @@ def sdk(app: Any, key: str | None = None, feature: str = "tests") -> Any:
     )
 
 
-def test_openai_sdk_max_tokens_finish_reason_and_usage(serve_app: Any, ingested: dict[str, Any]) -> None:
+def test_openai_sdk_max_tokens_finish_reason_and_usage(
+    serve_app: Any, ingested: dict[str, Any]
+) -> None:
     from openai.types.chat import ChatCompletion
 
     client = sdk(serve_app)
     msgs = [{"role": "user", "content": "How does the autoscaler add replicas?"}]
-    full = client.chat.completions.create(model="extractive", messages=msgs, extra_body={"cache": False})
+    full = client.chat.completions.create(
+        model="extractive", messages=msgs, extra_body={"cache": False}
+    )
     cut = client.chat.completions.create(
         model="extractive", messages=msgs, max_tokens=5, extra_body={"cache": False}
     )
@@ -744,9 +761,15 @@ def test_openai_sdk_max_tokens_finish_reason_and_usage(serve_app: Any, ingested:
     assert len(cut.choices[0].message.content or "") < len(full.choices[0].message.content or "")
     # stream: usage only when asked for, in a last chunk without choices
     plain = list(
-        client.chat.completions.create(model="extractive", messages=msgs, stream=True, extra_body={"cache": False})
+        client.chat.completions.create(
+            model="extractive", messages=msgs, stream=True, extra_body={"cache": False}
+        )
     )
-    assert plain and all(c.usage is None for c in plain) and plain[-1].choices[0].finish_reason == "stop"
+    assert (
+        plain
+        and all(c.usage is None for c in plain)
+        and plain[-1].choices[0].finish_reason == "stop"
+    )
     with_usage = list(
         client.chat.completions.create(
             model="extractive",
@@ -772,7 +795,10 @@ def test_openai_sdk_models_and_embedding_aliases(serve_app: Any, embedding_model
     listed = {m.id: m for m in client.models.list()}
     emb_id = "sentence-transformers/all-MiniLM-L6-v2"
     assert {"tiny", "gpt-4o-mini", "extractive", emb_id, "text-embedding-3-small"} <= set(listed)
-    assert all(isinstance(m.created, int) and m.created > 0 and m.object == "model" for m in listed.values())
+    assert all(
+        isinstance(m.created, int) and m.created > 0 and m.object == "model"
+        for m in listed.values()
+    )
     one = client.models.retrieve("tiny")
     assert (one.id, one.created, one.owned_by) == ("tiny", listed["tiny"].created, "llmops")
     assert client.models.retrieve("text-embedding-3-small").id == "text-embedding-3-small"
@@ -782,7 +808,9 @@ def test_openai_sdk_models_and_embedding_aliases(serve_app: Any, embedding_model
     # the alias a client sends maps to the configured model; the vectors are that model's
     emb = client.embeddings.create(model="text-embedding-3-small", input=["pgvector HNSW"])
     assert emb.model == emb_id and len(emb.data[0].embedding) == 384
-    assert np.allclose(emb.data[0].embedding, encode(embedding_model, ["pgvector HNSW"])[0], atol=1e-5)
+    assert np.allclose(
+        emb.data[0].embedding, encode(embedding_model, ["pgvector HNSW"])[0], atol=1e-5
+    )
     same = client.embeddings.create(model=emb_id, input="pgvector HNSW", dimensions=384)
     assert np.allclose(same.data[0].embedding, emb.data[0].embedding, atol=1e-6)
     with pytest.raises(openai.BadRequestError) as bad_dims:
@@ -793,7 +821,10 @@ def test_openai_sdk_models_and_embedding_aliases(serve_app: Any, embedding_model
     assert tokens.value.param == "input" and "token arrays" in str(tokens.value)
     # a chat model alias works too
     chat_alias = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=2, extra_body={"cache": False, "retrieval": False}
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=2,
+        extra_body={"cache": False, "retrieval": False},
     )
     assert chat_alias.model == "tiny"
 
@@ -854,7 +885,9 @@ def test_non_json_bodies_and_bad_feature_headers_are_refused(serve_app: Any) -> 
     # refusals are counted with their status, in requests and latency
     assert metric(serve_app, "llmops_requests_total", route="chat", status="415") == before + 1
     assert metric(serve_app, "llmops_requests_total", route="chat", status="400") >= 1
-    assert metric(serve_app, "llmops_request_latency_seconds_count", route="chat", status="400") >= 1
+    assert (
+        metric(serve_app, "llmops_request_latency_seconds_count", route="chat", status="400") >= 1
+    )
 
 
 def test_4xx_requests_are_counted_with_key_and_status(serve_app: Any) -> None:
@@ -867,7 +900,9 @@ def test_4xx_requests_are_counted_with_key_and_status(serve_app: Any) -> None:
     assert metric(serve_app, "llmops_requests_total", route="chat", status="400", key="local") >= 1
 
 
-def test_fallback_to_extractive_says_the_model_is_down(serve_app: Any, ingested: dict[str, Any]) -> None:
+def test_fallback_to_extractive_says_the_model_is_down(
+    serve_app: Any, ingested: dict[str, Any]
+) -> None:
     p = serve_app.primary
     p.reset("fail500")
     try:
@@ -878,12 +913,16 @@ def test_fallback_to_extractive_says_the_model_is_down(serve_app: Any, ingested:
     body = r.json()
     answer = body["choices"][0]["message"]["content"]
     assert r.status_code == 200 and body["llmops"]["extractive"] is True
-    assert answer.startswith("Extractive answer (the language model is unavailable: primary-a (http_5xx))")
+    assert answer.startswith(
+        "Extractive answer (the language model is unavailable: primary-a (http_5xx))"
+    )
     assert "no language model configured" not in answer
     assert body["llmops"]["fallbacks"] == ["primary-a"]
 
 
-HYBRID_DOCS = {f"cmake/{pid}.md": f"# Policy {pid}\n\n{text}" for pid, text in CMAKE_POLICIES.items()}
+HYBRID_DOCS = {
+    f"cmake/{pid}.md": f"# Policy {pid}\n\n{text}" for pid, text in CMAKE_POLICIES.items()
+}
 
 
 def test_hybrid_retrieval_finds_exact_identifiers(serve_app: Any) -> None:
@@ -1036,7 +1075,9 @@ def test_local_ray_listens_on_loopback_only(serve_app: Any) -> None:
     me = psutil.Process()
     ours = {me.pid} | {p.pid for p in me.children(recursive=True)}
     listening = [
-        c for c in psutil.net_connections("inet") if c.status == psutil.CONN_LISTEN and c.pid in ours
+        c
+        for c in psutil.net_connections("inet")
+        if c.status == psutil.CONN_LISTEN and c.pid in ours
     ]
     names = {psutil.Process(c.pid).name() for c in listening}
     assert {"gcs_server", "raylet"} <= names  # Ray's own servers are among them

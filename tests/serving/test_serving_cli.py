@@ -118,8 +118,9 @@ def test_serve_config_renders_yaml(tmp_path: Path) -> None:
     cfg.write_text("applications:\n  - name: rag\n    models: []\n")
     bad = runner.invoke(app, ["serve-config", "--config", str(cfg)])
     assert isinstance(bad.exception, LlmopsError)
-    assert f"invalid serve config in {cfg} (1 problem(s)):\n  applications[0].models: must have at least 1 item" in str(
-        bad.exception
+    assert (
+        f"invalid serve config in {cfg} (1 problem(s)):\n  applications[0].models: must have at least 1 item"
+        in str(bad.exception)
     )
 
 
@@ -143,7 +144,9 @@ def test_ask_and_ingest_errors_are_clean(tmp_path: Path) -> None:
     pictures.mkdir()
     (pictures / "cat.png").write_bytes(b"\x89PNG")
     r = runner.invoke(app, ["ingest", str(pictures), *home])
-    assert str(r.exception) == f"no Markdown/text files (.md, .markdown, .txt, .rst) under {pictures}"
+    assert (
+        str(r.exception) == f"no Markdown/text files (.md, .markdown, .txt, .rst) under {pictures}"
+    )
     r = runner.invoke(app, ["ingest", "s3://Not_A_Bucket/docs/", *home])
     assert "is not an S3 location: write s3://bucket/prefix/" in str(r.exception)
     # one ingest path: the pipeline; nothing is sent to the server's API
@@ -180,7 +183,8 @@ def test_joining_a_ray_that_is_gone_fails_at_once() -> None:
     port = free_port()
     started = time.monotonic()
     with pytest.raises(
-        LocalRuntimeError, match=rf"nothing answers at 127.0.0.1:{port} .*the Ray there is not running"
+        LocalRuntimeError,
+        match=rf"nothing answers at 127.0.0.1:{port} .*the Ray there is not running",
     ):
         RayAccess(f"127.0.0.1:{port}", loopback=True, auth_mode="token").join()
     assert time.monotonic() - started < 10
@@ -267,7 +271,11 @@ def test_resource_needs_and_shortfall() -> None:
                     "name": "big",
                     "backends": [{"kind": "extractive"}],
                     "deployment": {
-                        "autoscaling": {"min_replicas": 0, "max_replicas": 4, "initial_replicas": 2},
+                        "autoscaling": {
+                            "min_replicas": 0,
+                            "max_replicas": 4,
+                            "initial_replicas": 2,
+                        },
                         "resources": {"num_cpus": 0.5, "num_gpus": 1, "custom": {"spot": 1}},
                     },
                 }
@@ -275,7 +283,11 @@ def test_resource_needs_and_shortfall() -> None:
         }
     )
     needs = {n.name: n for n in resource_needs(cfg)}
-    assert needs["LLM-big"].replicas == 2 and needs["LLM-big"].per_replica == {"CPU": 0.5, "GPU": 1, "spot": 1}
+    assert needs["LLM-big"].replicas == 2 and needs["LLM-big"].per_replica == {
+        "CPU": 0.5,
+        "GPU": 1,
+        "spot": 1,
+    }
     assert needs["LLM-big"].path == "applications[0].models[0].deployment"
     lines = resource_shortfall(cfg, {"CPU": 8.0})
     assert [line.split(":")[0] for line in lines] == ["GPU", "spot"]
@@ -293,7 +305,9 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.postgres
-def test_stopping_serve_stops_the_embedded_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stopping_serve_stops_the_embedded_postgres(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from serving import local
 
     started: list[int | None] = []
