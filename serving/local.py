@@ -170,7 +170,8 @@ class RayAccess:
             os.environ[RAY_AUTH_MODE_ENV] = self.auth_mode
         if self.token_path:
             os.environ[RAY_AUTH_TOKEN_PATH_ENV] = self.token_path
-        _reload_ray_config()
+        if self.auth_mode or self.token_path:
+            _reload_ray_config()
         try:
             ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
         except Exception as exc:
