@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -129,21 +130,26 @@ def test_from_disk_bad_files_skipped_and_a_rerun_adds_nothing(
     assert third.counts() == {"unchanged": n - 1, "updated": 1, "duplicate": 1, "skipped": 4}
 
 
-def test_from_s3(ray_session: str, pg_dsn: str, moto_url: str) -> None:
+def moto_s3(moto_url: str) -> Any:
+    """An S3 client on the session's moto server."""
     import boto3
 
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=moto_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+def test_from_s3(ray_session: str, pg_dsn: str, moto_url: str) -> None:
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3 = moto_s3(moto_url)
     s3.create_bucket(Bucket="docs")
     n = 1000
     for i in range(n):
@@ -269,7 +275,6 @@ def test_llmops_ingest_from_s3_with_this_shells_credentials(
     this process's environment: ``llmops ingest`` hands them its AWS settings."""
     import json
 
-    import boto3
     from typer.testing import CliRunner
 
     from llmops.cli import app
@@ -280,13 +285,7 @@ def test_llmops_ingest_from_s3_with_this_shells_credentials(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_S3": moto_url,
     }
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    s3 = moto_s3(moto_url)
     s3.create_bucket(Bucket="cli-docs")
     for i in range(5):
         s3.put_object(Bucket="cli-docs", Key=f"notes/doc{i:05d}.md", Body=doc_text(i).encode())
