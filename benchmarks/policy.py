@@ -208,6 +208,16 @@ def analyzers_only(result: PlanResult, repeat: int) -> tuple[float, int]:
             session.close()
 
 
+def both_packs(result: PlanResult, resources: Any) -> Any:
+    """``run_packs`` over ``resources`` (``result``'s, converted once) as ``llmops plan`` runs it."""
+    return run_packs(
+        resources,
+        stack=result.stack,
+        project=result.project,
+        environment="prod",
+        config_values=result.config.values,
+    )
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -225,13 +235,7 @@ def main() -> None:
     resources = from_plan(big)
     load = os.getloadavg()[0]
     end_to_end, report = _median(
-        lambda: run_packs(
-            resources,
-            stack=big.stack,
-            project=big.project,
-            environment="prod",
-            config_values=big.config.values,
-        ),
+        lambda: both_packs(big, resources),
         args.repeat,
         "big",
     )
@@ -253,13 +257,7 @@ def main() -> None:
     small = lean(prod, args.resources)
     small_resources = from_plan(small)
     lean_seconds, _ = _median(
-        lambda: run_packs(
-            small_resources,
-            stack=small.stack,
-            project=small.project,
-            environment="prod",
-            config_values=small.config.values,
-        ),
+        lambda: both_packs(small, small_resources),
         args.repeat,
         "lean",
     )
