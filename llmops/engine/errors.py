@@ -6,6 +6,7 @@ package to install into which environment.
 
 from __future__ import annotations
 
+import ast
 import sys
 import traceback
 from collections.abc import Iterable
@@ -61,6 +62,56 @@ def program_location(error: BaseException, roots: Iterable[Path]) -> str | None:
     shown = next((path.relative_to(r) for r in resolved if path.is_relative_to(r)), path)
     code = f": {found.line.strip()}" if found.line else ""
     return f"{shown}:{found.lineno}{code}"
+
+
+def data_source_call_site(error: BaseException, roots: Iterable[Path]) -> str | None:
+    """For a failure while the SDK built a data source's result (the call itself ran in the
+    background, so the traceback holds no program frame): ``data source get_ami, called at
+    file:line: code`` from the program's calls of that function."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not any(Path(f.filename).parts[-3:] == ("pulumi", "runtime", "invoke.py") for f in frames):
+        return None
+    module = Path(frames[-1].filename)
+    if not module.stem.startswith("get_") or not any(part.startswith("pulumi_") for part in module.parts):
+        return None
+    names = {module.stem, f"{module.stem}_output"}
+    sites: list[tuple[Path, int, str]] = []
+    for root, file in _program_files(roots):
+        try:
+            source = file.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        lines = source.splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if called in names:
+                sites.append((file.relative_to(root), node.lineno, lines[node.lineno - 1].strip()))
+    sites.sort()
+    if not sites:
+        return f"the result of data source {module.stem}"
+    if len(sites) == 1:
+        return f"the result of data source {module.stem}, called at {sites[0][0]}:{sites[0][1]}: {sites[0][2]}"
+    shown = ", ".join(f"{file}:{line}" for file, line, _ in sites[:3]) + (", ..." if len(sites) > 3 else "")
+    return f"the result of data source {module.stem}, called {len(sites)} times in the program ({shown})"
+
+
+def _program_files(roots: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(root, file) for each of the program's own Python files, once, relative to the first
+    root that holds it (virtualenvs, caches and hidden folders left out)."""
+    seen: set[Path] = set()
+    found: list[tuple[Path, Path]] = []
+    for root in dict.fromkeys(r.resolve() for r in roots):
+        for file in sorted(root.rglob("*.py")):
+            parts = file.relative_to(root).parts
+            if file in seen or any(p.startswith(".") or p in ("venv", "site-packages", "__pycache__") for p in parts):
+                continue
+            seen.add(file)
+            found.append((root, file))
+    return found
 
 
 def engine_fault(error: BaseException) -> str | None:

@@ -91,6 +91,19 @@ def dns_suffix(region: str) -> str:
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
 
 
+# Regions whose S3 website endpoint is ``s3-website-<region>`` (a dash); every other region
+# uses ``s3-website.<region>`` (Amazon S3 user guide, "Website endpoints").
+_S3_WEBSITE_DASH_REGIONS = frozenset(
+    {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
+)
+
+
+def s3_website_domain(region: str) -> str:
+    """``s3-website-us-east-1.amazonaws.com``, ``s3-website.eu-central-1.amazonaws.com``."""
+    separator = "-" if region in _S3_WEBSITE_DASH_REGIONS else "."
+    return f"s3-website{separator}{region}.{dns_suffix(region)}"
+
+
 def zone_id_prefix(region: str) -> str:
     """``us-east-1`` -> ``use1``, the prefix of AWS availability-zone ids."""
     parts = region.split("-")

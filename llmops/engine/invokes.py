@@ -78,9 +78,18 @@ def ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"name": name, "value": value, "insecureValue": value, "type": "String", "version": 1, "id": name, "arn": f"arn:{partition(region)}:ssm:{region}:{account_id()}:parameter/{name.lstrip('/')}"}
 
 
+# Owner aliases ``owners`` accepts, and the account ids EC2 reports for them.
+_AMI_OWNER_ALIASES = {"amazon": "137112412989", "aws-marketplace": "679593333241"}
+
+
 def ami(args: dict[str, Any], region: str) -> dict[str, Any]:
     image = f"ami-{digest(region, json.dumps(args, sort_keys=True, default=str))}"
-    return {"id": image, "imageId": image, "architecture": "x86_64", "state": "available", "rootDeviceType": "ebs", "virtualizationType": "hvm", "ownerId": str(_as_list(args.get("owners"))[0]) if args.get("owners") else account_id()}
+    owner = str(_as_list(args.get("owners"))[0]) if args.get("owners") else "self"
+    owner_id = _AMI_OWNER_ALIASES.get(owner) or (account_id() if owner == "self" else owner)
+    return {
+        "id": image, "imageId": image, "architecture": "x86_64", "state": "available", "rootDeviceType": "ebs",
+        "virtualizationType": "hvm", "ownerId": owner_id, "imageOwnerAlias": owner if owner in _AMI_OWNER_ALIASES else "",
+    }
 
 
 def eks_cluster(args: dict[str, Any], region: str) -> dict[str, Any]:

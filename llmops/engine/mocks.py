@@ -90,7 +90,8 @@ class PlatformMocks(Mocks):
         """Data sources no rule answers: their result came from its declared type alone."""
         self.calls: Counter[str] = Counter()
         self.call_results: list[tuple[str, dict[str, Any]]] = []
-        """(token, result) of every data-source call: values a failure message may contain."""
+        """(token, the values the engine made up) of every data-source call: values a failure
+        message may contain (the program's own arguments, echoed, left out)."""
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ providers
@@ -181,10 +182,22 @@ class PlatformMocks(Mocks):
             subject = _invoke_subject(token, args, region)
             result = synthesize(props, {**given, **result}, subject)
         with self._lock:
-            self.call_results.append((token, result))
+            given_values = set(_strings(args))
+            self.call_results.append((token, {k: v for k, v in result.items() if not set(_strings(v)) <= given_values}))
             if rule is None:
                 self.unmocked_calls.add(token)
         return result
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside ``value``."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _invoke_subject(token: str, args: dict[str, Any], region: str) -> Subject:

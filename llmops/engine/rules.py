@@ -22,6 +22,7 @@ from llmops.engine.formats import (
     dns_suffix,
     hosted_zone_id,
     public_ip,
+    s3_website_domain,
     uuid_from,
     zone_id_prefix,
 )
@@ -108,8 +109,8 @@ def s3_bucket(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
         "bucketDomainName": f"{bucket}.s3.{dns_suffix(r)}",
         "bucketRegionalDomainName": f"{bucket}.s3.{r}.{dns_suffix(r)}",
         "bucketRegion": r,
-        "websiteEndpoint": f"{bucket}.s3-website-{r}.{dns_suffix(r)}" if website else "",
-        "websiteDomain": f"s3-website-{r}.{dns_suffix(r)}" if website else "",
+        "websiteEndpoint": f"{bucket}.{s3_website_domain(r)}" if website else "",
+        "websiteDomain": s3_website_domain(r) if website else "",
         "acl": s.inputs.get("acl") or "private",
         # What S3 reports for a bucket without these blocks: SSE-S3 (the default since
         # January 2023) and versioning never enabled.
@@ -236,6 +237,12 @@ def appsync_api(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def s3_website_configuration(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
+    """The bucket's website endpoint, which a CloudFront origin or Route 53 alias points at."""
+    bucket = str(s.inputs.get("bucket") or s.name)
+    return {"websiteEndpoint": f"{bucket}.{s3_website_domain(s.region)}", "websiteDomain": s3_website_domain(s.region)}
+
+
 def dynamodb_table(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     if not s.inputs.get("streamEnabled"):
         return {"streamArn": "", "streamLabel": ""}
@@ -251,6 +258,8 @@ RULES: dict[str, Rule] = {
     "aws:rds/instance:Instance": rds_managed_secret,
     "aws:s3/bucket:Bucket": s3_bucket,
     "aws:s3/bucketV2:BucketV2": s3_bucket,
+    "aws:s3/bucketWebsiteConfiguration:BucketWebsiteConfiguration": s3_website_configuration,
+    "aws:s3/bucketWebsiteConfigurationV2:BucketWebsiteConfigurationV2": s3_website_configuration,
     "aws:lb/loadBalancer:LoadBalancer": load_balancer,
     "aws:alb/loadBalancer:LoadBalancer": load_balancer,
     "aws:lb/targetGroup:TargetGroup": target_group,

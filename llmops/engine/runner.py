@@ -34,6 +34,7 @@ from llmops.engine.errors import (
     defaults_note,
     engine_fault,
     missing_module_message,
+    data_source_call_site,
     program_location,
     project_error,
 )
@@ -394,15 +395,16 @@ def stack_reference_outputs(reference: str, name: str, supplied: Mapping[str, Ma
     matches = [key for key in supplied if key == reference or key.endswith("/" + reference)]
     if len(matches) == 1:
         return dict(supplied[matches[0]])
+    label = f"'{reference}'" if name == reference else f"'{reference}' (resource '{name}')"
     if len(matches) > 1:
         raise ProgramError(
-            f"stack reference '{reference}' ('{name}') matches several --stack-reference values "
+            f"stack reference {label} matches several --stack-reference values "
             f"({', '.join(sorted(matches))}); name it in full (org/project/stack) in the program or on the command line"
         )
     full = reference if reference.count("/") == 2 else f"ORG/{reference}" if reference.count("/") == 1 else f"ORG/PROJECT/{reference}"
     return_hint = f"`pulumi stack output --stack {reference} --json --show-secrets > outputs.json`"
     raise ProgramError(
-        f"the program reads stack reference '{reference}' ('{name}'), whose outputs live with that stack, not offline. "
+        f"the program reads stack reference {label}, whose outputs live with that stack, not offline. "
         f"Pass them with --stack-reference {full}=outputs.json (outputs.json from {return_hint}, or written by hand)."
     )
 
@@ -618,8 +620,10 @@ def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks
         )
         failure.details = "".join(traceback.format_exception(error))
         return failure
-    location = program_location(error, (project.root, project.main_dir))
-    where = f"\n  at {location}" if location else ""
+    roots = (project.root, project.main_dir)
+    location = program_location(error, roots)
+    data_source = None if location else data_source_call_site(error, roots)
+    where = f"\n  at {location}" if location else f"\n  in {data_source}" if data_source else ""
     if isinstance(error, ModuleNotFoundError):
         failure = ProgramError(missing_module_message(error, project.virtualenv, venv_site) + where)
     else:

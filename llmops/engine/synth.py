@@ -160,11 +160,38 @@ def _object(cls: type, subject: Subject, path: str, depth: int) -> Any:
     return out
 
 
+def _coerce(kind: str, value: Any) -> Any:
+    """A scalar the program passed, in the type the provider's schema stores it as: Terraform
+    providers read ``"true"`` into a bool and ``"2"`` into a number (and the SDK's result
+    classes check the type), so the echoed value takes the declared type. Values that do
+    not convert stay as given."""
+    if isinstance(value, bool):
+        return ("true" if value else "false") if kind == "str" else value
+    if kind == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if kind == "int" and isinstance(value, str | float):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else value
+    if kind == "float" and isinstance(value, str | int):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if kind == "str" and isinstance(value, int | float):
+        return str(value)
+    return value
+
+
 def _complete(shape: Shape, value: Any, subject: Subject, path: str, depth: int) -> Any:
     """A value the program passed, with the fields a provider computes inside it filled in
     (non-optional fields it left out, and computed ids such as ``vpcConfig.vpcId``)."""
     if depth > MAX_DEPTH:
         return value
+    if shape.kind in ("str", "int", "float", "bool"):
+        return _coerce(shape.kind, value)
     if shape.kind == "list" and isinstance(value, list) and shape.item is not None and shape.item.kind == "object":
         completed = [_complete(shape.item, v, subject, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
         return completed if any(c is not v for c, v in zip(completed, value, strict=True)) else value
@@ -173,6 +200,10 @@ def _complete(shape: Shape, value: Any, subject: Subject, path: str, depth: int)
     added: dict[str, Any] = {}
     for prop in object_props(shape.cls):
         if prop.name in value:
+            if prop.shape.kind in ("str", "int", "float", "bool"):
+                coerced = _coerce(prop.shape.kind, value[prop.name])
+                if coerced is not value[prop.name]:
+                    added[prop.name] = coerced
             continue
         nested_path = f"{path}.{prop.name}"
         if prop.name in _NESTED_COMPUTED:

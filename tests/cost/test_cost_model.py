@@ -331,6 +331,11 @@ def test_packaged_catalogue_covers_the_gpu_families_and_states_its_sources() -> 
         for region in ("us-east-1", "us-west-2", "eu-west-1"):
             assert any(name.startswith(family + ".") for name in prices.document["ec2"]["onDemand"][region]), (family, region)
     assert prices.ec2.taken and prices.spot.taken and prices.services.taken and prices.ec2.source
+    # the burstable sizes examples and bastions use
+    assert prices.on_demand_hourly("us-west-2", "t2.micro") == 0.0116 and prices.on_demand_hourly("us-east-1", "t3.micro") == 0.0104
+    assert prices.on_demand_hourly("eu-west-1", "t3.micro") == pytest.approx(prices.on_demand_hourly("eu-west-1", "t3.medium") / 4)
+    with pytest.raises(MissingPriceError):
+        prices.on_demand_hourly("eu-west-1", "t2.micro")  # no source lists it there
     for key, entry in prices.document["services"]["prices"].items():
         assert entry.get("unit") and entry.get("prices"), key
 

@@ -401,3 +401,38 @@ def test_a_resource_can_name_its_own_region(tmp_path: Path) -> None:
     (queue,) = [r for r in result.resources if r.name == "jobs"]
     assert queue.region == "ap-southeast-2"
     assert result.outputs["url"].startswith("https://sqs.ap-southeast-2.amazonaws.com/123456789012/jobs-")
+
+
+def test_arguments_echoed_in_a_result_take_the_declared_types(tmp_path: Path) -> None:
+    """``most_recent="true"``: the provider reads it into a bool, and the SDK's result class
+    insists on one."""
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "ami = aws.ec2.get_ami(most_recent='true', owners=['amazon'], filters=[{'name': 'name', 'values': ['al2023-*']}])\n"
+        "pulumi.export('recent', ami.most_recent)\n"
+        "pulumi.export('owners', ami.owners)\n"
+    )
+    assert plan("test", _project(tmp_path / "p", program)).outputs == {"recent": True, "owners": ["amazon"]}
+
+
+def test_a_failing_data_source_result_names_the_call(tmp_path: Path) -> None:
+    program = "import pulumi_aws as aws\n\nami = aws.ec2.get_ami(most_recent='yes', owners=['amazon'])\n"
+    with pytest.raises(ProgramError) as caught:
+        plan("test", _project(tmp_path / "p", program))
+    message = str(caught.value)
+    assert "TypeError: Expected argument 'most_recent' to be a bool" in message
+    assert "in the result of data source get_ami, called at __main__.py:3: ami = aws.ec2.get_ami(most_recent='yes', owners=['amazon'])" in message
+    assert "'amazon' is not from a real account" not in message  # the program's own argument, echoed
+
+
+def test_website_endpoints_follow_the_regions_naming(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "for region in ('us-east-1', 'eu-central-1'):\n"
+        "    site = aws.s3.BucketWebsiteConfiguration(f'site-{region}', bucket=f'docs-{region}', index_document={'suffix': 'index.html'}, region=region)\n"
+        "    pulumi.export(region, site.website_endpoint)\n"
+    )
+    assert plan("test", _project(tmp_path / "p", program)).outputs == {
+        "us-east-1": "docs-us-east-1.s3-website-us-east-1.amazonaws.com",
+        "eu-central-1": "docs-eu-central-1.s3-website.eu-central-1.amazonaws.com",
+    }

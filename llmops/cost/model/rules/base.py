@@ -47,7 +47,10 @@ Rule = Callable[[CostInput, Mapping[str, Any], Context], Priced]
 
 def region_of(item: CostInput) -> str:
     if not item.region:
-        raise Unpriced("no region recorded for this resource (it uses no AWS provider)")
+        raise Unpriced(
+            "its AWS region is unknown: it uses no AWS provider and the stack sets no aws:region "
+            "(set aws:region in the stack config, or give the resource a provider with a region)"
+        )
     return item.region
 
 
