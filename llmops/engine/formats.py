@@ -104,6 +104,16 @@ def s3_website_domain(region: str) -> str:
     return f"s3-website{separator}{region}.{dns_suffix(region)}"
 
 
+def ec2_dns(ip: str, region: str, *, public: bool) -> str:
+    """EC2's DNS name for an address: ``ec2-1-2-3-4.compute-1.amazonaws.com`` and
+    ``ip-10-0-0-1.ec2.internal`` in us-east-1, ``ec2-1-2-3-4.<region>.compute.amazonaws.com``
+    and ``ip-10-0-0-1.<region>.compute.internal`` elsewhere."""
+    dashed = ip.replace(".", "-")
+    if public:
+        return f"ec2-{dashed}.compute-1.{dns_suffix(region)}" if region == "us-east-1" else f"ec2-{dashed}.{region}.compute.{dns_suffix(region)}"
+    return f"ip-{dashed}.ec2.internal" if region == "us-east-1" else f"ip-{dashed}.{region}.compute.internal"
+
+
 def zone_id_prefix(region: str) -> str:
     """``us-east-1`` -> ``use1``, the prefix of AWS availability-zone ids."""
     parts = region.split("-")
@@ -597,7 +607,7 @@ class Subject:
         if self.module == "eks":
             return f"{digest(r, self.id, length=32).upper()}.gr7.{r}.eks.{suffix}"
         if self.module == "ec2":
-            return f"ec2-{public_ip(*seed()).replace('.', '-')}.compute-1.{suffix}" if role == "public" else f"ip-{private_ip(*seed()).replace('.', '-')}.ec2.internal"
+            return ec2_dns(public_ip(*seed()), r, public=True) if role == "public" else ec2_dns(private_ip(*seed()), r, public=False)
         return f"{n}.{alnum(*seed(), length=12)}.{r}.{self.arn_service}.{suffix}"
 
     def port(self) -> int:

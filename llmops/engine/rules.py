@@ -20,6 +20,7 @@ from llmops.engine.formats import (
     alnum,
     digest,
     dns_suffix,
+    ec2_dns,
     hosted_zone_id,
     public_ip,
     s3_website_domain,
@@ -186,17 +187,16 @@ def ec2_route(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
 def ec2_instance(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
     public = s.inputs.get("associatePublicIpAddress") is not False
     private_ip, public_ip_ = str(out.get("privateIp") or ""), str(out.get("publicIp") or "")
-    suffix = "ec2.internal" if s.region == "us-east-1" else f"{s.region}.compute.internal"
     return {
         "instanceState": "running",
-        "privateDns": f"ip-{private_ip.replace('.', '-')}.{suffix}",
+        "privateDns": ec2_dns(private_ip, s.region, public=False),
         "publicIp": public_ip_ if public else "",
-        "publicDns": f"ec2-{public_ip_.replace('.', '-')}.compute-1.{dns_suffix(s.region)}" if public else "",
+        "publicDns": ec2_dns(public_ip_, s.region, public=True) if public else "",
     }
 
 
 def eip(s: Subject, out: dict[str, Any]) -> dict[str, Any]:
-    return {"allocationId": s.id, "domain": "vpc", "publicIp": public_ip(s.id), "publicDns": f"ec2-{public_ip(s.id).replace('.', '-')}.compute-1.{dns_suffix(s.region)}"}
+    return {"allocationId": s.id, "domain": "vpc", "publicIp": public_ip(s.id), "publicDns": ec2_dns(public_ip(s.id), s.region, public=True)}
 
 
 def kms_key(s: Subject, out: dict[str, Any]) -> dict[str, Any]:

@@ -436,3 +436,15 @@ def test_website_endpoints_follow_the_regions_naming(tmp_path: Path) -> None:
         "us-east-1": "docs-us-east-1.s3-website-us-east-1.amazonaws.com",
         "eu-central-1": "docs-eu-central-1.s3-website.eu-central-1.amazonaws.com",
     }
+
+
+def test_ec2_names_follow_the_region(tmp_path: Path) -> None:
+    program = (
+        "import pulumi, pulumi_aws as aws\n"
+        "for region in ('us-east-1', 'us-west-2'):\n"
+        "    vm = aws.ec2.Instance(f'web-{region}', ami='ami-0abcdef1234567890', instance_type='t3.micro', region=region)\n"
+        "    pulumi.export(region, [vm.public_dns, vm.private_dns])\n"
+    )
+    outputs = plan("test", _project(tmp_path / "p", program)).outputs
+    assert outputs["us-east-1"][0].endswith(".compute-1.amazonaws.com") and outputs["us-east-1"][1].endswith(".ec2.internal")
+    assert outputs["us-west-2"][0].endswith(".us-west-2.compute.amazonaws.com") and outputs["us-west-2"][1].endswith(".us-west-2.compute.internal")
