@@ -192,7 +192,7 @@ def config_for(region_count: int) -> dict[str, object]:
         "llmops:account": {"id": "123456789012", "singletons": True},
         "llmops:homeRegion": names[0],
         "llmops:regions": regions,
-        "llmops:budget": {"monthlyUsd": 100000, "alertEmails": ["bench@example.com"]},
+        "llmops:budget": {"monthlyUsd": 100000, "alertEmails": ["bench@example.com"], "anomaly": {"enabled": False}},
         # Every region serves (KubeRay, the RayService, an NLB) under one name.
         "llmops:serving": {
             "release": {
