@@ -607,6 +607,17 @@ def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks
         # program's futures, which would otherwise outlive the run).
         found.__traceback__, found.__cause__, found.__context__ = None, None, None
         return found
+    if isinstance(error, pulumi.ConfigMissingError):
+        located = program_location(error, (project.root, project.main_dir))
+        stack_file = project.stack_file(stack)
+        secret = " --secret" if error.secret else ""
+        failure = ProgramError(
+            f"the program requires the config value '{error.key}', which stack '{stack}' does not set"
+            + (f"\n  at {located}" if located else "")
+            + f"\n  Add `{error.key}: <value>` under `config:` in {stack_file.name}, or run `pulumi config set {error.key} <value>{secret}`."
+        )
+        failure.details = "".join(traceback.format_exception(error))
+        return failure
     if isinstance(error, pulumi.RunError):  # the program's own message for its user: no location, as Pulumi does
         failure = ProgramError(str(error))
         failure.details = "".join(traceback.format_exception(error))

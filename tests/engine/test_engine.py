@@ -448,3 +448,13 @@ def test_ec2_names_follow_the_region(tmp_path: Path) -> None:
     outputs = plan("test", _project(tmp_path / "p", program)).outputs
     assert outputs["us-east-1"][0].endswith(".compute-1.amazonaws.com") and outputs["us-east-1"][1].endswith(".ec2.internal")
     assert outputs["us-west-2"][0].endswith(".us-west-2.compute.amazonaws.com") and outputs["us-west-2"][1].endswith(".us-west-2.compute.internal")
+
+
+def test_a_missing_config_value_names_the_key_the_line_and_the_stack_file(tmp_path: Path) -> None:
+    program = "import pulumi\n\ncfg = pulumi.Config('cfg')\nsize = int(cfg.require('autoscalingGroupSize'))\n"
+    with pytest.raises(ProgramError) as caught:
+        plan("test", _project(tmp_path / "p", program))
+    message = str(caught.value)
+    assert "requires the config value 'cfg:autoscalingGroupSize', which stack 'test' does not set" in message
+    assert "at __main__.py:4: size = int(cfg.require('autoscalingGroupSize'))" in message
+    assert "Add `cfg:autoscalingGroupSize: <value>` under `config:` in Pulumi.test.yaml" in message
