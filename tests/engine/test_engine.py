@@ -415,11 +415,15 @@ def test_arguments_echoed_in_a_result_take_the_declared_types(tmp_path: Path) ->
     assert plan("test", _project(tmp_path / "p", program)).outputs == {"recent": True, "owners": ["amazon"]}
 
 
-def test_a_failing_data_source_result_names_the_call(tmp_path: Path) -> None:
-    program = "import pulumi_aws as aws\n\nami = aws.ec2.get_ami(most_recent='yes', owners=['amazon'])\n"
+def _failure(tmp_path: Path, program: str) -> str:
+    """The message of the error planning ``program`` fails with."""
     with pytest.raises(ProgramError) as caught:
         plan("test", _project(tmp_path / "p", program))
-    message = str(caught.value)
+    return str(caught.value)
+
+
+def test_a_failing_data_source_result_names_the_call(tmp_path: Path) -> None:
+    message = _failure(tmp_path, "import pulumi_aws as aws\n\nami = aws.ec2.get_ami(most_recent='yes', owners=['amazon'])\n")
     assert "TypeError: Expected argument 'most_recent' to be a bool" in message
     assert "in the result of data source get_ami, called at __main__.py:3: ami = aws.ec2.get_ami(most_recent='yes', owners=['amazon'])" in message
     assert "'amazon' is not from a real account" not in message  # the program's own argument, echoed
@@ -451,10 +455,7 @@ def test_ec2_names_follow_the_region(tmp_path: Path) -> None:
 
 
 def test_a_missing_config_value_names_the_key_the_line_and_the_stack_file(tmp_path: Path) -> None:
-    program = "import pulumi\n\ncfg = pulumi.Config('cfg')\nsize = int(cfg.require('autoscalingGroupSize'))\n"
-    with pytest.raises(ProgramError) as caught:
-        plan("test", _project(tmp_path / "p", program))
-    message = str(caught.value)
+    message = _failure(tmp_path, "import pulumi\n\ncfg = pulumi.Config('cfg')\nsize = int(cfg.require('autoscalingGroupSize'))\n")
     assert "requires the config value 'cfg:autoscalingGroupSize', which stack 'test' does not set" in message
     assert "at __main__.py:4: size = int(cfg.require('autoscalingGroupSize'))" in message
     assert "Add `cfg:autoscalingGroupSize: <value>` under `config:` in Pulumi.test.yaml" in message
