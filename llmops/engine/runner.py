@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -192,6 +193,25 @@ def _batched_output_waits() -> Iterator[None]:
     finally:
         if compatible:
             runtime_stack.wait_for_rpcs = original  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def _relaxed_gc() -> Iterator[None]:
+    """Fewer garbage collections for one run. A plan allocates millions of small objects that
+    live until it ends (registrations, outputs, futures); under CPython's default thresholds
+    the collector ran a full collection over the whole heap, the imported SDKs included,
+    every few thousand registrations: close to half of a 30-region plan's time. For the run,
+    what was imported before it is frozen (never scanned) and the youngest generation is
+    collected every 50,000 allocations instead of 700; both are restored afterwards.
+    Collection still runs, so a program that makes cycles in a loop stays bounded."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 @contextlib.contextmanager
@@ -477,7 +497,6 @@ def _quiet_abandoned_work(collect: bool) -> Iterator[None]:
     if not collect:
         yield
         return
-    import gc
     import warnings
 
     def quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -527,7 +546,6 @@ def _mark_abandoned_work_handled() -> None:
     """Futures of the failed run still referenced somewhere (the SDK keeps some in context
     variables) get their failure marked as seen, and SDK coroutines it never started are
     closed, so neither is reported again when it is freed later."""
-    import gc
     import inspect
     import types
 
@@ -685,7 +703,7 @@ def run_program(
     aws_region = stack_config.values.get("aws:region")
     mocks = PlatformMocks(default_region=aws_region or DEFAULT_REGION)
     venv_site = venv_site_packages(project.virtualenv)
-    with _RUN_LOCK, _program_context(project, venv_site), _batched_output_waits(), _without_stack_traces():
+    with _RUN_LOCK, _relaxed_gc(), _program_context(project, venv_site), _batched_output_waits(), _without_stack_traces():
         monitor = _make_monitor(mocks, _disabled_default_providers(stack_config.values), stack_references)
         runtime_settings.configure(_settings(monitor, project, stack_config.stack))
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
