@@ -195,6 +195,10 @@ def _batched_output_waits() -> Iterator[None]:
             runtime_stack.wait_for_rpcs = original  # type: ignore[assignment]
 
 
+GC_THRESHOLD = (50_000, 20, 100)
+"""The collector's thresholds while a program runs (CPython's default: 700, 10, 10)."""
+
+
 @contextlib.contextmanager
 def _relaxed_gc() -> Iterator[None]:
     """Fewer garbage collections for one run. A plan allocates millions of small objects that
@@ -206,7 +210,7 @@ def _relaxed_gc() -> Iterator[None]:
     Collection still runs, so a program that makes cycles in a loop stays bounded."""
     previous = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         yield
     finally:
