@@ -181,9 +181,10 @@ class PlatformMocks(Mocks):
             given = {k: v for k, v in args.items() if k in names}
             subject = _invoke_subject(token, args, region)
             result = synthesize(props, {**given, **result}, subject)
+        given_values = set(_strings(args))
+        made_up = {k: v for k, v in result.items() if not set(_strings(v)) <= given_values}
         with self._lock:
-            given_values = set(_strings(args))
-            self.call_results.append((token, {k: v for k, v in result.items() if not set(_strings(v)) <= given_values}))
+            self.call_results.append((token, made_up))
             if rule is None:
                 self.unmocked_calls.add(token)
         return result

@@ -32,10 +32,10 @@ from typing import Any
 from core.errors import LlmopsError
 from llmops.engine.errors import (
     ProgramError,
+    data_source_call_site,
     defaults_note,
     engine_fault,
     missing_module_message,
-    data_source_call_site,
     program_location,
     project_error,
 )
@@ -629,8 +629,9 @@ def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks
         # program's futures, which would otherwise outlive the run).
         found.__traceback__, found.__cause__, found.__context__ = None, None, None
         return found
+    roots = (project.root, project.main_dir)
     if isinstance(error, pulumi.ConfigMissingError):
-        located = program_location(error, (project.root, project.main_dir))
+        located = program_location(error, roots)
         stack_file = project.stack_file(stack)
         secret = " --secret" if error.secret else ""
         failure = ProgramError(
@@ -653,7 +654,6 @@ def _failure(error: Exception, project: Project, stack: str, monitor: Any, mocks
         )
         failure.details = "".join(traceback.format_exception(error))
         return failure
-    roots = (project.root, project.main_dir)
     location = program_location(error, roots)
     data_source = None if location else data_source_call_site(error, roots)
     where = f"\n  at {location}" if location else f"\n  in {data_source}" if data_source else ""
